@@ -1,0 +1,600 @@
+//! Verifies XML signatures and, when one fails, says why — the "signature doctor".
+//!
+//! For each `ds:Signature` the report gives the signer's certificate, each reference's digest
+//! check, the SignatureValue check, the certificate's validity and trust, and for a failure the
+//! most likely cause: content changed after signing, transforms applied differently than
+//! declared, whitespace inserted into SignedInfo after signing, a reversed signature byte order,
+//! an expired or untrusted certificate, an unsupported algorithm.
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use openssl::x509::X509;
+use serde::Serialize;
+
+use crate::xml::c14n::{self, Options, EXC_C14N, EXC_C14N_WITH_COMMENTS};
+use crate::xml::{Document, NodeId};
+
+use super::algorithm::{Algorithm, DigestAlgorithm};
+use super::certificate::{CertificateInfo, TrustStore, Validity};
+use super::reference::{transformed_octets, Transform};
+use super::{DsigError, DSIG_NS};
+
+const B64: base64::engine::general_purpose::GeneralPurpose =
+    base64::engine::general_purpose::STANDARD;
+const XOP_NS: &str = "http://www.w3.org/2004/08/xop/include";
+
+/// How strictly to verify.
+#[derive(Debug, Default)]
+pub struct VerifyOptions<'a> {
+    /// Trusted CAs: when given, the signer's certificate must chain to one of them and be valid
+    /// at `at`.
+    pub trust: Option<&'a TrustStore>,
+    /// Fail signatures whose certificate is not valid at `at` even without a trust store.
+    pub require_valid_certificate: bool,
+    /// The moment certificate validity is checked at (default: now).
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// Why a signature failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum Cause {
+    /// The digest of the referenced content does not match: it changed after signing.
+    ContentChanged { reference: String },
+    /// The digest matches only with other transforms than declared.
+    TransformsDiffer { reference: String, matching: String },
+    /// Whitespace-only text was inserted into SignedInfo after signing (pretty-printing).
+    SignedInfoWhitespace,
+    /// The signature value is byte-reversed (as some CryptoAPI tools write it).
+    SignatureByteOrderReversed,
+    /// SignatureValue does not verify over SignedInfo although the digests match.
+    SignatureValueMismatch,
+    /// The signed content contains MTOM `xop:Include` elements that must be resolved first.
+    XopIncludeUnresolved { reference: String },
+    /// The reference points to no element.
+    ReferenceNotFound { reference: String },
+    /// An algorithm we do not implement.
+    UnsupportedAlgorithm { uri: String },
+    /// The SignatureMethod does not fit the certificate's key.
+    AlgorithmKeyMismatch {
+        signature_method: String,
+        key: String,
+    },
+    /// No certificate in KeyInfo.
+    MissingCertificate,
+    /// The certificate is expired at the check time.
+    CertificateExpired { not_after: DateTime<Utc> },
+    /// The certificate is not yet valid at the check time.
+    CertificateNotYetValid { not_before: DateTime<Utc> },
+    /// The certificate does not chain to a trusted CA.
+    CertificateUntrusted { reason: String },
+    /// The signature element is not well-formed XMLDSig.
+    Malformed { reason: String },
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cause::ContentChanged { reference } => write!(f, "content changed after signing: the digest of {reference} does not match"),
+            Cause::TransformsDiffer { reference, matching } => write!(f, "wrong transform order: the digest of {reference} matches only with transforms {matching}, not the declared ones"),
+            Cause::SignedInfoWhitespace => write!(f, "whitespace inserted into SignedInfo after signing (the message was re-formatted); the digests match, the signature itself is intact"),
+            Cause::SignatureByteOrderReversed => write!(f, "SignatureValue is byte-reversed (little-endian, as some CryptoAPI tools write it); SMEV expects OpenSSL's byte order"),
+            Cause::SignatureValueMismatch => write!(f, "SignatureValue does not verify over SignedInfo: SignedInfo or SignatureValue was changed after signing, or it was signed with another key than the certificate's"),
+            Cause::XopIncludeUnresolved { reference } => write!(f, "{reference} contains MTOM xop:Include elements: the MIME parts are needed to recompute the digest"),
+            Cause::ReferenceNotFound { reference } => write!(f, "no element for reference {reference}"),
+            Cause::UnsupportedAlgorithm { uri } => write!(f, "unsupported algorithm {uri}"),
+            Cause::AlgorithmKeyMismatch { signature_method, key } => write!(f, "SignatureMethod {signature_method} does not fit the certificate's {key} key"),
+            Cause::MissingCertificate => write!(f, "no X509Certificate in KeyInfo"),
+            Cause::CertificateExpired { not_after } => write!(f, "certificate expired on {}", not_after.format("%Y-%m-%d %H:%M:%S UTC")),
+            Cause::CertificateNotYetValid { not_before } => write!(f, "certificate not valid before {}", not_before.format("%Y-%m-%d %H:%M:%S UTC")),
+            Cause::CertificateUntrusted { reason } => write!(f, "certificate is not trusted: {reason}"),
+            Cause::Malformed { reason } => write!(f, "malformed signature: {reason}"),
+        }
+    }
+}
+
+/// The check of one `ds:Reference`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReferenceCheck {
+    pub uri: String,
+    /// Qualified name of the referenced element.
+    pub target: Option<String>,
+    pub transforms: Vec<String>,
+    pub digest_method: String,
+    pub expected_digest: String,
+    pub computed_digest: Option<String>,
+    pub digest_ok: bool,
+}
+
+/// Everything known about one signature.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignatureReport {
+    /// Path of the `ds:Signature` element by local names.
+    pub location: String,
+    pub signature_method: String,
+    pub references: Vec<ReferenceCheck>,
+    pub signature_value_ok: bool,
+    pub certificate: Option<CertificateInfo>,
+    pub certificate_validity: Option<Validity>,
+    /// `Some(Ok)` trusted, `Some(Err)` untrusted, `None` not checked.
+    pub certificate_trusted: Option<Result<(), String>>,
+    /// Problems that make the signature invalid, most likely cause first.
+    pub causes: Vec<Cause>,
+    /// Observations that do not fail the signature (e.g. an expired certificate when validity is
+    /// not enforced).
+    pub warnings: Vec<String>,
+    pub valid: bool,
+    /// The signature's element in the document (not serialized).
+    #[serde(skip)]
+    pub node: NodeId,
+}
+
+impl SignatureReport {
+    /// The referenced Ids (without `#`).
+    pub fn referenced_ids(&self) -> Vec<&str> {
+        self.references
+            .iter()
+            .map(|r| r.uri.trim_start_matches('#'))
+            .collect()
+    }
+}
+
+/// Finds every `ds:Signature` in the document (in document order).
+pub fn find_signatures(doc: &Document) -> Vec<NodeId> {
+    let root = doc.root();
+    let mut all = vec![root];
+    all.extend(doc.descendants(root));
+    all.into_iter()
+        .filter(|n| doc.element(*n).is_some_and(|e| e.is(DSIG_NS, "Signature")))
+        .collect()
+}
+
+/// Verifies every signature in `source`.
+pub fn verify_document(
+    source: &[u8],
+    opts: &VerifyOptions<'_>,
+) -> Result<Vec<SignatureReport>, DsigError> {
+    let doc = Document::parse(source)?;
+    Ok(find_signatures(&doc)
+        .into_iter()
+        .map(|s| verify_signature(&doc, s, opts))
+        .collect())
+}
+
+struct ParsedReference {
+    uri: String,
+    transforms: Result<Vec<Transform>, String>,
+    transform_uris: Vec<String>,
+    digest_method: String,
+    digest_value: Vec<u8>,
+    digest_value_text: String,
+}
+
+/// Verifies the `ds:Signature` element `sig` of `doc`.
+pub fn verify_signature(doc: &Document, sig: NodeId, opts: &VerifyOptions<'_>) -> SignatureReport {
+    let mut report = SignatureReport {
+        location: location(doc, sig),
+        signature_method: String::new(),
+        references: Vec::new(),
+        signature_value_ok: false,
+        certificate: None,
+        certificate_validity: None,
+        certificate_trusted: None,
+        causes: Vec::new(),
+        warnings: Vec::new(),
+        valid: false,
+        node: sig,
+    };
+    if let Err(cause) = check(doc, sig, opts, &mut report) {
+        report.causes.insert(0, cause);
+    }
+    report.valid = report.causes.is_empty();
+    report
+}
+
+fn ds_child(doc: &Document, n: NodeId, local: &str) -> Option<NodeId> {
+    doc.child(n, DSIG_NS, local)
+}
+
+fn malformed(reason: impl Into<String>) -> Cause {
+    Cause::Malformed {
+        reason: reason.into(),
+    }
+}
+
+fn decode_b64(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    B64.decode(compact)
+}
+
+fn check(
+    doc: &Document,
+    sig: NodeId,
+    opts: &VerifyOptions<'_>,
+    report: &mut SignatureReport,
+) -> Result<(), Cause> {
+    let signed_info =
+        ds_child(doc, sig, "SignedInfo").ok_or_else(|| malformed("no ds:SignedInfo"))?;
+    let c14n_method = ds_child(doc, signed_info, "CanonicalizationMethod")
+        .ok_or_else(|| malformed("no ds:CanonicalizationMethod"))?;
+    let c14n_uri = algorithm_attr(doc, c14n_method)?;
+    let with_comments = match c14n_uri.as_str() {
+        EXC_C14N => false,
+        EXC_C14N_WITH_COMMENTS => true,
+        other => {
+            return Err(Cause::UnsupportedAlgorithm {
+                uri: other.to_string(),
+            })
+        }
+    };
+    let si_opts = Options {
+        with_comments,
+        inclusive_prefixes: inclusive_prefixes(doc, c14n_method),
+    };
+    let sig_method = ds_child(doc, signed_info, "SignatureMethod")
+        .ok_or_else(|| malformed("no ds:SignatureMethod"))?;
+    let sig_uri = algorithm_attr(doc, sig_method)?;
+    report.signature_method = sig_uri.clone();
+
+    // Certificate first: a report names the signer even when everything else fails.
+    let cert = match certificate(doc, sig) {
+        Ok(c) => Some(c),
+        Err(cause) => {
+            report.causes.push(cause);
+            None
+        }
+    };
+    if let Some(cert) = &cert {
+        let info = CertificateInfo::of(cert);
+        let at = opts.at.unwrap_or_else(Utc::now);
+        let validity = info.validity_at(at);
+        report.certificate_validity = Some(validity);
+        let enforce = opts.require_valid_certificate || opts.trust.is_some();
+        let time_cause = match validity {
+            Validity::Valid => None,
+            Validity::Expired => Some(Cause::CertificateExpired {
+                not_after: info.not_after,
+            }),
+            Validity::NotYetValid => Some(Cause::CertificateNotYetValid {
+                not_before: info.not_before,
+            }),
+        };
+        if let Some(c) = time_cause {
+            if enforce {
+                report.causes.push(c);
+            } else {
+                report.warnings.push(c.to_string());
+            }
+        }
+        if let Some(trust) = opts.trust {
+            let t = trust.verify(cert);
+            if let Err(reason) = &t {
+                // Expiry is reported above on its own.
+                if !reason.contains("expired") && !reason.contains("not yet valid") {
+                    report.causes.push(Cause::CertificateUntrusted {
+                        reason: reason.clone(),
+                    });
+                }
+            }
+            report.certificate_trusted = Some(t);
+        }
+        report.certificate = Some(info);
+    }
+
+    let algorithm =
+        Algorithm::from_signature_uri(&sig_uri).map_err(|_| Cause::UnsupportedAlgorithm {
+            uri: sig_uri.clone(),
+        })?;
+
+    let refs = parse_references(doc, signed_info)?;
+    if refs.is_empty() {
+        return Err(malformed("SignedInfo has no ds:Reference"));
+    }
+    let mut digests_ok = true;
+    for r in refs {
+        let (check, cause) = check_reference(doc, sig, &r);
+        digests_ok &= check.digest_ok;
+        report.references.push(check);
+        if let Some(c) = cause {
+            report.causes.push(c);
+        }
+    }
+
+    let Some(cert) = cert else {
+        return Ok(());
+    };
+    let public = cert
+        .public_key()
+        .map_err(|e| malformed(format!("unreadable public key: {e}")))?;
+    let key_alg = Algorithm::from_key_id(public.id().as_raw());
+    if key_alg != Some(algorithm) {
+        return Err(Cause::AlgorithmKeyMismatch {
+            signature_method: sig_uri,
+            key: key_alg
+                .map(|a| a.name().to_string())
+                .unwrap_or_else(|| "non-GOST".into()),
+        });
+    }
+    let value_node =
+        ds_child(doc, sig, "SignatureValue").ok_or_else(|| malformed("no ds:SignatureValue"))?;
+    let value = decode_b64(&doc.text(value_node))
+        .map_err(|e| malformed(format!("SignatureValue is not base64: {e}")))?;
+    let canonical = c14n::canonicalize_subtree(doc, signed_info, None, &si_opts);
+    let md = algorithm
+        .digest()
+        .message_digest()
+        .map_err(|e| malformed(e.to_string()))?;
+    let verify = |data: &[u8], sig: &[u8]| -> bool {
+        openssl::sign::Verifier::new(md, &public)
+            .and_then(|mut v| {
+                v.update(data)?;
+                v.verify(sig)
+            })
+            .unwrap_or(false)
+    };
+    if verify(&canonical, &value) {
+        report.signature_value_ok = true;
+        return Ok(());
+    }
+    // Diagnose: which change would make it verify?
+    let compact = strip_inter_element_whitespace(&canonical);
+    if compact != canonical && verify(&compact, &value) {
+        report.causes.push(Cause::SignedInfoWhitespace);
+        return Ok(());
+    }
+    let reversed: Vec<u8> = value.iter().rev().copied().collect();
+    if verify(&canonical, &reversed) {
+        report.causes.push(Cause::SignatureByteOrderReversed);
+        return Ok(());
+    }
+    if digests_ok {
+        report.causes.push(Cause::SignatureValueMismatch);
+    } else {
+        // The content changed; SignedInfo may or may not be intact. Say so only as a warning.
+        report
+            .warnings
+            .push("SignatureValue does not verify over SignedInfo either".into());
+    }
+    Ok(())
+}
+
+fn algorithm_attr(doc: &Document, n: NodeId) -> Result<String, Cause> {
+    doc.element(n)
+        .and_then(|e| e.attr("Algorithm"))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            malformed(format!(
+                "{} has no Algorithm",
+                doc.element(n).map(|e| e.local.clone()).unwrap_or_default()
+            ))
+        })
+}
+
+fn inclusive_prefixes(doc: &Document, n: NodeId) -> Vec<String> {
+    doc.child_elements(n)
+        .filter_map(|c| doc.element(c))
+        .find(|e| e.local == "InclusiveNamespaces")
+        .and_then(|e| e.attr("PrefixList"))
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+fn certificate(doc: &Document, sig: NodeId) -> Result<X509, Cause> {
+    let cert_node = ds_child(doc, sig, "KeyInfo")
+        .and_then(|k| ds_child(doc, k, "X509Data"))
+        .and_then(|x| ds_child(doc, x, "X509Certificate"))
+        .ok_or(Cause::MissingCertificate)?;
+    let der = decode_b64(&doc.text(cert_node))
+        .map_err(|e| malformed(format!("X509Certificate is not base64: {e}")))?;
+    let _ = super::engine::ensure_gost_engine();
+    X509::from_der(&der)
+        .map_err(|e| malformed(format!("X509Certificate is not a certificate: {e}")))
+}
+
+fn parse_references(doc: &Document, signed_info: NodeId) -> Result<Vec<ParsedReference>, Cause> {
+    let mut out = Vec::new();
+    for r in doc.child_elements(signed_info) {
+        let Some(e) = doc.element(r) else { continue };
+        if !e.is(DSIG_NS, "Reference") {
+            continue;
+        }
+        let uri = e.attr("URI").unwrap_or("").to_string();
+        let mut transform_uris = Vec::new();
+        let mut transforms: Result<Vec<Transform>, String> = Ok(Vec::new());
+        if let Some(ts) = ds_child(doc, r, "Transforms") {
+            for t in doc.child_elements(ts) {
+                let Some(te) = doc.element(t) else { continue };
+                if !te.is(DSIG_NS, "Transform") {
+                    continue;
+                }
+                let a = te.attr("Algorithm").unwrap_or("").to_string();
+                transform_uris.push(a.clone());
+                let parsed = Transform::from_uri(&a, inclusive_prefixes(doc, t));
+                transforms = match (transforms, parsed) {
+                    (Ok(mut v), Ok(t)) => {
+                        v.push(t);
+                        Ok(v)
+                    }
+                    (Err(x), _) => Err(x),
+                    (Ok(_), Err(_)) => Err(a),
+                };
+            }
+        }
+        let dm = ds_child(doc, r, "DigestMethod")
+            .ok_or_else(|| malformed("Reference has no ds:DigestMethod"))?;
+        let digest_method = algorithm_attr(doc, dm)?;
+        let dv = ds_child(doc, r, "DigestValue")
+            .ok_or_else(|| malformed("Reference has no ds:DigestValue"))?;
+        let digest_value_text = doc.text(dv).trim().to_string();
+        let digest_value = decode_b64(&digest_value_text)
+            .map_err(|e| malformed(format!("DigestValue is not base64: {e}")))?;
+        out.push(ParsedReference {
+            uri,
+            transforms,
+            transform_uris,
+            digest_method,
+            digest_value,
+            digest_value_text,
+        });
+    }
+    Ok(out)
+}
+
+fn check_reference(
+    doc: &Document,
+    sig: NodeId,
+    r: &ParsedReference,
+) -> (ReferenceCheck, Option<Cause>) {
+    let mut check = ReferenceCheck {
+        uri: r.uri.clone(),
+        target: None,
+        transforms: r.transform_uris.clone(),
+        digest_method: r.digest_method.clone(),
+        expected_digest: r.digest_value_text.clone(),
+        computed_digest: None,
+        digest_ok: false,
+    };
+    let reference = if r.uri.is_empty() {
+        "the whole document".to_string()
+    } else {
+        r.uri.clone()
+    };
+    let digest = match DigestAlgorithm::from_uri(&r.digest_method) {
+        Ok(d) => d,
+        Err(_) => {
+            return (
+                check,
+                Some(Cause::UnsupportedAlgorithm {
+                    uri: r.digest_method.clone(),
+                }),
+            )
+        }
+    };
+    let transforms = match &r.transforms {
+        Ok(t) => t.clone(),
+        Err(uri) => {
+            return (
+                check,
+                Some(Cause::UnsupportedAlgorithm { uri: uri.clone() }),
+            )
+        }
+    };
+    let target = if r.uri.is_empty() {
+        doc.root()
+    } else if let Some(id) = r.uri.strip_prefix('#') {
+        match doc.find_by_id(id) {
+            Ok(n) => n,
+            Err(e) => {
+                let cause = match e {
+                    crate::xml::XmlError::DuplicateId(_) => {
+                        malformed(format!("{} is ambiguous: {e}", r.uri))
+                    }
+                    _ => Cause::ReferenceNotFound {
+                        reference: r.uri.clone(),
+                    },
+                };
+                return (check, Some(cause));
+            }
+        }
+    } else {
+        return (
+            check,
+            Some(malformed(format!(
+                "external reference URI {:?} is not supported",
+                r.uri
+            ))),
+        );
+    };
+    check.target = doc.element(target).map(|e| e.qname());
+    let digest_of = |ts: &[Transform]| -> Option<Vec<u8>> {
+        let octets = transformed_octets(doc, target, Some(sig), ts).ok()?;
+        digest.hash(&octets).ok()
+    };
+    let computed = digest_of(&transforms);
+    check.computed_digest = computed.as_ref().map(|d| B64.encode(d));
+    if computed.as_deref() == Some(r.digest_value.as_slice()) {
+        check.digest_ok = true;
+        return (check, None);
+    }
+    if contains_xop(doc, target) {
+        return (check, Some(Cause::XopIncludeUnresolved { reference }));
+    }
+    // Try the orders signers get wrong.
+    let enveloped = transforms.contains(&Transform::Enveloped);
+    let mut alternatives: Vec<Vec<Transform>> = vec![
+        vec![Transform::Smev, exc()],
+        vec![exc()],
+        vec![Transform::Smev],
+        Transform::smev_chain(),
+    ];
+    if enveloped {
+        for a in &mut alternatives {
+            a.insert(0, Transform::Enveloped);
+        }
+    } else {
+        let mut with_env = Transform::smev_chain();
+        with_env.insert(0, Transform::Enveloped);
+        alternatives.push(with_env);
+    }
+    for alt in alternatives.into_iter().filter(|a| *a != transforms) {
+        if digest_of(&alt).as_deref() == Some(r.digest_value.as_slice()) {
+            let matching = alt.iter().map(|t| t.uri()).collect::<Vec<_>>().join(" → ");
+            return (
+                check,
+                Some(Cause::TransformsDiffer {
+                    reference,
+                    matching,
+                }),
+            );
+        }
+    }
+    (check, Some(Cause::ContentChanged { reference }))
+}
+
+fn exc() -> Transform {
+    Transform::ExcC14n {
+        with_comments: false,
+        inclusive_prefixes: Vec::new(),
+    }
+}
+
+fn contains_xop(doc: &Document, n: NodeId) -> bool {
+    doc.descendants(n)
+        .into_iter()
+        .any(|d| doc.element(d).is_some_and(|e| e.is(XOP_NS, "Include")))
+}
+
+/// Removes whitespace-only text between tags of canonical XML (where a literal `>` always ends a
+/// tag and a literal `<` always starts one).
+fn strip_inter_element_whitespace(canonical: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(canonical.len());
+    let mut i = 0;
+    while i < canonical.len() {
+        let b = canonical[i];
+        out.push(b);
+        i += 1;
+        if b == b'>' {
+            let mut j = i;
+            while j < canonical.len() && matches!(canonical[j], b' ' | b'\t' | b'\n') {
+                j += 1;
+            }
+            if j < canonical.len() && canonical[j] == b'<' {
+                i = j;
+            }
+        }
+    }
+    out
+}
+
+fn location(doc: &Document, n: NodeId) -> String {
+    let mut parts: Vec<String> = doc
+        .ancestors(n)
+        .into_iter()
+        .rev()
+        .filter_map(|a| doc.element(a).map(|e| e.local.clone()))
+        .collect();
+    if let Some(e) = doc.element(n) {
+        parts.push(e.local.clone());
+    }
+    format!("/{}", parts.join("/"))
+}

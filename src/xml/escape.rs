@@ -1,0 +1,135 @@
+//! Character escaping for the two serializations we must reproduce byte for byte: Canonical XML
+//! (W3C C14N §2.3) and the SMEV transform, whose reference implementation writes through the
+//! Woodstox StAX writer (documented by the MR 3.5 as "step 9").
+
+/// Canonical XML text node escaping: `&`, `<`, `>` and CR.
+pub fn c14n_text(out: &mut Vec<u8>, s: &str) {
+    for c in s.chars() {
+        match c {
+            '&' => out.extend_from_slice(b"&amp;"),
+            '<' => out.extend_from_slice(b"&lt;"),
+            '>' => out.extend_from_slice(b"&gt;"),
+            '\r' => out.extend_from_slice(b"&#xD;"),
+            c => push_char(out, c),
+        }
+    }
+}
+
+/// Canonical XML attribute value escaping: `&`, `<`, `"`, TAB, LF, CR.
+pub fn c14n_attr(out: &mut Vec<u8>, s: &str) {
+    for c in s.chars() {
+        match c {
+            '&' => out.extend_from_slice(b"&amp;"),
+            '<' => out.extend_from_slice(b"&lt;"),
+            '"' => out.extend_from_slice(b"&quot;"),
+            '\t' => out.extend_from_slice(b"&#x9;"),
+            '\n' => out.extend_from_slice(b"&#xA;"),
+            '\r' => out.extend_from_slice(b"&#xD;"),
+            c => push_char(out, c),
+        }
+    }
+}
+
+/// Woodstox's `BaseStreamWriter.MIN_ARRAYCOPY`: text this long (in UTF-16 units) is written in
+/// chunks through a copy buffer, which changes when `>` gets escaped.
+const WOODSTOX_MIN_ARRAYCOPY: usize = 12;
+/// Woodstox's copy buffer length (`DEFAULT_COPYBUFFER_LEN`).
+const WOODSTOX_COPY_BUFFER: usize = 512;
+
+/// Text escaping exactly as Woodstox's `BufferingXmlWriter` does it: `&`, `<` and CR always; `>`
+/// only where Woodstox escapes it (start of the text or of a 512-unit chunk, after `]`, and in
+/// long texts right after any character written as an entity).
+pub fn woodstox_text(out: &mut Vec<u8>, s: &str) {
+    let utf16_len: usize = s.chars().map(char::len_utf16).sum();
+    let chunked = utf16_len >= WOODSTOX_MIN_ARRAYCOPY;
+    let mut pos = 0usize; // UTF-16 offset of the current char
+    let mut prev: Option<char> = None;
+    let mut prev_was_entity = false;
+    for c in s.chars() {
+        let chunk_start = if chunked {
+            pos % WOODSTOX_COPY_BUFFER == 0
+        } else {
+            pos == 0
+        };
+        let entity: Option<&[u8]> = match c {
+            '&' => Some(b"&amp;"),
+            '<' => Some(b"&lt;"),
+            '\r' => Some(b"&#xd;"),
+            '>' if chunk_start || prev == Some(']') || (chunked && prev_was_entity) => {
+                Some(b"&gt;")
+            }
+            _ => None,
+        };
+        match entity {
+            Some(e) => out.extend_from_slice(e),
+            None => push_char(out, c),
+        }
+        prev_was_entity = entity.is_some();
+        prev = Some(c);
+        pos += c.len_utf16();
+    }
+}
+
+/// Attribute value escaping as Woodstox writes it: `&`, `<`, `"`, TAB, LF, CR (lowercase hex).
+pub fn woodstox_attr(out: &mut Vec<u8>, s: &str) {
+    for c in s.chars() {
+        match c {
+            '&' => out.extend_from_slice(b"&amp;"),
+            '<' => out.extend_from_slice(b"&lt;"),
+            '"' => out.extend_from_slice(b"&quot;"),
+            '\t' => out.extend_from_slice(b"&#x9;"),
+            '\n' => out.extend_from_slice(b"&#xa;"),
+            '\r' => out.extend_from_slice(b"&#xd;"),
+            c => push_char(out, c),
+        }
+    }
+}
+
+fn push_char(out: &mut Vec<u8>, c: char) {
+    let mut buf = [0u8; 4];
+    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+}
+
+/// Plain escaping for building XML by hand: text (`&`, `<`, `>`).
+pub fn text(s: &str) -> String {
+    let mut out = Vec::with_capacity(s.len());
+    c14n_text(&mut out, s);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Plain escaping for building XML by hand: attribute values in double quotes.
+pub fn attr(s: &str) -> String {
+    let mut out = Vec::with_capacity(s.len());
+    c14n_attr(&mut out, s);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wt(s: &str) -> String {
+        let mut v = Vec::new();
+        woodstox_text(&mut v, s);
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn woodstox_gt_rules_short_text() {
+        assert_eq!(wt(">>text<&"), "&gt;>text&lt;&amp;");
+        assert_eq!(wt("a&>b"), "a&amp;>b");
+        assert_eq!(wt("]>"), "]&gt;");
+    }
+
+    #[test]
+    fn woodstox_gt_rules_long_text() {
+        assert_eq!(wt("abcdefghij>k"), "abcdefghij>k");
+        assert_eq!(wt("abcdefghijkl<>mnop"), "abcdefghijkl&lt;&gt;mnop");
+        assert_eq!(wt("abcdefghijkl>>mnop"), "abcdefghijkl>>mnop");
+        assert_eq!(wt("abcdefghijkl&>mnop"), "abcdefghijkl&amp;&gt;mnop");
+        let mut long = "a".repeat(512);
+        long.push_str(">>");
+        let expected = format!("{}&gt;&gt;", "a".repeat(512));
+        assert_eq!(wt(&long), expected);
+    }
+}
