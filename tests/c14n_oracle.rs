@@ -75,7 +75,13 @@ fn equals_lxml_on_every_case() {
     let cases_path = fixtures().join("cases.json");
     let cases: Vec<Case> = serde_json::from_slice(&std::fs::read(&cases_path).unwrap()).unwrap();
     assert!(cases.len() >= 100);
-    assert!(cases.iter().filter(|c| !c.inclusive_prefixes.is_empty()).count() >= 15);
+    assert!(
+        cases
+            .iter()
+            .filter(|c| !c.inclusive_prefixes.is_empty())
+            .count()
+            >= 15
+    );
     let outdir = tempfile::tempdir().unwrap();
     let status = Command::new("/usr/bin/python3")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/c14n_batch.py"))
@@ -101,7 +107,13 @@ fn equals_lxml_on_every_case() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

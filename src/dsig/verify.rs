@@ -49,6 +49,9 @@ pub enum Cause {
     SignatureByteOrderReversed,
     /// SignatureValue does not verify over SignedInfo although the digests match.
     SignatureValueMismatch,
+    /// Neither the digest nor the SignatureValue verifies: SignedInfo (e.g. its DigestValue) was
+    /// changed after signing.
+    SignedInfoAltered,
     /// The signed content contains MTOM `xop:Include` elements that must be resolved first.
     XopIncludeUnresolved { reference: String },
     /// The reference points to no element.
@@ -79,7 +82,8 @@ impl std::fmt::Display for Cause {
             Cause::TransformsDiffer { reference, matching } => write!(f, "wrong transform order: the digest of {reference} matches only with transforms {matching}, not the declared ones"),
             Cause::SignedInfoWhitespace => write!(f, "whitespace inserted into SignedInfo after signing (the message was re-formatted); the digests match, the signature itself is intact"),
             Cause::SignatureByteOrderReversed => write!(f, "SignatureValue is byte-reversed (little-endian, as some CryptoAPI tools write it); SMEV expects OpenSSL's byte order"),
-            Cause::SignatureValueMismatch => write!(f, "SignatureValue does not verify over SignedInfo: SignedInfo or SignatureValue was changed after signing, or it was signed with another key than the certificate's"),
+            Cause::SignatureValueMismatch => write!(f, "SignatureValue does not verify over SignedInfo although the digests match: the SignatureValue was changed after signing, or it was made with another key than the certificate's"),
+            Cause::SignedInfoAltered => write!(f, "SignedInfo was changed after signing: neither its DigestValue nor the SignatureValue matches"),
             Cause::XopIncludeUnresolved { reference } => write!(f, "{reference} contains MTOM xop:Include elements: the MIME parts are needed to recompute the digest"),
             Cause::ReferenceNotFound { reference } => write!(f, "no element for reference {reference}"),
             Cause::UnsupportedAlgorithm { uri } => write!(f, "unsupported algorithm {uri}"),
@@ -350,10 +354,14 @@ fn check(
     if digests_ok {
         report.causes.push(Cause::SignatureValueMismatch);
     } else {
-        // The content changed; SignedInfo may or may not be intact. Say so only as a warning.
-        report
-            .warnings
-            .push("SignatureValue does not verify over SignedInfo either".into());
+        // SignedInfo itself is not what was signed, so its digests say nothing about the content.
+        report.causes.retain(|c| {
+            !matches!(
+                c,
+                Cause::ContentChanged { .. } | Cause::TransformsDiffer { .. }
+            )
+        });
+        report.causes.insert(0, Cause::SignedInfoAltered);
     }
     Ok(())
 }

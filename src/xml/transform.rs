@@ -83,10 +83,9 @@ impl Transformer<'_> {
         attrs.sort_by(|a, b| compare_attributes(a, b));
         let mut written: Vec<(Option<String>, &Attribute)> = Vec::with_capacity(attrs.len());
         for a in attrs {
-            let p = a
-                .ns
-                .as_deref()
-                .map(|u| self.find(u).unwrap_or_else(|| self.mint(u)));
+            let p =
+                a.ns.as_deref()
+                    .map(|u| self.find(u).unwrap_or_else(|| self.mint(u)));
             written.push((p, a));
         }
 
