@@ -4,4 +4,5 @@
 //! `xml` (parsing, exclusive c14n, the SMEV transform) → `dsig` (GOST XMLDSig sign/verify).
 
 pub mod dsig;
+pub mod smev;
 pub mod xml;

@@ -135,18 +135,27 @@ impl Prepared {
 fn find_container(doc: &Document, target: NodeId) -> Option<NodeId> {
     let parent = doc.node(target).parent?;
     let parent_el = doc.element(parent)?;
-    let (scope, name, after) = if parent_el.local == "MessagePrimaryContent" {
-        // ЭП-СП: PersonalSignature is a sibling of MessagePrimaryContent.
-        (doc.node(parent).parent?, "PersonalSignature", parent)
-    } else {
-        (parent, "CallerInformationSystemSignature", target)
-    };
+    let (scope, names, after): (NodeId, &[&str], NodeId) =
+        if parent_el.local == "MessagePrimaryContent" {
+            // ЭП-СП: PersonalSignature is a sibling of MessagePrimaryContent.
+            (doc.node(parent).parent?, &["PersonalSignature"], parent)
+        } else {
+            // ЭП-ОВ of a caller, or SMEV's own signature of what it delivers.
+            (
+                parent,
+                &["CallerInformationSystemSignature", "SMEVSignature"],
+                target,
+            )
+        };
     let siblings = doc.children(scope);
     let pos = siblings.iter().position(|n| *n == after)?;
     siblings[pos + 1..]
         .iter()
         .copied()
-        .find(|n| doc.element(*n).is_some_and(|e| e.local == name))
+        .find(|n| {
+            doc.element(*n)
+                .is_some_and(|e| names.contains(&e.local.as_str()))
+        })
         .filter(|n| is_empty(doc, *n))
 }
 

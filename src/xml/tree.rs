@@ -246,6 +246,64 @@ impl Document {
         }
     }
 
+    /// The source bytes of element `id` as a standalone document fragment: the namespace
+    /// declarations it inherits from its ancestors are added to its start tag, so the bytes
+    /// parse (and canonicalize) on their own exactly as they did in place.
+    pub fn standalone(&self, id: NodeId) -> Vec<u8> {
+        let Some(e) = self.element(id) else {
+            return Vec::new();
+        };
+        let raw = &self.source[e.span.clone()];
+        let name_len = 1 + e.qname().len();
+        let used = self.used_prefixes(id);
+        let mut extra = String::new();
+        for (prefix, uri) in self.in_scope_namespaces(id) {
+            if e.ns_decls.iter().any(|d| d.prefix == prefix) || !used.contains(&prefix) {
+                continue;
+            }
+            match prefix {
+                Some(p) => {
+                    extra.push_str(&format!(" xmlns:{p}=\"{}\"", super::escape::attr(&uri)));
+                }
+                None if !uri.is_empty() => {
+                    extra.push_str(&format!(" xmlns=\"{}\"", super::escape::attr(&uri)));
+                }
+                None => {}
+            }
+        }
+        let mut out = Vec::with_capacity(raw.len() + extra.len());
+        out.extend_from_slice(&raw[..name_len.min(raw.len())]);
+        out.extend_from_slice(extra.as_bytes());
+        out.extend_from_slice(&raw[name_len.min(raw.len())..]);
+        out
+    }
+
+    /// Prefixes the subtree of `id` uses: in element and attribute names, and as the prefix of
+    /// QName-looking attribute values (`xsi:type="p:T"`). `None` is the default namespace.
+    fn used_prefixes(&self, id: NodeId) -> Vec<Option<String>> {
+        let mut used: Vec<Option<String>> = Vec::new();
+        let mut add = |p: Option<String>| {
+            if !used.contains(&p) {
+                used.push(p);
+            }
+        };
+        for n in std::iter::once(id).chain(self.descendants(id)) {
+            let Some(e) = self.element(n) else { continue };
+            add(e.prefix.clone());
+            for a in &e.attrs {
+                if a.prefix.is_some() {
+                    add(a.prefix.clone());
+                }
+                if let Some((p, local)) = a.value.split_once(':') {
+                    if is_ncname(p) && is_ncname(local) {
+                        add(Some(p.to_string()));
+                    }
+                }
+            }
+        }
+        used
+    }
+
     /// Namespace prefixes in scope at element `id`: (prefix, uri), nearest declaration wins,
     /// `None` prefix = default namespace (an empty uri means "no default namespace").
     pub fn in_scope_namespaces(&self, id: NodeId) -> Vec<(Option<String>, String)> {
