@@ -1,8 +1,22 @@
 //! smev-gateway: a durable gateway between agency information systems and SMEV 3.
 //!
-//! Layers, each depending only on the ones above it:
-//! `xml` (parsing, exclusive c14n, the SMEV transform) → `dsig` (GOST XMLDSig sign/verify).
+//! Layers, each depending only on the ones listed before it:
+//! - [`xml`]: parsing, exclusive c14n, the SMEV transform;
+//! - [`dsig`]: GOST XMLDSig sign/verify and the signature doctor;
+//! - [`smev`]: the SMEV 3 protocol (messages, envelopes, faults, MTOM, schemas, transport);
+//! - [`config`], [`calendar`]: configuration and dates;
+//! - [`store`]: durable records on sled, the request lifecycle;
+//! - [`metrics`]: Prometheus metrics;
+//! - [`engine`]: the workers (send, poll, Ack, respond, webhooks, expiry, retention);
+//! - [`api`]: the HTTP JSON API, health, metrics endpoint;
+//! - [`ui`]: the bundled web UI for staff.
 
+pub mod api;
+pub mod calendar;
+pub mod config;
 pub mod dsig;
+pub mod engine;
+pub mod metrics;
 pub mod smev;
+pub mod store;
 pub mod xml;

@@ -55,6 +55,46 @@ pub struct Prepared {
     pub enveloped: bool,
 }
 
+/// A detached signature of the element `Id = id` (transforms: exc-c14n, SMEV transform), as
+/// `ds:Signature` XML to be placed elsewhere — how ЭП-СП over a business document is made
+/// before the document goes into `MessagePrimaryContent`.
+pub fn detached_signature(source: &[u8], id: &str, signer: &dyn Signer) -> Result<String, DsigError> {
+    let prepared = prepare_detached(source, id, signer.algorithm())?;
+    let value = signer.sign(&prepared.signed_info)?;
+    let der = signer
+        .certificate()
+        .to_der()
+        .map_err(|e| DsigError::OpenSsl(e.to_string()))?;
+    Ok(signature_element(&prepared.signed_info, &value, &der))
+}
+
+/// Digest and canonical SignedInfo of a detached signature of the element `Id = id`.
+pub fn prepare_detached(source: &[u8], id: &str, algorithm: Algorithm) -> Result<Prepared, DsigError> {
+    if algorithm == Algorithm::Gost2001 {
+        return Err(DsigError::UnsupportedAlgorithm(
+            "GOST R 34.10-2001 is accepted for verification only".into(),
+        ));
+    }
+    let doc = Document::parse(source)?;
+    let target = doc.find_by_id(id)?;
+    let transforms = Transform::smev_chain();
+    let digested = transformed_octets(&doc, target, None, &transforms)?;
+    let digest = algorithm.digest().hash(&digested)?;
+    let signed_info = signed_info_c14n(algorithm, id, &transforms, &digest);
+    Ok(Prepared {
+        source: doc.source().to_vec(),
+        replace: 0..0,
+        open_tag: String::new(),
+        close_tag: String::new(),
+        algorithm,
+        reference_id: id.to_string(),
+        digest,
+        signed_info,
+        digested,
+        enveloped: false,
+    })
+}
+
 /// Signs the element with `Id = id` in `source` and returns the signed document.
 pub fn sign(
     source: &[u8],

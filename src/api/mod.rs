@@ -1,0 +1,116 @@
+//! The local HTTP interface (axum on hyper): the JSON API for agency systems under `/api/v1`
+//! (bearer tokens, RFC 7807 errors, OpenAPI at `/api/openapi.json`), health and metrics.
+//! axum is used over bare hyper for routing, extractors and body limits; the UI mounts its own
+//! router under `/ui`.
+
+pub mod auth;
+pub mod error;
+pub mod health;
+pub mod provider;
+pub mod requests;
+pub mod views;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::engine::Context;
+
+use error::ApiError;
+
+/// The OpenAPI document, kept next to the handlers and checked by the tests.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// A JSON body whose every rejection is a problem+json with a stable code.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::rejection::JsonRejection;
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new("unsupported_media_type", "Content-Type must be application/json")),
+            Err(JsonRejection::BytesRejection(e)) => {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    Err(ApiError::new("payload_too_large", "the request body exceeds the configured limit (api.max_body_bytes)"))
+                } else {
+                    Err(ApiError::new("invalid_json", e.body_text()))
+                }
+            }
+            Err(e) => Err(ApiError::new("invalid_json", e.body_text())),
+        }
+    }
+}
+
+async fn create_request(State(ctx): State<Arc<Context>>, caller: auth::Caller, req: Request) -> Result<Response, ApiError> {
+    let ctype = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if ctype.starts_with("multipart/form-data") {
+        let form = Multipart::from_request(req, &ctx)
+            .await
+            .map_err(|e| ApiError::new("invalid_parameter", e.body_text()))?;
+        requests::create_multipart(ctx, caller, form).await
+    } else {
+        let body = ApiJson::from_request(req, &ctx).await?;
+        requests::create(State(ctx), caller, body).await
+    }
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new("not_found", "no such endpoint")
+}
+
+/// The API, health and metrics routes.
+pub fn router(ctx: Arc<Context>) -> Router {
+    let api = Router::new()
+        .route("/requests", post(create_request).get(requests::list))
+        .route("/requests/{id}", get(requests::get))
+        .route("/requests/{id}/answer", get(requests::answer))
+        .route("/requests/{id}/attachments/{n}", get(requests::attachment))
+        .route("/requests/{id}/retry", post(requests::retry))
+        .route("/requests/{id}/cancel", post(requests::cancel))
+        .route("/requests/{id}/signing-payload", get(requests::signing_payload))
+        .route("/requests/{id}/personal-signature", post(requests::personal_signature))
+        .route("/incoming", get(provider::list_incoming))
+        .route("/incoming/{id}", get(provider::get_incoming))
+        .route("/incoming/{id}/attachments/{n}", get(provider::incoming_attachment))
+        .route("/incoming/{id}/response", post(provider::respond))
+        .route("/incoming/{id}/reject", post(provider::reject))
+        .route("/dead-letters", get(provider::list_dead_letters))
+        .route("/dead-letters/{id}", get(provider::get_dead_letter))
+        .route("/dead-letters/{id}/ack-and-close", post(provider::ack_and_close))
+        .route("/dead-letters/{id}/reprocess", post(provider::reprocess))
+        .route("/cases", get(provider::list_cases))
+        .route("/cases/{reference}", get(provider::get_case))
+        .route("/webhooks/dead-letters", get(provider::dead_webhooks))
+        .route("/webhooks/dead-letters/{id}/redeliver", post(provider::redeliver))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(ctx.config.api.max_body_bytes));
+    let mut r = Router::new()
+        .nest("/api/v1", api)
+        .route("/api/openapi.json", get(openapi))
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready));
+    if ctx.config.metrics.enabled {
+        r = r.route("/metrics", get(health::metrics));
+    }
+    r.with_state(ctx)
+}

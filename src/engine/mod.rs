@@ -1,0 +1,267 @@
+//! The engine: the shared [`Context`] (configuration, store, keys, schemas, metrics) and the
+//! workers that move requests through their lifecycle — sender, response/status poller,
+//! provider poller and responder, webhook dispatcher, expiry and retention — as tokio tasks
+//! with one shutdown signal. No in-memory state is needed to resume: on start, anything left
+//! in `sending` is re-examined and everything due is scheduled from the store.
+
+pub mod intake;
+pub mod provider;
+pub mod receiver;
+pub mod retry;
+pub mod sender;
+pub mod upkeep;
+pub mod webhooks;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+
+use crate::config::{Config, KindConfig, PersonalSignatureMode, SystemConfig};
+use crate::dsig::{CertificateInfo, OpenSslSigner, Signer, TrustStore};
+use crate::metrics::Metrics;
+use crate::smev::client::SmevClient;
+use crate::smev::model::QualifiedName;
+use crate::smev::schema::Schema;
+use crate::smev::transport::{SoapClient, TransportConfig};
+use crate::store::Store;
+
+/// A configured information system, ready to talk to SMEV.
+pub struct SystemRuntime {
+    pub config: SystemConfig,
+    pub client: SmevClient,
+    /// Key for kinds with configured ЭП-СП.
+    pub personal_signer: Option<Arc<dyn Signer>>,
+}
+
+/// A configured data kind with its compiled schema.
+pub struct KindRuntime {
+    pub config: KindConfig,
+    pub schema: Arc<Schema>,
+}
+
+impl KindRuntime {
+    pub fn request_name(&self) -> QualifiedName {
+        QualifiedName {
+            namespace: self.config.request.namespace.clone(),
+            local_name: self.config.request.root.clone(),
+        }
+    }
+
+    pub fn response_name(&self) -> QualifiedName {
+        QualifiedName {
+            namespace: self.config.response.namespace.clone(),
+            local_name: self.config.response.root.clone(),
+        }
+    }
+}
+
+/// Why the gateway cannot start.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartError(pub String);
+
+/// Everything the workers, the API and the UI share.
+pub struct Context {
+    pub config: Arc<Config>,
+    pub store: Arc<Store>,
+    pub metrics: Arc<Metrics>,
+    pub systems: BTreeMap<String, SystemRuntime>,
+    pub kinds: BTreeMap<String, KindRuntime>,
+    /// CAs SMEV's signatures must chain to (when configured).
+    pub smev_trust: Option<TrustStore>,
+    pub wake_sender: Notify,
+    pub wake_poller: Notify,
+    pub wake_responder: Notify,
+    pub wake_webhooks: Notify,
+    last_smev_answer_ms: AtomicI64,
+    shutdown: watch::Sender<bool>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context").finish_non_exhaustive()
+    }
+}
+
+/// Loads a key from config.
+pub fn load_signer(k: &crate::config::KeyConfig) -> Result<OpenSslSigner, String> {
+    OpenSslSigner::from_files(&k.key, k.cert.as_deref(), k.password().as_deref()).map_err(|e| format!("{}: {e}", k.key.display()))
+}
+
+impl Context {
+    /// Opens the store, loads keys and schemas. Fails with a clear message on any problem.
+    pub fn build(config: Config) -> Result<Arc<Context>, StartError> {
+        crate::dsig::engine::ensure_gost_engine().map_err(|e| StartError(e.to_string()))?;
+        let metrics = Metrics::new();
+        let mut kinds = BTreeMap::new();
+        for k in &config.kinds {
+            let schema = Schema::load(&k.schema).map_err(|e| StartError(format!("kind {}: {e}", k.id)))?;
+            kinds.insert(
+                k.id.clone(),
+                KindRuntime {
+                    config: k.clone(),
+                    schema: Arc::new(schema),
+                },
+            );
+        }
+        let mut systems = BTreeMap::new();
+        for s in &config.systems {
+            let signer = load_signer(&s.signing).map_err(|e| StartError(format!("system {}: ЭП-ОВ key: {e}", s.id)))?;
+            let info = CertificateInfo::of(signer.certificate());
+            metrics
+                .certificate_expiry
+                .with_label_values(&[&s.id, "ep_ov", &info.subject])
+                .set(info.not_after.timestamp() as f64);
+            let personal_signer: Option<Arc<dyn Signer>> = match &s.personal_signing {
+                Some(k) => {
+                    let p = load_signer(k).map_err(|e| StartError(format!("system {}: ЭП-СП key: {e}", s.id)))?;
+                    let info = CertificateInfo::of(p.certificate());
+                    metrics
+                        .certificate_expiry
+                        .with_label_values(&[&s.id, "ep_sp", &info.subject])
+                        .set(info.not_after.timestamp() as f64);
+                    Some(Arc::new(p))
+                }
+                None => None,
+            };
+            for kid in &s.kinds {
+                if kinds.get(kid).is_some_and(|k: &KindRuntime| k.config.personal_signature == PersonalSignatureMode::Configured) && personal_signer.is_none() {
+                    return Err(StartError(format!("system {}: kind {kid} needs a configured ЭП-СП key (personal_signing)", s.id)));
+                }
+            }
+            let transport = TransportConfig {
+                endpoint: s.endpoint.clone().unwrap_or_else(|| config.smev.endpoint.clone()),
+                connect_timeout: Duration::from_millis(config.smev.connect_timeout_ms),
+                request_timeout: Duration::from_millis(config.smev.request_timeout_ms),
+                max_answer_bytes: config.smev.max_answer_bytes,
+            };
+            let soap = SoapClient::new(transport).map_err(|e| StartError(format!("system {}: {e}", s.id)))?;
+            let client = SmevClient::new(soap, Arc::new(signer), s.node_id.clone());
+            systems.insert(
+                s.id.clone(),
+                SystemRuntime {
+                    config: s.clone(),
+                    client,
+                    personal_signer,
+                },
+            );
+        }
+        let smev_trust = match &config.smev.trust {
+            Some(p) => Some(TrustStore::from_pem_file(p).map_err(|e| StartError(format!("smev.trust: {e}")))?),
+            None => None,
+        };
+        let store = Store::open(&config.storage.path, config.storage.cache_bytes).map_err(|e| StartError(e.to_string()))?;
+        store.set_webhook_systems(config.systems.iter().filter(|s| s.webhook.is_some()).map(|s| s.id.clone()).collect());
+        let (shutdown, _) = watch::channel(false);
+        Ok(Arc::new(Context {
+            config: Arc::new(config),
+            store,
+            metrics,
+            systems,
+            kinds,
+            smev_trust,
+            wake_sender: Notify::new(),
+            wake_poller: Notify::new(),
+            wake_responder: Notify::new(),
+            wake_webhooks: Notify::new(),
+            last_smev_answer_ms: AtomicI64::new(0),
+            shutdown,
+        }))
+    }
+
+    /// Notes that SMEV answered (health, metrics).
+    pub fn smev_answered(&self) {
+        let now = Utc::now();
+        self.last_smev_answer_ms.store(now.timestamp_millis(), Ordering::Relaxed);
+        self.metrics.last_smev_answer.set(now.timestamp() as f64);
+    }
+
+    /// When SMEV last answered.
+    pub fn last_smev_answer(&self) -> Option<chrono::DateTime<Utc>> {
+        let ms = self.last_smev_answer_ms.load(Ordering::Relaxed);
+        (ms > 0).then(|| chrono::DateTime::from_timestamp_millis(ms)).flatten()
+    }
+
+    /// A receiver that turns true on shutdown.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    /// Whether shutdown has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// The kind whose request or response root is `name`.
+    pub fn kind_by_root(&self, namespace: &str, local: &str) -> Option<&KindRuntime> {
+        self.kinds.values().find(|k| {
+            (k.config.request.namespace == namespace && k.config.request.root == local)
+                || (k.config.response.namespace == namespace && k.config.response.root == local)
+        })
+    }
+}
+
+/// Sleeps for `d` unless shutdown or `wake` comes first. Returns false on shutdown.
+pub async fn pause(shutdown: &mut watch::Receiver<bool>, wake: &Notify, d: Duration) -> bool {
+    if *shutdown.borrow() {
+        return false;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(d) => true,
+        _ = wake.notified() => true,
+        _ = shutdown.changed() => !*shutdown.borrow(),
+    }
+}
+
+/// The running workers.
+pub struct Engine {
+    ctx: Arc<Context>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Engine {
+    /// Recovers and starts every worker.
+    pub fn start(ctx: Arc<Context>) -> Result<Engine, StartError> {
+        upkeep::recover(&ctx).map_err(|e| StartError(format!("recovery: {e}")))?;
+        let mut tasks = vec![
+            tokio::spawn(sender::run(ctx.clone())),
+            tokio::spawn(provider::run_responder(ctx.clone())),
+            tokio::spawn(webhooks::run(ctx.clone())),
+            tokio::spawn(upkeep::run(ctx.clone())),
+        ];
+        for system in ctx.systems.keys() {
+            tasks.push(tokio::spawn(receiver::run_responses(ctx.clone(), system.clone())));
+            if ctx.config.engine.poll_status {
+                tasks.push(tokio::spawn(receiver::run_status(ctx.clone(), system.clone())));
+            }
+            if !ctx.systems[system].config.provider_kinds.is_empty() {
+                tasks.push(tokio::spawn(provider::run_requests(ctx.clone(), system.clone())));
+            }
+        }
+        Ok(Engine { ctx, tasks })
+    }
+
+    /// Stops taking work, gives in-flight work the grace period, flushes.
+    pub async fn shutdown(self) {
+        let _ = self.ctx.shutdown.send(true);
+        let grace = Duration::from_millis(self.ctx.config.engine.shutdown_grace_ms);
+        let all = futures_join(self.tasks);
+        if tokio::time::timeout(grace, all).await.is_err() {
+            tracing::warn!("workers did not stop within the grace period; in-flight sends stay in 'sending' and are re-examined on the next start");
+        }
+        if let Err(e) = self.ctx.store.flush() {
+            tracing::error!(error = %e, "final flush failed");
+        }
+    }
+}
+
+async fn futures_join(tasks: Vec<JoinHandle<()>>) {
+    for t in tasks {
+        let _ = t.await;
+    }
+}

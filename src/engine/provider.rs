@@ -1,0 +1,395 @@
+//! The provider role: polls GetRequest for requests other agencies send to our information
+//! systems, stores each (then acknowledges it) and tells the agency system by webhook; sends the
+//! agency system's answers back with SendResponse (or a rejection), with the same retry rules as
+//! outgoing requests.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tracing::Instrument;
+
+use crate::config::AttachmentTransfer;
+use crate::smev::build::{self, AttachmentMode, Outgoing};
+use crate::smev::client::sign_envelope;
+use crate::smev::model::{AttachmentContent, AttachmentHeader, Rejection, RequestMessage, ResponseContent, SenderProvidedResponseData};
+use crate::smev::{parse, MessageId, SmevError};
+use crate::store::records::*;
+use crate::store::{new_id, DueKind, StoreError};
+use crate::xml::Document;
+
+use super::retry::{self, Decision};
+use super::{pause, receiver, Context};
+
+/// Polls GetRequest for one system until shutdown.
+pub async fn run_requests(ctx: Arc<Context>, system: String) {
+    let floor = Duration::from_millis(ctx.config.engine.poll_min_interval_ms);
+    let ceiling = Duration::from_millis(ctx.config.engine.poll_max_interval_ms).max(floor);
+    let mut interval = floor;
+    let mut shutdown = ctx.shutdown_signal();
+    let never = tokio::sync::Notify::new();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let mut got = 0;
+        while got < ctx.config.engine.poll_batch.max(1) && !*shutdown.borrow() {
+            match poll_request(&ctx, &system).await {
+                Ok(true) => got += 1,
+                Ok(false) => break,
+                Err(e) => {
+                    tracing::warn!(system = %system, error = %e, "GetRequest failed");
+                    break;
+                }
+            }
+        }
+        interval = if got > 0 { floor } else { (interval * 2).min(ceiling) };
+        if !pause(&mut shutdown, &never, interval).await {
+            break;
+        }
+    }
+}
+
+async fn poll_request(ctx: &Context, system: &str) -> Result<bool, SmevError> {
+    let raw = match ctx.systems[system].client.get_request_raw().await {
+        Ok(r) => r,
+        Err(e) => {
+            ctx.metrics.smev_calls.with_label_values(&["GetRequest", "transport"]).inc();
+            return Err(e);
+        }
+    };
+    ctx.smev_answered();
+    match parse::get_request_answer(&raw) {
+        Ok(r) => {
+            ctx.metrics.smev_calls.with_label_values(&["GetRequest", "ok"]).inc();
+            match r.value {
+                None => Ok(false),
+                Some(msg) => {
+                    handle_request(ctx, system, msg, &r.envelope).await;
+                    Ok(true)
+                }
+            }
+        }
+        Err(SmevError::Fault(f)) => {
+            ctx.metrics.smev_calls.with_label_values(&["GetRequest", "fault"]).inc();
+            Err(SmevError::Fault(f))
+        }
+        Err(e) => {
+            let id = new_id();
+            let key = ctx.store.put_blob(&raw).map_err(|x| SmevError::UnexpectedAnswer(x.to_string()))?;
+            let d = DeadLetter {
+                id: id.clone(),
+                system: system.into(),
+                source: "GetRequest".into(),
+                smev_message_id: None,
+                received_at: Utc::now(),
+                reason: format!("unparsable request: {e}"),
+                envelope: key.clone(),
+                state: "open".into(),
+                acked: false,
+                history: Vec::new(),
+            };
+            let _ = ctx.store.add_dead_letter(&d, &format!("envelope:{key}"));
+            let _ = ctx.store.durable().await;
+            Ok(true)
+        }
+    }
+}
+
+fn root_of(xml: &str) -> (String, Option<(String, String)>) {
+    match Document::parse_str(xml) {
+        Ok(doc) => match doc.element(doc.root()) {
+            Some(e) => (
+                format!("{{{}}}{}", e.ns.clone().unwrap_or_default(), e.local),
+                Some((e.ns.clone().unwrap_or_default(), e.local.clone())),
+            ),
+            None => ("?".into(), None),
+        },
+        Err(_) => ("?".into(), None),
+    }
+}
+
+async fn handle_request(ctx: &Context, system: &str, msg: RequestMessage, envelope: &[u8]) {
+    let ack_id = msg.ack_id().to_string();
+    let span = tracing::info_span!("incoming", system, message_id = %ack_id, incoming_id = tracing::field::Empty);
+    async {
+        match ctx.store.received_as(&ack_id) {
+            Ok(Some(subject)) => {
+                ctx.metrics.received_messages.with_label_values(&["GetRequest", "duplicate"]).inc();
+                let _ = ctx.systems[system].client.ack(&ack_id, !subject.starts_with("D:")).await;
+                return;
+            }
+            Ok(None) => {}
+            Err(_) => return,
+        }
+        let (signatures, problems) = receiver::check_signatures(ctx, envelope);
+        let stored = if problems.is_empty() {
+            store_incoming(ctx, system, &msg, envelope, signatures).map(|id| {
+                tracing::Span::current().record("incoming_id", id.as_str());
+            })
+        } else {
+            let key = ctx.store.put_blob(envelope);
+            key.and_then(|key| {
+                ctx.store.add_dead_letter(
+                    &DeadLetter {
+                        id: new_id(),
+                        system: system.into(),
+                        source: "GetRequest".into(),
+                        smev_message_id: Some(ack_id.clone()),
+                        received_at: Utc::now(),
+                        reason: format!("signature check failed: {}", problems.join(" | ")),
+                        envelope: key,
+                        state: "open".into(),
+                        acked: true,
+                        history: Vec::new(),
+                    },
+                    &ack_id,
+                )
+            })
+        };
+        if let Err(e) = stored {
+            tracing::error!(error = %e, "cannot store the incoming request; not acknowledging");
+            return;
+        }
+        ctx.metrics
+            .received_messages
+            .with_label_values(&["GetRequest", if problems.is_empty() { "stored" } else { "dead_letter" }])
+            .inc();
+        if ctx.store.durable().await.is_ok() {
+            if let Err(e) = ctx.systems[system].client.ack(&ack_id, problems.is_empty()).await {
+                tracing::warn!(error = %e, "Ack failed; SMEV will redeliver");
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+fn store_incoming(ctx: &Context, system: &str, msg: &RequestMessage, envelope: &[u8], signatures: Vec<SignatureSummary>) -> Result<String, StoreError> {
+    let now = Utc::now();
+    let (root, qn) = root_of(&msg.data.content);
+    let kind = qn.and_then(|(ns, local)| ctx.kind_by_root(&ns, &local)).map(|k| k.config.id.clone());
+    let mut attachments = Vec::new();
+    for (i, a) in msg.attachments.iter().enumerate() {
+        let key = ctx.store.put_blob(&a.content)?;
+        let mime = msg
+            .data
+            .attachment_headers
+            .iter()
+            .find(|h| h.content_id == a.id)
+            .map(|h| h.mime_type.clone())
+            .unwrap_or_else(|| "application/octet-stream".into());
+        attachments.push(AttachmentRef {
+            name: receiver::file_name(&a.id, &mime, i),
+            mime_type: mime,
+            size: a.content.len() as u64,
+            hash: key,
+            content_id: Some(a.id.clone()),
+        });
+    }
+    let rec = IncomingRecord {
+        id: new_id(),
+        system: system.into(),
+        kind,
+        root_element: root,
+        state: IncomingState::Received,
+        received_at: now,
+        updated_at: now,
+        message_id: msg.ack_id().to_string(),
+        reply_to: msg.reply_to.clone().unwrap_or_default(),
+        business_xml: ctx.store.put_blob(msg.data.content.as_bytes())?,
+        envelope: ctx.store.put_blob(envelope)?,
+        attachments,
+        sender: msg.metadata.sender.clone(),
+        sending_timestamp: msg.metadata.sending_timestamp.map(|t| t.with_timezone(&Utc)),
+        test_message: msg.data.test_message,
+        signatures,
+        response: None,
+        response_message_id: None,
+        signed_response: None,
+        attempts: 0,
+        next_due: None,
+        last_error: None,
+        history: vec![(now, "smev".into(), "received".into())],
+    };
+    ctx.store.add_incoming(&rec)?;
+    tracing::info!(incoming_id = %rec.id, root = %rec.root_element, "incoming request stored");
+    Ok(rec.id)
+}
+
+/// Reprocesses a stored GetRequest envelope (dead letter).
+pub async fn reprocess(ctx: &Context, system: &str, envelope: &[u8]) -> Result<(), String> {
+    let r = parse::get_request_answer(envelope).map_err(|e| e.to_string())?;
+    let msg = r.value.ok_or("the envelope holds no request")?;
+    let (signatures, problems) = receiver::check_signatures(ctx, envelope);
+    if !problems.is_empty() {
+        return Err(format!("signature check failed: {}", problems.join(" | ")));
+    }
+    store_incoming(ctx, system, &msg, envelope, signatures).map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// Sends answers to incoming requests until shutdown.
+pub async fn run_responder(ctx: Arc<Context>) {
+    let mut shutdown = ctx.shutdown_signal();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let now = Utc::now();
+        for id in ctx.store.due(DueKind::Incoming, now, 16).unwrap_or_default() {
+            respond_one(&ctx, &id).await;
+        }
+        let wait = match ctx.store.next_due_time(DueKind::Incoming) {
+            Some(t) if t > now => (t - now).to_std().unwrap_or(Duration::from_millis(50)).min(Duration::from_secs(1)),
+            Some(_) => Duration::from_millis(20),
+            None => Duration::from_secs(1),
+        };
+        if !pause(&mut shutdown, &ctx.wake_responder, wait).await {
+            break;
+        }
+    }
+}
+
+async fn respond_one(ctx: &Context, id: &str) {
+    let now = Utc::now();
+    let lease = chrono::Duration::milliseconds((ctx.config.smev.request_timeout_ms + 30_000) as i64);
+    let claimed = ctx.store.update_incoming(id, "engine", "sending the response", None, |r| {
+        if r.state != IncomingState::Responding || r.next_due.is_none_or(|d| d > now) {
+            return Err(StoreError::Rejected("not due".into()));
+        }
+        r.attempts += 1;
+        if r.response_message_id.is_none() {
+            r.response_message_id = Some(MessageId::new().to_string());
+            r.signed_response = None;
+        }
+        r.next_due = Some(now + lease);
+        Ok(())
+    });
+    let rec = match claimed {
+        Ok(r) => r,
+        Err(_) => return,
+    };
+    let Some(system) = ctx.systems.get(&rec.system) else { return };
+    let outgoing = match build_response(ctx, &rec) {
+        Ok(o) => o,
+        Err(e) => {
+            let _ = ctx.store.update_incoming(id, "engine", &e, None, |r| {
+                r.state = IncomingState::Failed;
+                r.next_due = None;
+                r.last_error = Some(ErrorInfo {
+                    code: "gateway.build".into(),
+                    message: e.clone(),
+                    class: "permanent".into(),
+                    at: now,
+                });
+                Ok(())
+            });
+            return;
+        }
+    };
+    if ctx.store.durable().await.is_err() {
+        return;
+    }
+    let result = system.client.post_send_response(&outgoing).await;
+    let outcome: Result<(), SmevError> = result.map(|_| ());
+    match outcome {
+        Ok(()) => {
+            ctx.smev_answered();
+            ctx.metrics.smev_calls.with_label_values(&["SendResponse", "ok"]).inc();
+            let _ = ctx.store.update_incoming(id, "engine", "response accepted by SMEV", None, |r| {
+                r.state = IncomingState::Responded;
+                r.next_due = None;
+                r.last_error = None;
+                Ok(())
+            });
+        }
+        Err(e) => {
+            let code = retry::error_code(&e);
+            ctx.metrics.smev_faults.with_label_values(&[&code]).inc();
+            let info = ErrorInfo {
+                code: code.clone(),
+                message: e.to_string(),
+                class: retry::class_name(&e).into(),
+                at: now,
+            };
+            let decision = retry::decide(&e, rec.attempts, &ctx.config.engine, now);
+            let _ = ctx.store.update_incoming(id, "engine", &format!("SendResponse: {code}"), None, |r| {
+                r.last_error = Some(info.clone());
+                match &decision {
+                    Decision::RetryAt(at) => r.next_due = Some(*at),
+                    Decision::TreatAsSent => {
+                        r.state = IncomingState::Responded;
+                        r.next_due = None;
+                    }
+                    Decision::NewMessageId => {
+                        r.response_message_id = None;
+                        r.signed_response = None;
+                        r.next_due = Some(now);
+                    }
+                    Decision::Fail => {
+                        r.state = IncomingState::Failed;
+                        r.next_due = None;
+                    }
+                }
+                Ok(())
+            });
+        }
+    }
+}
+
+fn build_response(ctx: &Context, rec: &IncomingRecord) -> Result<Outgoing, String> {
+    let system = &ctx.systems[&rec.system];
+    let mode = match ctx.config.smev.attachment_transfer {
+        AttachmentTransfer::Mtom => AttachmentMode::Xop,
+        AttachmentTransfer::Inline => AttachmentMode::Inline,
+    };
+    let (content, attachments) = match &rec.response {
+        Some(OutgoingResponse::Data { business_xml, attachments }) => {
+            let xml = ctx.store.blob_text(business_xml).map_err(|e| e.to_string())?;
+            (
+                ResponseContent::Primary {
+                    content: xml,
+                    personal_signature: None,
+                    attachment_headers: attachments
+                        .iter()
+                        .map(|a| AttachmentHeader {
+                            content_id: a.content_id.clone().unwrap_or_else(|| a.hash.clone()),
+                            mime_type: a.mime_type.clone(),
+                            signature_pkcs7: None,
+                        })
+                        .collect(),
+                    ref_attachment_headers: Vec::new(),
+                },
+                attachments.clone(),
+            )
+        }
+        Some(OutgoingResponse::Reject { code, description }) => (
+            ResponseContent::Rejected(vec![Rejection {
+                code: *code,
+                description: description.clone(),
+            }]),
+            Vec::new(),
+        ),
+        None => return Err("no response to send".into()),
+    };
+    let mut contents = Vec::new();
+    for a in &attachments {
+        contents.push(AttachmentContent {
+            id: a.content_id.clone().unwrap_or_else(|| a.hash.clone()),
+            content: ctx.store.blob(&a.hash).map_err(|e| e.to_string())?,
+        });
+    }
+    let data = SenderProvidedResponseData {
+        id: build::ID_PROVIDER.into(),
+        message_id: rec.response_message_id.clone().ok_or("no MessageID")?,
+        to: rec.reply_to.clone(),
+        content,
+    };
+    let signed = sign_envelope(build::send_response(&data, &contents, mode, false), system.client.signer().as_ref(), build::ID_PROVIDER).map_err(|e| e.to_string())?;
+    let key = ctx.store.put_blob(&signed.xml).map_err(|e| e.to_string())?;
+    let _ = ctx.store.update_incoming(&rec.id, "engine", "signed SendResponse prepared", Some(&key), |r| {
+        r.signed_response = Some(key.clone());
+        Ok(())
+    });
+    Ok(signed)
+}

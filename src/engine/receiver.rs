@@ -1,0 +1,609 @@
+//! The response side of the consumer role: polls GetResponse (and GetStatus), verifies SMEV's
+//! and the provider's signatures, stores each answer durably and only then acknowledges it.
+//! Duplicates (redelivery after a lost Ack) are recognised by MessageID and only re-acknowledged.
+//! Anything that cannot be processed — unparsable, a failing signature, an answer to an unknown
+//! request — is stored as a dead letter and acknowledged (accepted=false when SMEV's signature
+//! failed), so SMEV's queue is never held hostage.
+//!
+//! Polling adapts: right after a send or a received message it polls at the floor interval, on
+//! empty queues it backs off to the ceiling.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tracing::Instrument;
+
+use crate::dsig::verify::{verify_document, SignatureReport, VerifyOptions};
+use crate::smev::model::{InteractionStatus, ResponseContent, ResponseMessage};
+use crate::smev::{parse, SmevError};
+use crate::store::records::*;
+use crate::store::{new_id, StoreError};
+use crate::xml::Document;
+
+use super::{pause, Context};
+
+/// Polls GetResponse for one system until shutdown.
+pub async fn run_responses(ctx: Arc<Context>, system: String) {
+    let floor = Duration::from_millis(ctx.config.engine.poll_min_interval_ms);
+    let ceiling = Duration::from_millis(ctx.config.engine.poll_max_interval_ms).max(floor);
+    let mut interval = floor;
+    let mut shutdown = ctx.shutdown_signal();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let mut got = 0;
+        while got < ctx.config.engine.poll_batch.max(1) && !*shutdown.borrow() {
+            match poll_response(&ctx, &system).await {
+                Ok(true) => got += 1,
+                Ok(false) => break,
+                Err(e) => {
+                    tracing::warn!(system = %system, error = %e, "GetResponse failed");
+                    break;
+                }
+            }
+        }
+        interval = if got > 0 { floor } else { (interval * 2).min(ceiling) };
+        if !pause(&mut shutdown, &ctx.wake_poller, interval).await {
+            break;
+        }
+        if interval > floor {
+            // A wake-up (a request was just sent) means an answer may come soon.
+            interval = interval.min(ceiling);
+        }
+    }
+}
+
+/// One GetResponse round trip. `Ok(true)` when a message was taken.
+pub async fn poll_response(ctx: &Context, system: &str) -> Result<bool, SmevError> {
+    let rt = &ctx.systems[system];
+    let raw = match rt.client.get_response_raw().await {
+        Ok(r) => r,
+        Err(e) => {
+            count_call(ctx, "GetResponse", &e);
+            return Err(e);
+        }
+    };
+    ctx.smev_answered();
+    match parse::get_response_answer(&raw) {
+        Ok(received) => {
+            ctx.metrics.smev_calls.with_label_values(&["GetResponse", "ok"]).inc();
+            match received.value {
+                None => Ok(false),
+                Some(msg) => {
+                    handle_response(ctx, system, msg, &received.envelope).await;
+                    Ok(true)
+                }
+            }
+        }
+        Err(SmevError::Fault(f)) => {
+            let e = SmevError::Fault(f);
+            count_call(ctx, "GetResponse", &e);
+            Err(e)
+        }
+        Err(e) => {
+            ctx.metrics.smev_calls.with_label_values(&["GetResponse", "ok"]).inc();
+            unprocessable(ctx, system, "GetResponse", &raw, &format!("unparsable answer: {e}"), None).await;
+            Ok(true)
+        }
+    }
+}
+
+fn count_call(ctx: &Context, op: &str, e: &SmevError) {
+    let result = if matches!(e, SmevError::Fault(_)) { "fault" } else { "transport" };
+    ctx.metrics.smev_calls.with_label_values(&[op, result]).inc();
+    ctx.metrics.smev_faults.with_label_values(&[&super::retry::error_code(e)]).inc();
+}
+
+/// Finds MessageMetadata/MessageId in an envelope that did not parse as a whole.
+fn scavenge_message_id(raw: &[u8]) -> Option<String> {
+    let doc = Document::parse(raw).ok()?;
+    let root = doc.root();
+    doc.descendants(root)
+        .into_iter()
+        .find(|n| doc.element(*n).is_some_and(|e| e.local == "MessageMetadata"))
+        .and_then(|m| doc.child_by_local(m, "MessageId"))
+        .map(|n| doc.text(n).trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// Stores a dead letter and acknowledges the message (accepted = `accepted`) when its id is known.
+async fn unprocessable(ctx: &Context, system: &str, source: &str, raw: &[u8], reason: &str, accepted: Option<bool>) {
+    let message_id = scavenge_message_id(raw);
+    let envelope = match ctx.store.put_blob(raw) {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot store a dead letter; not acknowledging");
+            return;
+        }
+    };
+    let received_key = message_id.clone().unwrap_or_else(|| format!("envelope:{envelope}"));
+    if let Ok(Some(existing)) = ctx.store.received_as(&received_key) {
+        tracing::info!(message_id = ?message_id, existing = %existing, "dead letter already stored");
+    } else {
+        let d = DeadLetter {
+            id: new_id(),
+            system: system.to_string(),
+            source: source.to_string(),
+            smev_message_id: message_id.clone(),
+            received_at: Utc::now(),
+            reason: reason.to_string(),
+            envelope,
+            state: "open".into(),
+            acked: false,
+            history: Vec::new(),
+        };
+        if let Err(e) = ctx.store.add_dead_letter(&d, &received_key) {
+            tracing::error!(error = %e, "cannot store a dead letter; not acknowledging");
+            return;
+        }
+        tracing::warn!(dead_letter = %d.id, message_id = ?message_id, reason, "message stored as a dead letter");
+    }
+    ctx.metrics
+        .received_messages
+        .with_label_values(&[source, "dead_letter"])
+        .inc();
+    if ctx.store.durable().await.is_err() {
+        return;
+    }
+    if let (Some(mid), Some(accepted)) = (message_id, accepted) {
+        ack(ctx, system, &mid, accepted).await;
+        if let Ok(Some(subject)) = ctx.store.received_as(&mid) {
+            if let Some(id) = subject.strip_prefix("D:") {
+                let _ = ctx.store.update_dead_letter(id, "engine", "acknowledged to SMEV", |d| {
+                    d.acked = true;
+                    Ok(())
+                });
+            }
+        }
+    }
+}
+
+async fn ack(ctx: &Context, system: &str, message_id: &str, accepted: bool) {
+    match ctx.systems[system].client.ack(message_id, accepted).await {
+        Ok(()) => {
+            ctx.metrics.smev_calls.with_label_values(&["Ack", "ok"]).inc();
+        }
+        Err(e) => {
+            // Not fatal: SMEV redelivers and the duplicate is recognised.
+            count_call(ctx, "Ack", &e);
+            tracing::warn!(message_id, error = %e, "Ack failed; SMEV will redeliver");
+        }
+    }
+}
+
+/// Signature checks of a received envelope, per the configuration.
+pub fn check_signatures(ctx: &Context, envelope: &[u8]) -> (Vec<SignatureSummary>, Vec<String>) {
+    if !ctx.config.smev.verify_answers {
+        return (Vec::new(), Vec::new());
+    }
+    let opts = VerifyOptions {
+        trust: ctx.smev_trust.as_ref(),
+        require_valid_certificate: false,
+        at: None,
+    };
+    let reports = verify_document(envelope, &opts).unwrap_or_default();
+    let mut problems = Vec::new();
+    let summaries = reports
+        .iter()
+        .map(|r: &SignatureReport| {
+            let ok = r.valid;
+            ctx.metrics
+                .signatures
+                .with_label_values(&["verify", if ok { "ok" } else { "failed" }])
+                .inc();
+            if !ok {
+                problems.push(format!(
+                    "{}: {}",
+                    r.location,
+                    r.causes.iter().map(|c| c.to_string()).collect::<Vec<_>>().join("; ")
+                ));
+            }
+            SignatureSummary {
+                location: r.location.clone(),
+                valid: ok,
+                signer: r.certificate.as_ref().map(|c| c.subject.clone()),
+                not_before: r.certificate.as_ref().map(|c| c.not_before),
+                not_after: r.certificate.as_ref().map(|c| c.not_after),
+                problems: r.causes.iter().map(|c| c.to_string()).chain(r.warnings.iter().cloned()).collect(),
+            }
+        })
+        .collect();
+    (summaries, problems)
+}
+
+async fn handle_response(ctx: &Context, system: &str, msg: ResponseMessage, envelope: &[u8]) {
+    let ack_id = msg.ack_id().to_string();
+    let span = tracing::info_span!("answer", system, answer_message_id = %ack_id, original_message_id = ?msg.original_message_id, request_id = tracing::field::Empty);
+    async {
+        match ctx.store.received_as(&ack_id) {
+            Ok(Some(subject)) => {
+                ctx.metrics.received_messages.with_label_values(&["GetResponse", "duplicate"]).inc();
+                tracing::info!(stored_as = %subject, "duplicate delivery: acknowledging again");
+                ack(ctx, system, &ack_id, !subject.starts_with("D:")).await;
+                return;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "store unavailable; not acknowledging");
+                return;
+            }
+        }
+        let (signatures, problems) = check_signatures(ctx, envelope);
+        if !problems.is_empty() {
+            unprocessable(ctx, system, "GetResponse", envelope, &format!("signature check failed: {}", problems.join(" | ")), Some(false)).await;
+            return;
+        }
+        match apply_response(ctx, system, &msg, envelope, signatures) {
+            Ok(Applied::Stored(request_id)) => {
+                tracing::Span::current().record("request_id", request_id.as_str());
+                ctx.metrics.received_messages.with_label_values(&["GetResponse", "stored"]).inc();
+                if ctx.store.durable().await.is_ok() {
+                    ack(ctx, system, &ack_id, true).await;
+                }
+            }
+            Ok(Applied::Unmatched(reason)) => {
+                unprocessable(ctx, system, "GetResponse", envelope, &reason, Some(true)).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot store the answer; not acknowledging (SMEV redelivers)");
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+enum Applied {
+    Stored(String),
+    Unmatched(String),
+}
+
+fn original_id(msg: &ResponseMessage) -> Option<String> {
+    match &msg.data.content {
+        ResponseContent::AsyncProcessingStatus(s) => Some(s.original_message_id.clone()),
+        _ => msg.original_message_id.clone(),
+    }
+}
+
+fn apply_response(ctx: &Context, system: &str, msg: &ResponseMessage, envelope: &[u8], signatures: Vec<SignatureSummary>) -> Result<Applied, StoreError> {
+    let Some(original) = original_id(msg) else {
+        return Ok(Applied::Unmatched("answer without OriginalMessageId".into()));
+    };
+    let owner = ctx.store.owner_of_message_id(&original)?;
+    let ack_id = msg.ack_id().to_string();
+    let envelope_key = ctx.store.put_blob(envelope)?;
+    let now = Utc::now();
+    match owner {
+        Some((t, id)) if t == "R" => {
+            let rec = ctx.store.get_request(&id)?;
+            if rec.system != system {
+                return Ok(Applied::Unmatched(format!("answer to request {id} of another system")));
+            }
+            let mut answer: Option<AnswerRecord> = None;
+            let mut status: Option<StatusUpdate> = None;
+            let mut smev_status: Option<String> = None;
+            let mut to: Option<RequestState> = None;
+            match &msg.data.content {
+                ResponseContent::Primary { content, .. } => {
+                    let xml_key = ctx.store.put_blob(content.as_bytes())?;
+                    let mut attachments = Vec::new();
+                    for (i, a) in msg.attachments.iter().enumerate() {
+                        let key = ctx.store.put_blob(&a.content)?;
+                        let mime = attachment_mime(msg, &a.id);
+                        attachments.push(AttachmentRef {
+                            name: file_name(&a.id, &mime, i),
+                            mime_type: mime,
+                            size: a.content.len() as u64,
+                            hash: key,
+                            content_id: Some(a.id.clone()),
+                        });
+                    }
+                    answer = Some(AnswerRecord {
+                        kind: AnswerKind::Data,
+                        message_id: ack_id.clone(),
+                        received_at: now,
+                        business_xml: Some(xml_key),
+                        rejections: Vec::new(),
+                        smev_fault: None,
+                        attachments,
+                        envelope: envelope_key.clone(),
+                        sender: msg.metadata.sender.clone(),
+                        signatures: signatures.clone(),
+                    });
+                    to = Some(RequestState::Answered);
+                }
+                ResponseContent::Rejected(rejections) => {
+                    answer = Some(AnswerRecord {
+                        kind: AnswerKind::Rejected,
+                        message_id: ack_id.clone(),
+                        received_at: now,
+                        business_xml: None,
+                        rejections: rejections.clone(),
+                        smev_fault: None,
+                        attachments: Vec::new(),
+                        envelope: envelope_key.clone(),
+                        sender: msg.metadata.sender.clone(),
+                        signatures: signatures.clone(),
+                    });
+                    to = Some(RequestState::Rejected);
+                }
+                ResponseContent::Status(s) => {
+                    status = Some(StatusUpdate {
+                        at: now,
+                        message_id: ack_id.clone(),
+                        code: s.code,
+                        description: s.description.clone(),
+                    });
+                }
+                ResponseContent::AsyncProcessingStatus(s) => {
+                    smev_status = Some(s.category.as_str().to_string());
+                    if s.category.is_rejection() || s.fault.is_some() {
+                        let fault = s.fault.as_ref();
+                        answer = Some(AnswerRecord {
+                            kind: AnswerKind::SmevRejected,
+                            message_id: ack_id.clone(),
+                            received_at: now,
+                            business_xml: None,
+                            rejections: Vec::new(),
+                            smev_fault: Some(ErrorInfo {
+                                code: fault.map(|f| f.code_name()).unwrap_or_else(|| s.category.as_str().to_string()),
+                                message: fault
+                                    .and_then(|f| f.description.clone())
+                                    .or_else(|| s.details.clone())
+                                    .unwrap_or_else(|| "SMEV rejected the request".into()),
+                                class: "permanent".into(),
+                                at: now,
+                            }),
+                            attachments: Vec::new(),
+                            envelope: envelope_key.clone(),
+                            sender: msg.metadata.sender.clone(),
+                            signatures: signatures.clone(),
+                        });
+                        to = Some(RequestState::Rejected);
+                    }
+                }
+            }
+            if let Some(target) = to {
+                if !matches!(rec.state, RequestState::Sent | RequestState::Expired | RequestState::Sending | RequestState::Queued) {
+                    return Ok(Applied::Unmatched(format!("final answer for request {id}, which is already {}", rec.state.as_str())));
+                }
+                if matches!(rec.state, RequestState::Sending | RequestState::Queued) {
+                    // The send's HTTP answer was lost but SMEV delivered an answer: it was sent.
+                    tracing::info!(request_id = %id, "answer for a request still marked {}", rec.state.as_str());
+                }
+                let _ = target;
+            }
+            let reason = match (&to, &status) {
+                (Some(RequestState::Answered), _) => "answer received".to_string(),
+                (Some(_), _) => "rejected".to_string(),
+                (None, Some(s)) => format!("provider status {}: {}", s.code, s.description),
+                (None, None) => format!("SMEV status {}", smev_status.clone().unwrap_or_default()),
+            };
+            let updated = ctx.store.transaction(|tx| {
+                let r = tx.update_request(&id, "smev", &reason, Some(&envelope_key), &|r: &mut RequestRecord| {
+                    if let Some(target) = to {
+                        if matches!(r.state, RequestState::Sending | RequestState::Queued) {
+                            // Pass through `sent` so the lifecycle stays legal.
+                            r.state = RequestState::Sent;
+                            r.sent_at.get_or_insert(now);
+                            r.next_due = None;
+                        }
+                        if !matches!(r.state, RequestState::Sent | RequestState::Expired) {
+                            return Err(StoreError::Rejected(format!("request is {}", r.state.as_str())));
+                        }
+                        r.state = target;
+                        r.answer = answer.clone();
+                        r.next_due = None;
+                    }
+                    if let Some(s) = &status {
+                        r.statuses.push(s.clone());
+                    }
+                    if let Some(s) = &smev_status {
+                        r.smev_status = Some(s.clone());
+                    }
+                    Ok(())
+                })?;
+                tx.mark_received(&ack_id, &format!("R:{id}"))?;
+                Ok(r)
+            });
+            match updated {
+                Ok(r) => {
+                    if let (Some(target), Some(sent_at)) = (to, r.sent_at) {
+                        ctx.metrics.transition(RequestState::Sent, target);
+                        ctx.metrics
+                            .sent_to_answered
+                            .with_label_values(&[&r.kind])
+                            .observe((now - sent_at).num_milliseconds().max(0) as f64 / 1000.0);
+                    }
+                    Ok(Applied::Stored(id))
+                }
+                Err(StoreError::Rejected(m)) => Ok(Applied::Unmatched(format!("answer for request {id}: {m}"))),
+                Err(e) => Err(e),
+            }
+        }
+        Some((t, id)) if t == "I" => {
+            // SMEV's verdict on a response we sent as a provider.
+            let reason = match &msg.data.content {
+                ResponseContent::AsyncProcessingStatus(s) => s.category.as_str().to_string(),
+                _ => "answer to our response".into(),
+            };
+            let rejected = matches!(&msg.data.content, ResponseContent::AsyncProcessingStatus(s) if s.category.is_rejection() || s.fault.is_some());
+            ctx.store.transaction(|tx| {
+                let old = tx.get_incoming(&id)?.ok_or_else(|| sled::transaction::ConflictableTransactionError::Abort(StoreError::NotFound))?;
+                let mut new = old.clone();
+                if rejected {
+                    new.state = IncomingState::Failed;
+                    new.last_error = Some(ErrorInfo {
+                        code: "SMEV.async_rejection".into(),
+                        message: reason.clone(),
+                        class: "permanent".into(),
+                        at: now,
+                    });
+                }
+                new.history.push((now, "smev".into(), reason.clone()));
+                tx.put_incoming(Some(&old), &new)?;
+                tx.mark_received(&ack_id, &format!("I:{id}"))?;
+                Ok(())
+            })?;
+            Ok(Applied::Stored(id))
+        }
+        _ => Ok(Applied::Unmatched(format!("answer to an unknown MessageID {original}"))),
+    }
+}
+
+fn attachment_mime(msg: &ResponseMessage, content_id: &str) -> String {
+    match &msg.data.content {
+        ResponseContent::Primary { attachment_headers, .. } => attachment_headers
+            .iter()
+            .find(|h| h.content_id == content_id)
+            .map(|h| h.mime_type.clone())
+            .unwrap_or_else(|| "application/octet-stream".into()),
+        _ => "application/octet-stream".into(),
+    }
+}
+
+/// A file name for a received attachment: SMEV does not transmit names for MTOM attachments, so
+/// the content id is used, with the extension of its MIME type.
+pub fn file_name(content_id: &str, mime: &str, index: usize) -> String {
+    let ext = match mime {
+        "application/pdf" => "pdf",
+        "application/xml" | "text/xml" => "xml",
+        "application/vnd.ms-excel" => "xls",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => "xlsx",
+        "application/msword" => "doc",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "docx",
+        "application/rtf" | "text/rtf" => "rtf",
+        "image/jpeg" => "jpeg",
+        "image/png" => "png",
+        "application/zip" => "zip",
+        _ => "bin",
+    };
+    let base: String = content_id
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .collect();
+    let base = if base.is_empty() { format!("attachment{}", index + 1) } else { base };
+    if base.to_lowercase().ends_with(&format!(".{ext}")) {
+        base
+    } else {
+        format!("{base}.{ext}")
+    }
+}
+
+/// Polls GetStatus for one system until shutdown.
+pub async fn run_status(ctx: Arc<Context>, system: String) {
+    let floor = Duration::from_millis(ctx.config.engine.poll_min_interval_ms.max(1000));
+    let ceiling = Duration::from_millis(ctx.config.engine.poll_max_interval_ms).max(floor);
+    let mut interval = floor;
+    let mut shutdown = ctx.shutdown_signal();
+    let never = tokio::sync::Notify::new();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let got = match poll_status(&ctx, &system).await {
+            Ok(g) => g,
+            Err(e) => {
+                tracing::debug!(system = %system, error = %e, "GetStatus failed");
+                false
+            }
+        };
+        interval = if got { floor } else { (interval * 2).min(ceiling) };
+        if !pause(&mut shutdown, &never, interval).await {
+            break;
+        }
+    }
+}
+
+async fn poll_status(ctx: &Context, system: &str) -> Result<bool, SmevError> {
+    let raw = ctx.systems[system].client.get_status_raw().await.inspect_err(|e| count_call(ctx, "GetStatus", e))?;
+    ctx.smev_answered();
+    let received = match parse::get_status_answer(&raw) {
+        Ok(r) => r,
+        Err(SmevError::Fault(f)) => {
+            let e = SmevError::Fault(f);
+            count_call(ctx, "GetStatus", &e);
+            return Err(e);
+        }
+        Err(e) => {
+            unprocessable(ctx, system, "GetStatus", &raw, &format!("unparsable status message: {e}"), None).await;
+            return Ok(true);
+        }
+    };
+    ctx.metrics.smev_calls.with_label_values(&["GetStatus", "ok"]).inc();
+    let Some(status) = received.value else { return Ok(false) };
+    let s = status.status;
+    let key = ctx.store.put_blob(&received.envelope).map_err(|e| SmevError::UnexpectedAnswer(e.to_string()))?;
+    match ctx.store.owner_of_message_id(&s.original_message_id) {
+        Ok(Some((t, id))) if t == "R" => {
+            let rejected = s.category.is_rejection();
+            let now = Utc::now();
+            let r = ctx.store.update_request(&id, "smev", &format!("SMEV status {}", s.category.as_str()), Some(&key), |r| {
+                r.smev_status = Some(s.category.as_str().to_string());
+                if rejected && matches!(r.state, RequestState::Sent) {
+                    r.state = RequestState::Rejected;
+                    r.answer = Some(AnswerRecord {
+                        kind: AnswerKind::SmevRejected,
+                        message_id: String::new(),
+                        received_at: now,
+                        business_xml: None,
+                        rejections: Vec::new(),
+                        smev_fault: Some(ErrorInfo {
+                            code: s.fault.as_ref().map(|f| f.code_name()).unwrap_or_else(|| s.category.as_str().into()),
+                            message: s.details.clone().unwrap_or_else(|| "SMEV rejected the request".into()),
+                            class: "permanent".into(),
+                            at: now,
+                        }),
+                        attachments: Vec::new(),
+                        envelope: key.clone(),
+                        sender: None,
+                        signatures: Vec::new(),
+                    });
+                }
+                Ok(())
+            });
+            if let Err(e) = r {
+                tracing::warn!(request_id = %id, error = %e, "status message not applied");
+            }
+        }
+        Ok(Some((_, id))) => {
+            let cat = s.category.clone();
+            let _ = ctx.store.update_incoming(&id, "smev", &format!("SMEV status {}", cat.as_str()), Some(&key), |r| {
+                if cat.is_rejection() {
+                    r.state = IncomingState::Failed;
+                }
+                Ok(())
+            });
+        }
+        _ => {
+            if s.category != InteractionStatus::DoesNotExist {
+                tracing::info!(original = %s.original_message_id, "status message about an unknown MessageID ignored");
+            }
+        }
+    }
+    let _ = ctx.store.durable().await;
+    Ok(true)
+}
+
+/// Processes a stored envelope again (dead-letter "reprocess"): signature checks and
+/// correlation are repeated; nothing is acknowledged here.
+pub async fn reprocess(ctx: &Context, system: &str, source: &str, envelope: &[u8]) -> Result<(), String> {
+    match source {
+        "GetResponse" => {
+            let received = parse::get_response_answer(envelope).map_err(|e| e.to_string())?;
+            let msg = received.value.ok_or("the envelope holds no message")?;
+            let (signatures, problems) = check_signatures(ctx, envelope);
+            if !problems.is_empty() {
+                return Err(format!("signature check failed: {}", problems.join(" | ")));
+            }
+            match apply_response(ctx, system, &msg, envelope, signatures).map_err(|e| e.to_string())? {
+                Applied::Stored(_) => Ok(()),
+                Applied::Unmatched(reason) => Err(reason),
+            }
+        }
+        "GetRequest" => super::provider::reprocess(ctx, system, envelope).await,
+        other => Err(format!("messages from {other} cannot be reprocessed")),
+    }
+}

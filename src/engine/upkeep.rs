@@ -1,0 +1,124 @@
+//! Housekeeping: recovery on start (requests and responses left mid-send are made due again so
+//! they are resent under the same MessageID), expiry of requests past their legal deadline, and
+//! retention (closed requests older than the configured age are written to an archive file —
+//! JSON lines with the raw XML — and purged, so the database does not grow forever).
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use chrono::Utc;
+
+use crate::store::records::{IncomingState, RequestState};
+use crate::store::StoreError;
+
+use super::{pause, Context};
+
+/// Makes everything left in `sending` due now.
+pub fn recover(ctx: &Context) -> Result<(), StoreError> {
+    let now = Utc::now();
+    let stuck = ctx.store.requests_where(|r| r.state == RequestState::Sending)?;
+    for r in &stuck {
+        tracing::info!(request_id = %r.id, message_id = ?r.message_id, "recovery: resending a request left in 'sending' with the same MessageID");
+        ctx.store.update_request(&r.id, "engine", "recovery after restart", None, |x| {
+            if x.state == RequestState::Sending {
+                x.next_due = Some(now);
+            }
+            Ok(())
+        })?;
+    }
+    let (incoming, _) = ctx.store.list_incoming(&[], None, usize::MAX / 2)?;
+    for i in incoming.iter().filter(|i| i.state == IncomingState::Responding) {
+        ctx.store.update_incoming(&i.id, "engine", "recovery after restart", None, |x| {
+            x.next_due = Some(now);
+            Ok(())
+        })?;
+    }
+    ctx.store.flush()?;
+    Ok(())
+}
+
+/// Runs expiry and retention until shutdown.
+pub async fn run(ctx: Arc<Context>) {
+    let mut shutdown = ctx.shutdown_signal();
+    let never = tokio::sync::Notify::new();
+    let interval = Duration::from_millis(ctx.config.engine.expiry_check_interval_ms.max(1000));
+    let retention_every = Duration::from_secs(ctx.config.retention.interval_minutes.max(1) * 60);
+    let mut since_retention = retention_every;
+    loop {
+        if let Err(e) = expire(&ctx) {
+            tracing::warn!(error = %e, "expiry check failed");
+        }
+        if ctx.config.retention.enabled && since_retention >= retention_every {
+            since_retention = Duration::ZERO;
+            match retain(&ctx) {
+                Ok(n) if n > 0 => tracing::info!(purged = n, "retention: archived and purged closed requests"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "retention failed"),
+            }
+        }
+        since_retention += interval;
+        if !pause(&mut shutdown, &never, interval).await {
+            break;
+        }
+    }
+}
+
+/// Requests past their deadline without an answer become `expired`.
+pub fn expire(ctx: &Context) -> Result<usize, StoreError> {
+    let now = Utc::now();
+    let overdue = ctx
+        .store
+        .requests_where(|r| r.state == RequestState::Sent && r.deadline.is_some_and(|d| d < now))?;
+    for r in &overdue {
+        let res = ctx.store.update_request(&r.id, "engine", "no answer within the legal deadline", None, |x| {
+            if x.state == RequestState::Sent {
+                x.state = RequestState::Expired;
+            }
+            Ok(())
+        });
+        if res.is_ok() {
+            ctx.metrics.transition(RequestState::Sent, RequestState::Expired);
+            tracing::warn!(request_id = %r.id, message_id = ?r.message_id, "request expired without an answer");
+        }
+    }
+    Ok(overdue.len())
+}
+
+/// Archives and purges closed requests older than the retention age; returns how many.
+pub fn retain(ctx: &Context) -> Result<usize, StoreError> {
+    let cutoff = Utc::now() - chrono::Duration::days(ctx.config.retention.closed_after_days as i64);
+    let old = ctx.store.requests_where(|r| r.state.is_closed() && r.updated_at < cutoff)?;
+    if old.is_empty() {
+        return Ok(0);
+    }
+    let dir = &ctx.config.retention.archive_dir;
+    std::fs::create_dir_all(dir).map_err(|e| StoreError::Sled(format!("{}: {e}", dir.display())))?;
+    let path = dir.join(format!("requests-{}.jsonl", Utc::now().format("%Y-%m-%d")));
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| StoreError::Sled(format!("{}: {e}", path.display())))?;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for r in &old {
+        let text = |k: &str| ctx.store.blob_text(k).ok();
+        let line = serde_json::json!({
+            "request": r,
+            "business_xml": text(&r.business_xml),
+            "signed_envelope": r.signed_envelope.as_deref().and_then(text),
+            "answer_envelope": r.answer.as_ref().and_then(|a| text(&a.envelope)),
+            "answer_business_xml": r.answer.as_ref().and_then(|a| a.business_xml.as_deref()).and_then(text),
+            "answer_attachments": r.answer.as_ref().map(|a| a.attachments.iter().map(|x| serde_json::json!({"name": x.name, "mime_type": x.mime_type, "base64": ctx.store.blob(&x.hash).ok().map(|b| b64.encode(b))})).collect::<Vec<_>>()),
+            "audit": ctx.store.audit_of(&r.id).unwrap_or_default(),
+        });
+        writeln!(file, "{line}").map_err(|e| StoreError::Sled(format!("{}: {e}", path.display())))?;
+    }
+    file.sync_all().map_err(|e| StoreError::Sled(e.to_string()))?;
+    for r in &old {
+        ctx.store.purge_request(&r.id)?;
+    }
+    ctx.store.flush()?;
+    Ok(old.len())
+}

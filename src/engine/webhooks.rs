@@ -1,0 +1,152 @@
+//! Webhook dispatcher: delivers the durable outbox to each system's URL — JSON with the event
+//! id and time, signed with HMAC-SHA256 over `timestamp.body` — retrying with backoff; after
+//! the configured number of attempts an event becomes a dead webhook that the API lists and can
+//! redeliver. Delivery is at-least-once; receivers dedupe by the event id.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::Utc;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use openssl::hash::MessageDigest;
+use openssl::pkey::PKey;
+
+use crate::store::records::WebhookEvent;
+use crate::store::DueKind;
+
+use super::retry::backoff;
+use super::{pause, Context};
+
+/// HMAC-SHA256 of `timestamp.body`, hex: the `X-Smev-Gateway-Signature` value (after `sha256=`).
+pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let compute = || -> Result<String, openssl::error::ErrorStack> {
+        let key = PKey::hmac(secret.as_bytes())?;
+        let mut s = openssl::sign::Signer::new(MessageDigest::sha256(), &key)?;
+        s.update(timestamp.to_string().as_bytes())?;
+        s.update(b".")?;
+        s.update(body)?;
+        Ok(hex::encode(s.sign_to_vec()?))
+    };
+    compute().unwrap_or_default()
+}
+
+/// The JSON body of an event.
+pub fn body(e: &WebhookEvent) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "id": e.id,
+        "event": e.event,
+        "created_at": e.created_at,
+        "system": e.system,
+        "data": e.payload,
+    }))
+    .unwrap_or_default()
+}
+
+/// Runs until shutdown.
+pub async fn run(ctx: Arc<Context>) {
+    let mut connector = HttpConnector::new();
+    connector.set_connect_timeout(Some(Duration::from_secs(5)));
+    let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
+    let mut shutdown = ctx.shutdown_signal();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let now = Utc::now();
+        let due = ctx.store.due(DueKind::Webhook, now, 32).unwrap_or_default();
+        let mut handles = Vec::new();
+        for id in due {
+            let ctx = ctx.clone();
+            let client = client.clone();
+            handles.push(tokio::spawn(async move { deliver(&ctx, &client, &id).await }));
+        }
+        for h in handles {
+            let _ = h.await;
+        }
+        let wait = match ctx.store.next_due_time(DueKind::Webhook) {
+            Some(t) if t > now => (t - now).to_std().unwrap_or(Duration::from_millis(50)).min(Duration::from_secs(1)),
+            Some(_) => Duration::from_millis(20),
+            None => Duration::from_secs(1),
+        };
+        if !pause(&mut shutdown, &ctx.wake_webhooks, wait).await {
+            break;
+        }
+    }
+}
+
+async fn deliver(ctx: &Context, client: &Client<HttpConnector, Full<Bytes>>, id: &str) {
+    let Ok(event) = ctx.store.get_webhook(id) else { return };
+    if event.state != "pending" {
+        return;
+    }
+    let Some(hook) = ctx.systems.get(&event.system).and_then(|s| s.config.webhook.clone()) else {
+        let _ = ctx.store.update_webhook(id, |e| {
+            e.state = "dead".into();
+            e.last_error = Some("the system has no webhook configured".into());
+        });
+        return;
+    };
+    let payload = body(&event);
+    let ts = Utc::now().timestamp();
+    let sig = signature(&hook.secret, ts, &payload);
+    let request = hyper::Request::post(&hook.url)
+        .header("content-type", "application/json")
+        .header("x-smev-gateway-event", &event.event)
+        .header("x-smev-gateway-delivery", &event.id)
+        .header("x-smev-gateway-timestamp", ts.to_string())
+        .header("x-smev-gateway-signature", format!("sha256={sig}"))
+        .body(Full::new(Bytes::from(payload)));
+    let timeout = Duration::from_millis(ctx.config.webhooks.timeout_ms);
+    let result: Result<(), String> = match request {
+        Err(e) => Err(e.to_string()),
+        Ok(req) => match tokio::time::timeout(timeout, client.request(req)).await {
+            Err(_) => Err(format!("no answer within {timeout:?}")),
+            Ok(Err(e)) => Err(format!("connection failed: {e}")),
+            Ok(Ok(resp)) => {
+                let status = resp.status();
+                let _ = resp.into_body().collect().await;
+                if status.is_success() {
+                    Ok(())
+                } else {
+                    Err(format!("HTTP {status}"))
+                }
+            }
+        },
+    };
+    let cfg = &ctx.config.webhooks;
+    let now = Utc::now();
+    match result {
+        Ok(()) => {
+            ctx.metrics.webhook_deliveries.with_label_values(&["delivered"]).inc();
+            let _ = ctx.store.update_webhook(id, |e| {
+                e.state = "delivered".into();
+                e.attempts += 1;
+                e.last_error = None;
+            });
+        }
+        Err(err) => {
+            let attempts = event.attempts + 1;
+            let dead = attempts >= cfg.max_attempts;
+            ctx.metrics
+                .webhook_deliveries
+                .with_label_values(&[if dead { "dead" } else { "failed" }])
+                .inc();
+            let delay = backoff(attempts, Duration::from_millis(cfg.retry_base_ms), Duration::from_millis(cfg.retry_max_ms));
+            let next = now + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::seconds(60));
+            tracing::warn!(event_id = id, attempts, error = %err, dead, "webhook delivery failed");
+            let _ = ctx.store.update_webhook(id, |e| {
+                e.attempts = attempts;
+                e.last_error = Some(err.clone());
+                if dead {
+                    e.state = "dead".into();
+                } else {
+                    e.next_due = next;
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Prometheus metrics (text exposition at `/metrics`). Counters and histograms are updated where
+//! work happens; gauges that describe stored state (requests by status, queue depths, ages,
+//! deadlines, database size, free disk) are computed from the store at scrape time, so they are
+//! exact after a restart.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use prometheus::{
+    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+use crate::store::records::RequestState;
+use crate::store::{DueKind, Store};
+
+/// Every metric of the gateway.
+pub struct Metrics {
+    registry: Registry,
+    pub transitions: IntCounterVec,
+    pub smev_calls: IntCounterVec,
+    pub smev_faults: IntCounterVec,
+    pub retries: IntCounterVec,
+    pub accept_to_sent: HistogramVec,
+    pub sent_to_answered: HistogramVec,
+    pub webhook_deliveries: IntCounterVec,
+    pub signatures: IntCounterVec,
+    pub received_messages: IntCounterVec,
+    pub certificate_expiry: GaugeVec,
+    pub last_smev_answer: Gauge,
+    requests: IntGaugeVec,
+    queue_depth: IntGaugeVec,
+    oldest_queued: Gauge,
+    oldest_unanswered: Gauge,
+    past_deadline: IntGauge,
+    dead_letters: IntGauge,
+    webhook_dead: IntGauge,
+    db_size: IntGauge,
+    disk_free: IntGauge,
+    build_info: IntGaugeVec,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+    r.register(Box::new(c.clone())).expect("unique metric");
+    c
+}
+
+fn gauge_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
+    r.register(Box::new(g.clone())).expect("unique metric");
+    g
+}
+
+fn gauge(r: &Registry, name: &str, help: &str) -> Gauge {
+    let g = Gauge::new(name, help).expect("valid metric");
+    r.register(Box::new(g.clone())).expect("unique metric");
+    g
+}
+
+fn int_gauge(r: &Registry, name: &str, help: &str) -> IntGauge {
+    let g = IntGauge::new(name, help).expect("valid metric");
+    r.register(Box::new(g.clone())).expect("unique metric");
+    g
+}
+
+fn histogram(r: &Registry, name: &str, help: &str, buckets: Vec<f64>) -> HistogramVec {
+    let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), &["kind"]).expect("valid metric");
+    r.register(Box::new(h.clone())).expect("unique metric");
+    h
+}
+
+/// Names of every metric, for the README and the tests.
+pub const METRIC_NAMES: &[&str] = &[
+    "smev_gateway_requests",
+    "smev_gateway_request_transitions_total",
+    "smev_gateway_smev_calls_total",
+    "smev_gateway_smev_faults_total",
+    "smev_gateway_retries_total",
+    "smev_gateway_queue_depth",
+    "smev_gateway_oldest_queued_request_age_seconds",
+    "smev_gateway_oldest_unanswered_request_age_seconds",
+    "smev_gateway_requests_past_deadline",
+    "smev_gateway_accept_to_sent_seconds",
+    "smev_gateway_sent_to_answered_seconds",
+    "smev_gateway_webhook_deliveries_total",
+    "smev_gateway_webhook_dead_letters",
+    "smev_gateway_dead_letters",
+    "smev_gateway_signature_operations_total",
+    "smev_gateway_received_messages_total",
+    "smev_gateway_certificate_expiry_timestamp_seconds",
+    "smev_gateway_last_smev_answer_timestamp_seconds",
+    "smev_gateway_database_size_bytes",
+    "smev_gateway_disk_free_bytes",
+    "smev_gateway_build_info",
+];
+
+impl Metrics {
+    pub fn new() -> Arc<Metrics> {
+        let r = Registry::new();
+        let latency = vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 14400.0, 86400.0, 432000.0];
+        let m = Metrics {
+            transitions: counter(&r, "smev_gateway_request_transitions_total", "Request state transitions.", &["from", "to"]),
+            smev_calls: counter(&r, "smev_gateway_smev_calls_total", "Calls to SMEV by operation and result (ok, fault, transport).", &["operation", "result"]),
+            smev_faults: counter(&r, "smev_gateway_smev_faults_total", "SMEV faults and transport failures by code.", &["code"]),
+            retries: counter(&r, "smev_gateway_retries_total", "Retries scheduled, by the failure class.", &["class"]),
+            accept_to_sent: histogram(&r, "smev_gateway_accept_to_sent_seconds", "Time from accepting a request to SMEV accepting it.", latency.clone()),
+            sent_to_answered: histogram(&r, "smev_gateway_sent_to_answered_seconds", "Time from SMEV accepting a request to its final answer.", latency),
+            webhook_deliveries: counter(&r, "smev_gateway_webhook_deliveries_total", "Webhook delivery attempts by result (delivered, failed, dead).", &["result"]),
+            signatures: counter(&r, "smev_gateway_signature_operations_total", "Signature operations by operation (sign, verify) and result (ok, failed).", &["operation", "result"]),
+            received_messages: counter(&r, "smev_gateway_received_messages_total", "Messages received from SMEV queues by queue and outcome (stored, duplicate, dead_letter).", &["queue", "outcome"]),
+            certificate_expiry: {
+                let g = GaugeVec::new(Opts::new("smev_gateway_certificate_expiry_timestamp_seconds", "Expiry time (Unix seconds) of each configured certificate."), &["system", "role", "subject"]).expect("valid metric");
+                r.register(Box::new(g.clone())).expect("unique metric");
+                g
+            },
+            last_smev_answer: gauge(&r, "smev_gateway_last_smev_answer_timestamp_seconds", "When SMEV last answered a call (Unix seconds)."),
+            requests: gauge_vec(&r, "smev_gateway_requests", "Requests by status.", &["status"]),
+            queue_depth: gauge_vec(&r, "smev_gateway_queue_depth", "Scheduled work by queue (send, respond, webhook) and whether it is due now or delayed.", &["queue", "when"]),
+            oldest_queued: gauge(&r, "smev_gateway_oldest_queued_request_age_seconds", "Age of the oldest request waiting to be sent."),
+            oldest_unanswered: gauge(&r, "smev_gateway_oldest_unanswered_request_age_seconds", "Age (since SMEV accepted it) of the oldest request without an answer."),
+            past_deadline: int_gauge(&r, "smev_gateway_requests_past_deadline", "Unanswered requests past their legal deadline."),
+            dead_letters: int_gauge(&r, "smev_gateway_dead_letters", "Open dead letters (received messages that could not be processed)."),
+            webhook_dead: int_gauge(&r, "smev_gateway_webhook_dead_letters", "Webhook events that exhausted their attempts."),
+            db_size: int_gauge(&r, "smev_gateway_database_size_bytes", "Size of the sled database on disk."),
+            disk_free: int_gauge(&r, "smev_gateway_disk_free_bytes", "Free space on the database's file system."),
+            build_info: gauge_vec(&r, "smev_gateway_build_info", "Build information (always 1).", &["version", "git"]),
+            registry: r,
+        };
+        m.build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION"), option_env!("SMEV_GATEWAY_GIT_HASH").unwrap_or("unknown")])
+            .set(1);
+        Arc::new(m)
+    }
+
+    /// Records a state transition.
+    pub fn transition(&self, from: RequestState, to: RequestState) {
+        self.transitions.with_label_values(&[from.as_str(), to.as_str()]).inc();
+    }
+
+    /// Refreshes the gauges from the store and renders the text exposition.
+    pub fn render(&self, store: &Store, database_dir: &std::path::Path) -> String {
+        self.refresh(store, database_dir);
+        let mut buf = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+
+    fn refresh(&self, store: &Store, database_dir: &std::path::Path) {
+        let now = Utc::now();
+        if let Ok(counts) = store.count_by_state() {
+            for s in RequestState::ALL {
+                self.requests.with_label_values(&[s.as_str()]).set(counts.get(s).copied().unwrap_or(0) as i64);
+            }
+        }
+        for (kind, name) in [(DueKind::Request, "send"), (DueKind::Incoming, "respond"), (DueKind::Webhook, "webhook")] {
+            let (due, later) = store.due_counts(kind, now);
+            self.queue_depth.with_label_values(&[name, "due"]).set(due as i64);
+            self.queue_depth.with_label_values(&[name, "delayed"]).set(later as i64);
+        }
+        let open = store
+            .requests_where(|r| matches!(r.state, RequestState::Queued | RequestState::Sending | RequestState::Sent))
+            .unwrap_or_default();
+        let oldest_queued = open
+            .iter()
+            .filter(|r| r.state != RequestState::Sent)
+            .map(|r| r.created_at)
+            .min();
+        let oldest_sent = open.iter().filter(|r| r.state == RequestState::Sent).filter_map(|r| r.sent_at).min();
+        self.oldest_queued.set(oldest_queued.map(|t| (now - t).num_milliseconds() as f64 / 1000.0).unwrap_or(0.0));
+        self.oldest_unanswered.set(oldest_sent.map(|t| (now - t).num_milliseconds() as f64 / 1000.0).unwrap_or(0.0));
+        self.past_deadline.set(open.iter().filter(|r| r.deadline.is_some_and(|d| d < now)).count() as i64);
+        self.dead_letters.set(
+            store
+                .list_dead_letters(&[])
+                .map(|v| v.iter().filter(|d| d.state == "open").count() as i64)
+                .unwrap_or(0),
+        );
+        self.webhook_dead.set(store.webhooks_in_state(&[], "dead").map(|v| v.len() as i64).unwrap_or(0));
+        self.db_size.set(store.size_on_disk() as i64);
+        self.disk_free.set(free_disk_bytes(database_dir).unwrap_or(0) as i64);
+    }
+}
+
+/// Free bytes on the file system holding `path`.
+pub fn free_disk_bytes(path: &std::path::Path) -> Option<u64> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut s: libc_statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid C string and `s` a properly sized, writable statvfs buffer.
+    let rc = unsafe { statvfs(c.as_ptr(), &mut s) };
+    (rc == 0).then(|| s.f_bavail.saturating_mul(s.f_frsize))
+}
+
+#[repr(C)]
+#[allow(non_camel_case_types)]
+struct libc_statvfs {
+    f_bsize: u64,
+    f_frsize: u64,
+    f_blocks: u64,
+    f_bfree: u64,
+    f_bavail: u64,
+    f_files: u64,
+    f_ffree: u64,
+    f_favail: u64,
+    f_fsid: u64,
+    f_flag: u64,
+    f_namemax: u64,
+    spare: [i32; 6],
+}
+
+extern "C" {
+    fn statvfs(path: *const std::ffi::c_char, buf: *mut libc_statvfs) -> std::ffi::c_int;
+}
