@@ -52,12 +52,21 @@ mod tests {
     #[test]
     fn working_days_skip_weekends() {
         // Thursday 2026-11-26 12:00 MSK + 5 working days = Thursday 2026-12-03.
-        let start = moscow().with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap().with_timezone(&Utc);
+        let start = moscow()
+            .with_ymd_and_hms(2026, 11, 26, 12, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc);
         let end = add_working_days(start, 5, moscow());
         assert_eq!(format_ru(end, moscow()), "03.12.2026 12:00");
         // Friday + 1 working day = Monday.
-        let fri = moscow().with_ymd_and_hms(2026, 11, 27, 9, 30, 0).unwrap().with_timezone(&Utc);
-        assert_eq!(format_ru(add_working_days(fri, 1, moscow()), moscow()), "30.11.2026 09:30");
+        let fri = moscow()
+            .with_ymd_and_hms(2026, 11, 27, 9, 30, 0)
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            format_ru(add_working_days(fri, 1, moscow()), moscow()),
+            "30.11.2026 09:30"
+        );
     }
 
     #[test]

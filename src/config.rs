@@ -510,7 +510,10 @@ impl Config {
                 errors.push(format!("kinds: duplicate id {:?}", k.id));
             }
             if k.request.namespace.is_empty() || k.request.root.is_empty() {
-                errors.push(format!("kinds.{}: request namespace and root are required", k.id));
+                errors.push(format!(
+                    "kinds.{}: request namespace and root are required",
+                    k.id
+                ));
             }
         }
         let mut system_ids = HashSet::new();
@@ -525,7 +528,10 @@ impl Config {
             }
             for t in &s.tokens {
                 if t.sha256.len() != 64 || !t.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    errors.push(format!("systems.{}: token {:?} needs a 64-hex-digit sha256", s.id, t.name));
+                    errors.push(format!(
+                        "systems.{}: token {:?} needs a 64-hex-digit sha256",
+                        s.id, t.name
+                    ));
                 }
             }
             if let Some(w) = &s.webhook {
@@ -542,10 +548,16 @@ impl Config {
             }
         }
         if crate::calendar::parse_offset(&self.ui.timezone).is_none() {
-            errors.push(format!("ui.timezone: {:?} is not an offset like \"+03:00\"", self.ui.timezone));
+            errors.push(format!(
+                "ui.timezone: {:?} is not an offset like \"+03:00\"",
+                self.ui.timezone
+            ));
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
-            errors.push(format!("log.format: {:?} must be \"text\" or \"json\"", self.log.format));
+            errors.push(format!(
+                "log.format: {:?} must be \"text\" or \"json\"",
+                self.log.format
+            ));
         }
         if errors.is_empty() {
             Ok(())

@@ -14,9 +14,11 @@
 pub mod api;
 pub mod calendar;
 pub mod config;
+pub mod daemon;
 pub mod dsig;
 pub mod engine;
 pub mod metrics;
 pub mod smev;
 pub mod store;
+pub mod ui;
 pub mod xml;

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use prometheus::{
-    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 
 use crate::store::records::RequestState;
@@ -70,7 +71,8 @@ fn int_gauge(r: &Registry, name: &str, help: &str) -> IntGauge {
 }
 
 fn histogram(r: &Registry, name: &str, help: &str, buckets: Vec<f64>) -> HistogramVec {
-    let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), &["kind"]).expect("valid metric");
+    let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), &["kind"])
+        .expect("valid metric");
     r.register(Box::new(h.clone())).expect("unique metric");
     h
 }
@@ -103,7 +105,10 @@ pub const METRIC_NAMES: &[&str] = &[
 impl Metrics {
     pub fn new() -> Arc<Metrics> {
         let r = Registry::new();
-        let latency = vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 14400.0, 86400.0, 432000.0];
+        let latency = vec![
+            0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 14400.0,
+            86400.0, 432000.0,
+        ];
         let m = Metrics {
             transitions: counter(&r, "smev_gateway_request_transitions_total", "Request state transitions.", &["from", "to"]),
             smev_calls: counter(&r, "smev_gateway_smev_calls_total", "Calls to SMEV by operation and result (ok, fault, transport).", &["operation", "result"]),
@@ -133,14 +138,19 @@ impl Metrics {
             registry: r,
         };
         m.build_info
-            .with_label_values(&[env!("CARGO_PKG_VERSION"), option_env!("SMEV_GATEWAY_GIT_HASH").unwrap_or("unknown")])
+            .with_label_values(&[
+                env!("CARGO_PKG_VERSION"),
+                option_env!("SMEV_GATEWAY_GIT_HASH").unwrap_or("unknown"),
+            ])
             .set(1);
         Arc::new(m)
     }
 
     /// Records a state transition.
     pub fn transition(&self, from: RequestState, to: RequestState) {
-        self.transitions.with_label_values(&[from.as_str(), to.as_str()]).inc();
+        self.transitions
+            .with_label_values(&[from.as_str(), to.as_str()])
+            .inc();
     }
 
     /// Refreshes the gauges from the store and renders the text exposition.
@@ -155,35 +165,72 @@ impl Metrics {
         let now = Utc::now();
         if let Ok(counts) = store.count_by_state() {
             for s in RequestState::ALL {
-                self.requests.with_label_values(&[s.as_str()]).set(counts.get(s).copied().unwrap_or(0) as i64);
+                self.requests
+                    .with_label_values(&[s.as_str()])
+                    .set(counts.get(s).copied().unwrap_or(0) as i64);
             }
         }
-        for (kind, name) in [(DueKind::Request, "send"), (DueKind::Incoming, "respond"), (DueKind::Webhook, "webhook")] {
+        for (kind, name) in [
+            (DueKind::Request, "send"),
+            (DueKind::Incoming, "respond"),
+            (DueKind::Webhook, "webhook"),
+        ] {
             let (due, later) = store.due_counts(kind, now);
-            self.queue_depth.with_label_values(&[name, "due"]).set(due as i64);
-            self.queue_depth.with_label_values(&[name, "delayed"]).set(later as i64);
+            self.queue_depth
+                .with_label_values(&[name, "due"])
+                .set(due as i64);
+            self.queue_depth
+                .with_label_values(&[name, "delayed"])
+                .set(later as i64);
         }
         let open = store
-            .requests_where(|r| matches!(r.state, RequestState::Queued | RequestState::Sending | RequestState::Sent))
+            .requests_where(|r| {
+                matches!(
+                    r.state,
+                    RequestState::Queued | RequestState::Sending | RequestState::Sent
+                )
+            })
             .unwrap_or_default();
         let oldest_queued = open
             .iter()
             .filter(|r| r.state != RequestState::Sent)
             .map(|r| r.created_at)
             .min();
-        let oldest_sent = open.iter().filter(|r| r.state == RequestState::Sent).filter_map(|r| r.sent_at).min();
-        self.oldest_queued.set(oldest_queued.map(|t| (now - t).num_milliseconds() as f64 / 1000.0).unwrap_or(0.0));
-        self.oldest_unanswered.set(oldest_sent.map(|t| (now - t).num_milliseconds() as f64 / 1000.0).unwrap_or(0.0));
-        self.past_deadline.set(open.iter().filter(|r| r.deadline.is_some_and(|d| d < now)).count() as i64);
+        let oldest_sent = open
+            .iter()
+            .filter(|r| r.state == RequestState::Sent)
+            .filter_map(|r| r.sent_at)
+            .min();
+        self.oldest_queued.set(
+            oldest_queued
+                .map(|t| (now - t).num_milliseconds() as f64 / 1000.0)
+                .unwrap_or(0.0),
+        );
+        self.oldest_unanswered.set(
+            oldest_sent
+                .map(|t| (now - t).num_milliseconds() as f64 / 1000.0)
+                .unwrap_or(0.0),
+        );
+        self.past_deadline.set(
+            open.iter()
+                .filter(|r| r.deadline.is_some_and(|d| d < now))
+                .count() as i64,
+        );
         self.dead_letters.set(
             store
                 .list_dead_letters(&[])
                 .map(|v| v.iter().filter(|d| d.state == "open").count() as i64)
                 .unwrap_or(0),
         );
-        self.webhook_dead.set(store.webhooks_in_state(&[], "dead").map(|v| v.len() as i64).unwrap_or(0));
+        self.webhook_dead.set(
+            store
+                .webhooks_in_state(&[], "dead")
+                .map(|v| v.len() as i64)
+                .unwrap_or(0),
+        );
         self.db_size.set(store.size_on_disk() as i64);
-        self.disk_free.set(free_disk_bytes(database_dir).unwrap_or(0) as i64);
+        self.disk_free
+            .set(free_disk_bytes(database_dir).unwrap_or(0) as i64);
     }
 }
 

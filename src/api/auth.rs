@@ -39,9 +39,14 @@ pub fn authenticate(ctx: &Context, token: &str) -> Option<Caller> {
     let mut found = None;
     for s in ctx.config.systems.iter() {
         for t in &s.tokens {
-            let Ok(configured) = hex::decode(&t.sha256) else { continue };
+            let Ok(configured) = hex::decode(&t.sha256) else {
+                continue;
+            };
             // Compare every hash (no early exit) in constant time.
-            if configured.len() == presented.len() && openssl::memcmp::eq(&configured, &presented) && found.is_none() {
+            if configured.len() == presented.len()
+                && openssl::memcmp::eq(&configured, &presented)
+                && found.is_none()
+            {
                 found = Some(Caller {
                     system: s.id.clone(),
                     token_name: t.name.clone(),
@@ -55,18 +60,32 @@ pub fn authenticate(ctx: &Context, token: &str) -> Option<Caller> {
 impl FromRequestParts<Arc<Context>> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, ctx: &Arc<Context>) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        ctx: &Arc<Context>,
+    ) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ApiError::new("unauthorized", "an Authorization: Bearer <token> header is required"))?;
+            .ok_or_else(|| {
+                ApiError::new(
+                    "unauthorized",
+                    "an Authorization: Bearer <token> header is required",
+                )
+            })?;
         let token = header
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::new("unauthorized", "the Authorization header must be \"Bearer <token>\""))?;
-        authenticate(ctx, token).ok_or_else(|| ApiError::new("unauthorized", "the token is not valid"))
+            .ok_or_else(|| {
+                ApiError::new(
+                    "unauthorized",
+                    "the Authorization header must be \"Bearer <token>\"",
+                )
+            })?;
+        authenticate(ctx, token)
+            .ok_or_else(|| ApiError::new("unauthorized", "the token is not valid"))
     }
 }

@@ -36,15 +36,39 @@ pub const CODES: &[(&str, u16, &str)] = &[
     ("forbidden", 403, "Not allowed"),
     ("not_found", 404, "No such resource"),
     ("answer_not_available", 404, "The request has no answer yet"),
-    ("invalid_json", 400, "The body is not valid JSON of the expected shape"),
+    (
+        "invalid_json",
+        400,
+        "The body is not valid JSON of the expected shape",
+    ),
     ("invalid_xml", 422, "Business XML is not well-formed"),
-    ("invalid_content", 422, "Business XML cannot be sent through SMEV"),
-    ("wrong_root_element", 422, "Business XML is not of the data kind"),
-    ("schema_violation", 422, "Business XML violates the data kind's XSD"),
+    (
+        "invalid_content",
+        422,
+        "Business XML cannot be sent through SMEV",
+    ),
+    (
+        "wrong_root_element",
+        422,
+        "Business XML is not of the data kind",
+    ),
+    (
+        "schema_violation",
+        422,
+        "Business XML violates the data kind's XSD",
+    ),
     ("unknown_kind", 422, "Unknown data kind"),
-    ("kind_not_allowed", 403, "The data kind is not enabled for this system"),
+    (
+        "kind_not_allowed",
+        403,
+        "The data kind is not enabled for this system",
+    ),
     ("invalid_parameter", 400, "A parameter is invalid"),
-    ("payload_too_large", 413, "The body or a part of it is too large"),
+    (
+        "payload_too_large",
+        413,
+        "The body or a part of it is too large",
+    ),
     ("conflict", 409, "The action does not fit the current state"),
     ("bad_signature", 422, "The personal signature was refused"),
     ("signing_failed", 500, "The gateway could not sign"),
@@ -113,8 +137,17 @@ impl From<IntakeError> for ApiError {
             IntakeError::KindNotAllowed { .. } => ApiError::new("kind_not_allowed", detail),
             IntakeError::InvalidXml(x) => {
                 let mut err = ApiError::new("invalid_xml", detail);
-                if let crate::xml::XmlError::Malformed { line, column, message } = x {
-                    err.errors.push(SchemaError { line, column, message });
+                if let crate::xml::XmlError::Malformed {
+                    line,
+                    column,
+                    message,
+                } = x
+                {
+                    err.errors.push(SchemaError {
+                        line,
+                        column,
+                        message,
+                    });
                 }
                 err
             }

@@ -34,7 +34,10 @@ pub async fn ready(State(ctx): State<Arc<Context>>) -> Response {
     checks.push(Check {
         name: "storage".into(),
         ok: storage.is_ok(),
-        detail: storage.err().map(|e| e.to_string()).unwrap_or_else(|| "writable".into()),
+        detail: storage
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "writable".into()),
     });
     let now = Utc::now();
     for (id, s) in &ctx.systems {
@@ -43,7 +46,10 @@ pub async fn ready(State(ctx): State<Arc<Context>>) -> Response {
         checks.push(Check {
             name: format!("signer:{id}"),
             ok: signed.is_ok(),
-            detail: signed.err().map(|e| e.to_string()).unwrap_or_else(|| "signs".into()),
+            detail: signed
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "signs".into()),
         });
         let info = CertificateInfo::of(signer.certificate());
         let valid = info.not_after > now && info.not_before <= now;
@@ -56,7 +62,12 @@ pub async fn ready(State(ctx): State<Arc<Context>>) -> Response {
     let silence = chrono::Duration::minutes(ctx.config.metrics.smev_silence_minutes as i64);
     let busy = ctx
         .store
-        .requests_where(|r| matches!(r.state, RequestState::Queued | RequestState::Sending | RequestState::Sent))
+        .requests_where(|r| {
+            matches!(
+                r.state,
+                RequestState::Queued | RequestState::Sending | RequestState::Sent
+            )
+        })
         .map(|v| !v.is_empty())
         .unwrap_or(false);
     let last = ctx.last_smev_answer();
@@ -70,13 +81,21 @@ pub async fn ready(State(ctx): State<Arc<Context>>) -> Response {
         },
     });
     let ok = checks.iter().all(|c| c.ok);
-    let failing: Vec<&str> = checks.iter().filter(|c| !c.ok).map(|c| c.name.as_str()).collect();
+    let failing: Vec<&str> = checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| c.name.as_str())
+        .collect();
     let body = serde_json::json!({
         "status": if ok { "ready" } else { "not_ready" },
         "failing": failing,
         "checks": checks,
     });
-    let code = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (code, Json(body)).into_response()
 }
 
@@ -84,7 +103,10 @@ pub async fn ready(State(ctx): State<Arc<Context>>) -> Response {
 pub async fn metrics(State(ctx): State<Arc<Context>>) -> Response {
     let text = ctx.metrics.render(&ctx.store, &ctx.config.storage.path);
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         text,
     )
         .into_response()

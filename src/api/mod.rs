@@ -39,10 +39,16 @@ where
         use axum::extract::rejection::JsonRejection;
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new("unsupported_media_type", "Content-Type must be application/json")),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
+                "unsupported_media_type",
+                "Content-Type must be application/json",
+            )),
             Err(JsonRejection::BytesRejection(e)) => {
                 if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    Err(ApiError::new("payload_too_large", "the request body exceeds the configured limit (api.max_body_bytes)"))
+                    Err(ApiError::new(
+                        "payload_too_large",
+                        "the request body exceeds the configured limit (api.max_body_bytes)",
+                    ))
                 } else {
                     Err(ApiError::new("invalid_json", e.body_text()))
                 }
@@ -52,7 +58,11 @@ where
     }
 }
 
-async fn create_request(State(ctx): State<Arc<Context>>, caller: auth::Caller, req: Request) -> Result<Response, ApiError> {
+async fn create_request(
+    State(ctx): State<Arc<Context>>,
+    caller: auth::Caller,
+    req: Request,
+) -> Result<Response, ApiError> {
     let ctype = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -87,21 +97,36 @@ pub fn router(ctx: Arc<Context>) -> Router {
         .route("/requests/{id}/attachments/{n}", get(requests::attachment))
         .route("/requests/{id}/retry", post(requests::retry))
         .route("/requests/{id}/cancel", post(requests::cancel))
-        .route("/requests/{id}/signing-payload", get(requests::signing_payload))
-        .route("/requests/{id}/personal-signature", post(requests::personal_signature))
+        .route(
+            "/requests/{id}/signing-payload",
+            get(requests::signing_payload),
+        )
+        .route(
+            "/requests/{id}/personal-signature",
+            post(requests::personal_signature),
+        )
         .route("/incoming", get(provider::list_incoming))
         .route("/incoming/{id}", get(provider::get_incoming))
-        .route("/incoming/{id}/attachments/{n}", get(provider::incoming_attachment))
+        .route(
+            "/incoming/{id}/attachments/{n}",
+            get(provider::incoming_attachment),
+        )
         .route("/incoming/{id}/response", post(provider::respond))
         .route("/incoming/{id}/reject", post(provider::reject))
         .route("/dead-letters", get(provider::list_dead_letters))
         .route("/dead-letters/{id}", get(provider::get_dead_letter))
-        .route("/dead-letters/{id}/ack-and-close", post(provider::ack_and_close))
+        .route(
+            "/dead-letters/{id}/ack-and-close",
+            post(provider::ack_and_close),
+        )
         .route("/dead-letters/{id}/reprocess", post(provider::reprocess))
         .route("/cases", get(provider::list_cases))
         .route("/cases/{reference}", get(provider::get_case))
         .route("/webhooks/dead-letters", get(provider::dead_webhooks))
-        .route("/webhooks/dead-letters/{id}/redeliver", post(provider::redeliver))
+        .route(
+            "/webhooks/dead-letters/{id}/redeliver",
+            post(provider::redeliver),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(ctx.config.api.max_body_bytes));
     let mut r = Router::new()

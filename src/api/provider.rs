@@ -30,7 +30,10 @@ pub struct CursorQuery {
 fn limit(ctx: &Context, l: Option<usize>) -> Result<usize, ApiError> {
     let l = l.unwrap_or(ctx.config.api.page_size);
     if l == 0 || l > ctx.config.api.max_page_size {
-        return Err(ApiError::new("invalid_parameter", format!("limit must be 1..={}", ctx.config.api.max_page_size)));
+        return Err(ApiError::new(
+            "invalid_parameter",
+            format!("limit must be 1..={}", ctx.config.api.max_page_size),
+        ));
     }
     Ok(l)
 }
@@ -38,17 +41,35 @@ fn limit(ctx: &Context, l: Option<usize>) -> Result<usize, ApiError> {
 type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
 
 /// `GET /api/v1/incoming`.
-pub async fn list_incoming(State(ctx): State<Arc<Context>>, caller: Caller, q: QueryResult<CursorQuery>) -> Result<Json<Page<IncomingView>>, ApiError> {
+pub async fn list_incoming(
+    State(ctx): State<Arc<Context>>,
+    caller: Caller,
+    q: QueryResult<CursorQuery>,
+) -> Result<Json<Page<IncomingView>>, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::new("invalid_parameter", e.body_text()))?;
-    let (items, next) = ctx.store.list_incoming(&[caller.system.clone()], q.cursor.as_deref(), limit(&ctx, q.limit)?)?;
+    let (items, next) = ctx.store.list_incoming(
+        std::slice::from_ref(&caller.system),
+        q.cursor.as_deref(),
+        limit(&ctx, q.limit)?,
+    )?;
     Ok(Json(Page {
-        items: items.iter().map(|r| IncomingView::of(&ctx, r, false)).collect(),
+        items: items
+            .iter()
+            .map(|r| IncomingView::of(&ctx, r, false))
+            .collect(),
         next_cursor: next,
     }))
 }
 
-fn load_incoming(ctx: &Context, caller: &Caller, id: &str) -> Result<crate::store::records::IncomingRecord, ApiError> {
-    let r = ctx.store.get_incoming(id).map_err(|_| ApiError::not_found("incoming request"))?;
+fn load_incoming(
+    ctx: &Context,
+    caller: &Caller,
+    id: &str,
+) -> Result<crate::store::records::IncomingRecord, ApiError> {
+    let r = ctx
+        .store
+        .get_incoming(id)
+        .map_err(|_| ApiError::not_found("incoming request"))?;
     if r.system != caller.system {
         return Err(ApiError::not_found("incoming request"));
     }
@@ -56,17 +77,37 @@ fn load_incoming(ctx: &Context, caller: &Caller, id: &str) -> Result<crate::stor
 }
 
 /// `GET /api/v1/incoming/{id}`.
-pub async fn get_incoming(State(ctx): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> Result<Json<IncomingView>, ApiError> {
+pub async fn get_incoming(
+    State(ctx): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<IncomingView>, ApiError> {
     let r = load_incoming(&ctx, &caller, &id)?;
     Ok(Json(IncomingView::of(&ctx, &r, true)))
 }
 
 /// `GET /api/v1/incoming/{id}/attachments/{n}`.
-pub async fn incoming_attachment(State(ctx): State<Arc<Context>>, caller: Caller, Path((id, n)): Path<(String, String)>) -> Result<Response, ApiError> {
+pub async fn incoming_attachment(
+    State(ctx): State<Arc<Context>>,
+    caller: Caller,
+    Path((id, n)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     let r = load_incoming(&ctx, &caller, &id)?;
-    let n: usize = n.parse().map_err(|_| ApiError::new("invalid_parameter", "the attachment number must be a non-negative integer"))?;
-    let a = r.attachments.get(n).ok_or_else(|| ApiError::not_found("attachment"))?;
-    Ok(file_response(ctx.store.blob(&a.hash)?, &a.mime_type, &a.name))
+    let n: usize = n.parse().map_err(|_| {
+        ApiError::new(
+            "invalid_parameter",
+            "the attachment number must be a non-negative integer",
+        )
+    })?;
+    let a = r
+        .attachments
+        .get(n)
+        .ok_or_else(|| ApiError::not_found("attachment"))?;
+    Ok(file_response(
+        ctx.store.blob(&a.hash)?,
+        &a.mime_type,
+        &a.name,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -78,11 +119,22 @@ pub struct ResponseIn {
 }
 
 /// `POST /api/v1/incoming/{id}/response`.
-pub async fn respond(State(ctx): State<Arc<Context>>, caller: Caller, Path(id): Path<String>, ApiJson(body): ApiJson<ResponseIn>) -> Result<Json<IncomingView>, ApiError> {
+pub async fn respond(
+    State(ctx): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ResponseIn>,
+) -> Result<Json<IncomingView>, ApiError> {
     load_incoming(&ctx, &caller, &id)?;
     let limit = ctx.config.api.max_xml_bytes;
     if body.business_xml.len() > limit {
-        return Err(ApiError::new("payload_too_large", format!("business XML of {} bytes exceeds {limit} bytes", body.business_xml.len())));
+        return Err(ApiError::new(
+            "payload_too_large",
+            format!(
+                "business XML of {} bytes exceeds {limit} bytes",
+                body.business_xml.len()
+            ),
+        ));
     }
     let files = decode_attachments(body.attachments)?;
     let r = intake::respond(&ctx, &id, &body.business_xml, files, &caller.actor()).await?;
@@ -98,26 +150,45 @@ pub struct RejectIn {
 }
 
 /// `POST /api/v1/incoming/{id}/reject`.
-pub async fn reject(State(ctx): State<Arc<Context>>, caller: Caller, Path(id): Path<String>, ApiJson(body): ApiJson<RejectIn>) -> Result<Json<IncomingView>, ApiError> {
+pub async fn reject(
+    State(ctx): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RejectIn>,
+) -> Result<Json<IncomingView>, ApiError> {
     load_incoming(&ctx, &caller, &id)?;
     let code = RejectionReasonCode::parse(&body.code).ok_or_else(|| {
-        ApiError::new("invalid_parameter", "code must be ACCESS_DENIED, NO_DATA, UNKNOWN_REQUEST_DESCRIPTION or FAILURE")
+        ApiError::new(
+            "invalid_parameter",
+            "code must be ACCESS_DENIED, NO_DATA, UNKNOWN_REQUEST_DESCRIPTION or FAILURE",
+        )
     })?;
     let r = intake::reject(&ctx, &id, code, &body.description, &caller.actor()).await?;
     Ok(Json(IncomingView::of(&ctx, &r, false)))
 }
 
 /// `GET /api/v1/dead-letters`.
-pub async fn list_dead_letters(State(ctx): State<Arc<Context>>, caller: Caller) -> Result<Json<Page<DeadLetterView>>, ApiError> {
-    let items = ctx.store.list_dead_letters(&[caller.system.clone()])?;
+pub async fn list_dead_letters(
+    State(ctx): State<Arc<Context>>,
+    caller: Caller,
+) -> Result<Json<Page<DeadLetterView>>, ApiError> {
+    let items = ctx
+        .store
+        .list_dead_letters(std::slice::from_ref(&caller.system))?;
     Ok(Json(Page {
-        items: items.iter().map(|d| DeadLetterView::of(&ctx, d, false)).collect(),
+        items: items
+            .iter()
+            .map(|d| DeadLetterView::of(&ctx, d, false))
+            .collect(),
         next_cursor: None,
     }))
 }
 
 fn load_dead(ctx: &Context, caller: &Caller, id: &str) -> Result<(), ApiError> {
-    let d = ctx.store.get_dead_letter(id).map_err(|_| ApiError::not_found("dead letter"))?;
+    let d = ctx
+        .store
+        .get_dead_letter(id)
+        .map_err(|_| ApiError::not_found("dead letter"))?;
     if d.system != caller.system {
         return Err(ApiError::not_found("dead letter"));
     }
@@ -125,21 +196,33 @@ fn load_dead(ctx: &Context, caller: &Caller, id: &str) -> Result<(), ApiError> {
 }
 
 /// `GET /api/v1/dead-letters/{id}`.
-pub async fn get_dead_letter(State(ctx): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> Result<Json<DeadLetterView>, ApiError> {
+pub async fn get_dead_letter(
+    State(ctx): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<DeadLetterView>, ApiError> {
     load_dead(&ctx, &caller, &id)?;
     let d = ctx.store.get_dead_letter(&id)?;
     Ok(Json(DeadLetterView::of(&ctx, &d, true)))
 }
 
 /// `POST /api/v1/dead-letters/{id}/ack-and-close`.
-pub async fn ack_and_close(State(ctx): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> Result<Json<DeadLetterView>, ApiError> {
+pub async fn ack_and_close(
+    State(ctx): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<DeadLetterView>, ApiError> {
     load_dead(&ctx, &caller, &id)?;
     let d = intake::dead_letter_ack_and_close(&ctx, &id, &caller.actor()).await?;
     Ok(Json(DeadLetterView::of(&ctx, &d, false)))
 }
 
 /// `POST /api/v1/dead-letters/{id}/reprocess`.
-pub async fn reprocess(State(ctx): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> Result<Json<DeadLetterView>, ApiError> {
+pub async fn reprocess(
+    State(ctx): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<DeadLetterView>, ApiError> {
     load_dead(&ctx, &caller, &id)?;
     let d = intake::dead_letter_reprocess(&ctx, &id, &caller.actor()).await?;
     Ok(Json(DeadLetterView::of(&ctx, &d, false)))
@@ -161,14 +244,16 @@ pub fn cases_of(requests: &[crate::store::records::RequestRecord]) -> Vec<CaseVi
     let mut map: BTreeMap<(String, String), CaseView> = BTreeMap::new();
     for r in requests {
         let Some(c) = &r.case else { continue };
-        let v = map.entry((r.system.clone(), c.reference.clone())).or_insert_with(|| CaseView {
-            reference: c.reference.clone(),
-            service: c.service.clone(),
-            applicant: c.applicant.clone(),
-            requests: 0,
-            by_status: BTreeMap::new(),
-            updated_at: r.updated_at,
-        });
+        let v = map
+            .entry((r.system.clone(), c.reference.clone()))
+            .or_insert_with(|| CaseView {
+                reference: c.reference.clone(),
+                service: c.service.clone(),
+                applicant: c.applicant.clone(),
+                requests: 0,
+                by_status: BTreeMap::new(),
+                updated_at: r.updated_at,
+            });
         v.requests += 1;
         *v.by_status.entry(r.state.as_str().to_string()).or_insert(0) += 1;
         if r.updated_at > v.updated_at {
@@ -182,7 +267,7 @@ pub fn cases_of(requests: &[crate::store::records::RequestRecord]) -> Vec<CaseVi
         }
     }
     let mut out: Vec<CaseView> = map.into_values().collect();
-    out.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+    out.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
     out
 }
 
@@ -195,7 +280,11 @@ pub struct CasesQuery {
 }
 
 /// `GET /api/v1/cases`.
-pub async fn list_cases(State(ctx): State<Arc<Context>>, caller: Caller, q: QueryResult<CasesQuery>) -> Result<Json<Page<CaseView>>, ApiError> {
+pub async fn list_cases(
+    State(ctx): State<Arc<Context>>,
+    caller: Caller,
+    q: QueryResult<CasesQuery>,
+) -> Result<Json<Page<CaseView>>, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::new("invalid_parameter", e.body_text()))?;
     let filter = RequestFilter {
         systems: vec![caller.system.clone()],
@@ -204,7 +293,9 @@ pub async fn list_cases(State(ctx): State<Arc<Context>>, caller: Caller, q: Quer
         text: q.q,
         ..Default::default()
     };
-    let requests = ctx.store.requests_where(|r| r.case.is_some() && filter.matches(r))?;
+    let requests = ctx
+        .store
+        .requests_where(|r| r.case.is_some() && filter.matches(r))?;
     Ok(Json(Page {
         items: cases_of(&requests),
         next_cursor: None,
@@ -212,7 +303,11 @@ pub async fn list_cases(State(ctx): State<Arc<Context>>, caller: Caller, q: Quer
 }
 
 /// `GET /api/v1/cases/{reference}`.
-pub async fn get_case(State(ctx): State<Arc<Context>>, caller: Caller, Path(reference): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn get_case(
+    State(ctx): State<Arc<Context>>,
+    caller: Caller,
+    Path(reference): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let ids = ctx.store.case_request_ids(&caller.system, &reference)?;
     if ids.is_empty() {
         return Err(ApiError::not_found("case"));
@@ -223,7 +318,7 @@ pub async fn get_case(State(ctx): State<Arc<Context>>, caller: Caller, Path(refe
             requests.push(r);
         }
     }
-    requests.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    requests.sort_by_key(|r| std::cmp::Reverse(r.created_at));
     let summary = cases_of(&requests).into_iter().next();
     let case = requests.iter().find_map(|r| r.case.clone());
     Ok(Json(serde_json::json!({
@@ -235,21 +330,36 @@ pub async fn get_case(State(ctx): State<Arc<Context>>, caller: Caller, Path(refe
 }
 
 /// `GET /api/v1/webhooks/dead-letters`.
-pub async fn dead_webhooks(State(ctx): State<Arc<Context>>, caller: Caller) -> Result<Json<Page<crate::store::records::WebhookEvent>>, ApiError> {
+pub async fn dead_webhooks(
+    State(ctx): State<Arc<Context>>,
+    caller: Caller,
+) -> Result<Json<Page<crate::store::records::WebhookEvent>>, ApiError> {
     Ok(Json(Page {
-        items: ctx.store.webhooks_in_state(&[caller.system.clone()], "dead")?,
+        items: ctx
+            .store
+            .webhooks_in_state(std::slice::from_ref(&caller.system), "dead")?,
         next_cursor: None,
     }))
 }
 
 /// `POST /api/v1/webhooks/dead-letters/{id}/redeliver`.
-pub async fn redeliver(State(ctx): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> Result<Json<crate::store::records::WebhookEvent>, ApiError> {
-    let e = ctx.store.get_webhook(&id).map_err(|_| ApiError::not_found("webhook event"))?;
+pub async fn redeliver(
+    State(ctx): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<crate::store::records::WebhookEvent>, ApiError> {
+    let e = ctx
+        .store
+        .get_webhook(&id)
+        .map_err(|_| ApiError::not_found("webhook event"))?;
     if e.system != caller.system {
         return Err(ApiError::not_found("webhook event"));
     }
     if e.state != "dead" {
-        return Err(ApiError::new("conflict", format!("the event is {}, not dead", e.state)));
+        return Err(ApiError::new(
+            "conflict",
+            format!("the event is {}, not dead", e.state),
+        ));
     }
     Ok(Json(intake::webhook_redeliver(&ctx, &id).await?))
 }

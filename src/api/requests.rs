@@ -22,7 +22,8 @@ use super::error::ApiError;
 use super::views::{Page, RequestView};
 use super::ApiJson;
 
-const B64: base64::engine::general_purpose::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+const B64: base64::engine::general_purpose::GeneralPurpose =
+    base64::engine::general_purpose::STANDARD;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,10 +52,17 @@ pub fn decode_attachments(list: Vec<AttachmentIn>) -> Result<Vec<NewAttachment>,
     list.into_iter()
         .enumerate()
         .map(|(i, a)| {
-            let compact: String = a.content_base64.chars().filter(|c| !c.is_whitespace()).collect();
-            let bytes = B64
-                .decode(compact)
-                .map_err(|e| ApiError::new("invalid_parameter", format!("attachments[{i}].content_base64 is not base64: {e}")))?;
+            let compact: String = a
+                .content_base64
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            let bytes = B64.decode(compact).map_err(|e| {
+                ApiError::new(
+                    "invalid_parameter",
+                    format!("attachments[{i}].content_base64 is not base64: {e}"),
+                )
+            })?;
             Ok(NewAttachment {
                 name: a.name,
                 mime_type: a.mime_type,
@@ -65,7 +73,10 @@ pub fn decode_attachments(list: Vec<AttachmentIn>) -> Result<Vec<NewAttachment>,
 }
 
 fn load(ctx: &Context, caller: &Caller, id: &str) -> Result<RequestRecord, ApiError> {
-    let r = ctx.store.get_request(id).map_err(|_| ApiError::not_found("request"))?;
+    let r = ctx
+        .store
+        .get_request(id)
+        .map_err(|_| ApiError::not_found("request"))?;
     // Another system's request is reported as missing, not as forbidden.
     if r.system != caller.system {
         return Err(ApiError::not_found("request"));
@@ -73,7 +84,12 @@ fn load(ctx: &Context, caller: &Caller, id: &str) -> Result<RequestRecord, ApiEr
     Ok(r)
 }
 
-async fn submit(ctx: &Context, caller: &Caller, body: CreateRequest, extra: Vec<NewAttachment>) -> Result<Response, ApiError> {
+async fn submit(
+    ctx: &Context,
+    caller: &Caller,
+    body: CreateRequest,
+    extra: Vec<NewAttachment>,
+) -> Result<Response, ApiError> {
     let mut attachments = decode_attachments(body.attachments)?;
     attachments.extend(extra);
     let (rec, created) = intake::submit(
@@ -90,7 +106,11 @@ async fn submit(ctx: &Context, caller: &Caller, body: CreateRequest, extra: Vec<
         },
     )
     .await?;
-    let status = if created { StatusCode::ACCEPTED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
     let mut resp = (status, Json(RequestView::of(ctx, &rec))).into_response();
     if let Ok(v) = header::HeaderValue::from_str(&format!("/api/v1/requests/{}", rec.id)) {
         resp.headers_mut().insert(header::LOCATION, v);
@@ -99,13 +119,21 @@ async fn submit(ctx: &Context, caller: &Caller, body: CreateRequest, extra: Vec<
 }
 
 /// `POST /api/v1/requests` with a JSON body.
-pub async fn create(State(ctx): State<Arc<Context>>, caller: Caller, ApiJson(body): ApiJson<CreateRequest>) -> Result<Response, ApiError> {
+pub async fn create(
+    State(ctx): State<Arc<Context>>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateRequest>,
+) -> Result<Response, ApiError> {
     submit(&ctx, &caller, body, Vec::new()).await
 }
 
 /// `POST /api/v1/requests` as `multipart/form-data`: a `request` part with the JSON and one part
 /// per file.
-pub async fn create_multipart(ctx: Arc<Context>, caller: Caller, mut form: Multipart) -> Result<Response, ApiError> {
+pub async fn create_multipart(
+    ctx: Arc<Context>,
+    caller: Caller,
+    mut form: Multipart,
+) -> Result<Response, ApiError> {
     let mut body: Option<CreateRequest> = None;
     let mut files = Vec::new();
     while let Some(field) = form
@@ -115,12 +143,27 @@ pub async fn create_multipart(ctx: Arc<Context>, caller: Caller, mut form: Multi
     {
         let name = field.name().unwrap_or("").to_string();
         if name == "request" {
-            let bytes = field.bytes().await.map_err(|e| ApiError::new("payload_too_large", e.to_string()))?;
-            body = Some(serde_json::from_slice(&bytes).map_err(|e| ApiError::new("invalid_json", format!("request part: {e}")))?);
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| ApiError::new("payload_too_large", e.to_string()))?;
+            body = Some(
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| ApiError::new("invalid_json", format!("request part: {e}")))?,
+            );
         } else {
-            let file_name = field.file_name().map(str::to_string).unwrap_or(name.clone());
-            let mime = field.content_type().unwrap_or("application/octet-stream").to_string();
-            let bytes = field.bytes().await.map_err(|e| ApiError::new("payload_too_large", e.to_string()))?;
+            let file_name = field
+                .file_name()
+                .map(str::to_string)
+                .unwrap_or(name.clone());
+            let mime = field
+                .content_type()
+                .unwrap_or("application/octet-stream")
+                .to_string();
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| ApiError::new("payload_too_large", e.to_string()))?;
             files.push(NewAttachment {
                 name: file_name,
                 mime_type: mime,
@@ -128,7 +171,12 @@ pub async fn create_multipart(ctx: Arc<Context>, caller: Caller, mut form: Multi
             });
         }
     }
-    let body = body.ok_or_else(|| ApiError::new("invalid_parameter", "a multipart request needs a \"request\" part with the JSON"))?;
+    let body = body.ok_or_else(|| {
+        ApiError::new(
+            "invalid_parameter",
+            "a multipart request needs a \"request\" part with the JSON",
+        )
+    })?;
     submit(&ctx, &caller, body, files).await
 }
 
@@ -154,16 +202,26 @@ pub fn parse_states(s: &Option<String>) -> Result<Vec<RequestState>, ApiError> {
     let Some(s) = s else { return Ok(Vec::new()) };
     s.split(',')
         .filter(|x| !x.trim().is_empty())
-        .map(|x| RequestState::parse(x.trim()).ok_or_else(|| ApiError::new("invalid_parameter", format!("unknown status {x:?}"))))
+        .map(|x| {
+            RequestState::parse(x.trim())
+                .ok_or_else(|| ApiError::new("invalid_parameter", format!("unknown status {x:?}")))
+        })
         .collect()
 }
 
 /// `GET /api/v1/requests`.
-pub async fn list(State(ctx): State<Arc<Context>>, caller: Caller, query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<Page<RequestView>>, ApiError> {
+pub async fn list(
+    State(ctx): State<Arc<Context>>,
+    caller: Caller,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<RequestView>>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::new("invalid_parameter", e.body_text()))?;
     let limit = q.limit.unwrap_or(ctx.config.api.page_size);
     if limit == 0 || limit > ctx.config.api.max_page_size {
-        return Err(ApiError::new("invalid_parameter", format!("limit must be 1..={}", ctx.config.api.max_page_size)));
+        return Err(ApiError::new(
+            "invalid_parameter",
+            format!("limit must be 1..={}", ctx.config.api.max_page_size),
+        ));
     }
     let filter = RequestFilter {
         systems: vec![caller.system.clone()],
@@ -178,7 +236,9 @@ pub async fn list(State(ctx): State<Arc<Context>>, caller: Caller, query: Result
         updated_to: q.updated_to,
         text: q.q.filter(|t| !t.trim().is_empty()),
     };
-    let (items, next) = ctx.store.list_requests(&filter, q.cursor.as_deref(), limit)?;
+    let (items, next) = ctx
+        .store
+        .list_requests(&filter, q.cursor.as_deref(), limit)?;
     Ok(Json(Page {
         items: items.iter().map(|r| RequestView::of(&ctx, r)).collect(),
         next_cursor: next,
@@ -186,18 +246,32 @@ pub async fn list(State(ctx): State<Arc<Context>>, caller: Caller, query: Result
 }
 
 /// `GET /api/v1/requests/{id}`.
-pub async fn get(State(ctx): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> Result<Json<RequestView>, ApiError> {
+pub async fn get(
+    State(ctx): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RequestView>, ApiError> {
     let r = load(&ctx, &caller, &id)?;
     Ok(Json(RequestView::of(&ctx, &r)))
 }
 
 /// `GET /api/v1/requests/{id}/answer`.
-pub async fn answer(State(ctx): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn answer(
+    State(ctx): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let r = load(&ctx, &caller, &id)?;
     let Some(a) = &r.answer else {
-        return Err(ApiError::new("answer_not_available", format!("request {id} is {} and has no answer yet", r.state.as_str())));
+        return Err(ApiError::new(
+            "answer_not_available",
+            format!("request {id} is {} and has no answer yet", r.state.as_str()),
+        ));
     };
-    let xml = a.business_xml.as_deref().and_then(|k| ctx.store.blob_text(k).ok());
+    let xml = a
+        .business_xml
+        .as_deref()
+        .and_then(|k| ctx.store.blob_text(k).ok());
     let view = RequestView::of(&ctx, &r);
     Ok(Json(serde_json::json!({
         "request_id": r.id,
@@ -219,7 +293,13 @@ pub async fn answer(State(ctx): State<Arc<Context>>, caller: Caller, Path(id): P
 pub fn file_response(bytes: Vec<u8>, mime: &str, name: &str) -> Response {
     let ascii: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let encoded: String = name
         .bytes()
@@ -235,17 +315,31 @@ pub fn file_response(bytes: Vec<u8>, mime: &str, name: &str) -> Response {
     if let Ok(v) = header::HeaderValue::from_str(mime) {
         headers.insert(header::CONTENT_TYPE, v);
     }
-    if let Ok(v) = header::HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")) {
+    if let Ok(v) = header::HeaderValue::from_str(&format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
+    )) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
     (headers, Body::from(bytes)).into_response()
 }
 
 /// `GET /api/v1/requests/{id}/attachments/{n}`: a file of the answer.
-pub async fn attachment(State(ctx): State<Arc<Context>>, caller: Caller, Path((id, n)): Path<(String, String)>) -> Result<Response, ApiError> {
+pub async fn attachment(
+    State(ctx): State<Arc<Context>>,
+    caller: Caller,
+    Path((id, n)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     let r = load(&ctx, &caller, &id)?;
-    let n: usize = n.parse().map_err(|_| ApiError::new("invalid_parameter", "the attachment number must be a non-negative integer"))?;
+    let n: usize = n.parse().map_err(|_| {
+        ApiError::new(
+            "invalid_parameter",
+            "the attachment number must be a non-negative integer",
+        )
+    })?;
     let a = r
         .answer
         .as_ref()
@@ -256,14 +350,22 @@ pub async fn attachment(State(ctx): State<Arc<Context>>, caller: Caller, Path((i
 }
 
 /// `POST /api/v1/requests/{id}/retry`.
-pub async fn retry(State(ctx): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> Result<Json<RequestView>, ApiError> {
+pub async fn retry(
+    State(ctx): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RequestView>, ApiError> {
     load(&ctx, &caller, &id)?;
     let r = intake::retry(&ctx, &id, &caller.actor()).await?;
     Ok(Json(RequestView::of(&ctx, &r)))
 }
 
 /// `POST /api/v1/requests/{id}/cancel`.
-pub async fn cancel(State(ctx): State<Arc<Context>>, caller: Caller, Path(id): Path<String>) -> Result<Json<RequestView>, ApiError> {
+pub async fn cancel(
+    State(ctx): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RequestView>, ApiError> {
     load(&ctx, &caller, &id)?;
     let r = intake::cancel(&ctx, &id, &caller.actor()).await?;
     Ok(Json(RequestView::of(&ctx, &r)))
@@ -276,10 +378,19 @@ pub struct PayloadQuery {
 }
 
 /// `GET /api/v1/requests/{id}/signing-payload`.
-pub async fn signing_payload(State(ctx): State<Arc<Context>>, caller: Caller, Path(id): Path<String>, query: Result<Query<PayloadQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<intake::SigningPayload>, ApiError> {
+pub async fn signing_payload(
+    State(ctx): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: Result<Query<PayloadQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<intake::SigningPayload>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::new("invalid_parameter", e.body_text()))?;
     load(&ctx, &caller, &id)?;
-    Ok(Json(intake::signing_payload(&ctx, &id, q.algorithm.as_deref())?))
+    Ok(Json(intake::signing_payload(
+        &ctx,
+        &id,
+        q.algorithm.as_deref(),
+    )?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -292,9 +403,18 @@ pub struct PersonalSignatureIn {
 }
 
 /// `POST /api/v1/requests/{id}/personal-signature`.
-pub async fn personal_signature(State(ctx): State<Arc<Context>>, caller: Caller, Path(id): Path<String>, ApiJson(body): ApiJson<PersonalSignatureIn>) -> Result<Json<RequestView>, ApiError> {
+pub async fn personal_signature(
+    State(ctx): State<Arc<Context>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<PersonalSignatureIn>,
+) -> Result<Json<RequestView>, ApiError> {
     load(&ctx, &caller, &id)?;
-    let compact: String = body.signature_base64.chars().filter(|c| !c.is_whitespace()).collect();
+    let compact: String = body
+        .signature_base64
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     let sig = B64
         .decode(compact)
         .map_err(|_| ApiError::new("bad_signature", "signature_base64 is not base64"))?;

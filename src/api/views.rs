@@ -184,7 +184,11 @@ impl IncomingView {
             sender: r.sender.clone(),
             sending_timestamp: r.sending_timestamp,
             test_message: r.test_message,
-            business_xml: if with_xml { ctx.store.blob_text(&r.business_xml).ok() } else { None },
+            business_xml: if with_xml {
+                ctx.store.blob_text(&r.business_xml).ok()
+            } else {
+                None
+            },
             attachments: r
                 .attachments
                 .iter()
@@ -229,7 +233,11 @@ impl DeadLetterView {
             reason: d.reason.clone(),
             state: d.state.clone(),
             acked: d.acked,
-            envelope_xml: if with_xml { ctx.store.blob_text(&d.envelope).ok() } else { None },
+            envelope_xml: if with_xml {
+                ctx.store.blob_text(&d.envelope).ok()
+            } else {
+                None
+            },
         }
     }
 }

@@ -1,6 +1,9 @@
 //! Command-line interface (clap). Each subcommand lives in its own module; every failure ends
 //! as one clear `error:` line and a non-zero exit code.
 
+mod admin;
+mod envelope;
+mod serve;
 mod signature;
 mod xml;
 
@@ -26,6 +29,34 @@ enum Command {
     Sign(signature::SignArgs),
     /// Check every signature of a document and explain failures; exit code 0 only if all verify.
     Verify(signature::VerifyArgs),
+    /// Run the gateway daemon with a configuration file.
+    Run {
+        #[arg(long)]
+        config: std::path::PathBuf,
+    },
+    /// Validate a configuration: keys, certificates, schemas, reachability of SMEV.
+    CheckConfig {
+        file: std::path::PathBuf,
+        /// Skip the network reachability checks.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Certificate tools.
+    #[command(subcommand)]
+    Cert(CertCommand),
+    /// Print the argon2 hash of a UI password (argument or stdin) for the configuration.
+    HashPassword { password: Option<String> },
+    /// Print the SHA-256 of an API token (argument or stdin) for the configuration.
+    HashToken { token: Option<String> },
+    /// Build signed SMEV envelopes by hand.
+    #[command(subcommand)]
+    Envelope(envelope::EnvelopeCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum CertCommand {
+    /// Subject, ОГРН/ИНН/СНИЛС, validity and algorithm of a certificate (PEM or DER).
+    Info { file: std::path::PathBuf },
 }
 
 /// What a subcommand returns: `Ok(code)` or an error to print as one line.
@@ -37,6 +68,12 @@ pub fn main() -> ExitCode {
         Command::Xml(c) => xml::run(c),
         Command::Sign(a) => signature::sign(a),
         Command::Verify(a) => signature::verify(a),
+        Command::Run { config } => serve::run(&config),
+        Command::CheckConfig { file, offline } => admin::check_config(&file, offline),
+        Command::Cert(CertCommand::Info { file }) => admin::cert_info(&file),
+        Command::HashPassword { password } => admin::hash_password(password),
+        Command::HashToken { token } => admin::hash_token(token),
+        Command::Envelope(c) => envelope::run(c),
     };
     match result {
         Ok(code) => code,

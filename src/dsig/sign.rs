@@ -58,7 +58,11 @@ pub struct Prepared {
 /// A detached signature of the element `Id = id` (transforms: exc-c14n, SMEV transform), as
 /// `ds:Signature` XML to be placed elsewhere — how ЭП-СП over a business document is made
 /// before the document goes into `MessagePrimaryContent`.
-pub fn detached_signature(source: &[u8], id: &str, signer: &dyn Signer) -> Result<String, DsigError> {
+pub fn detached_signature(
+    source: &[u8],
+    id: &str,
+    signer: &dyn Signer,
+) -> Result<String, DsigError> {
     let prepared = prepare_detached(source, id, signer.algorithm())?;
     let value = signer.sign(&prepared.signed_info)?;
     let der = signer
@@ -69,7 +73,11 @@ pub fn detached_signature(source: &[u8], id: &str, signer: &dyn Signer) -> Resul
 }
 
 /// Digest and canonical SignedInfo of a detached signature of the element `Id = id`.
-pub fn prepare_detached(source: &[u8], id: &str, algorithm: Algorithm) -> Result<Prepared, DsigError> {
+pub fn prepare_detached(
+    source: &[u8],
+    id: &str,
+    algorithm: Algorithm,
+) -> Result<Prepared, DsigError> {
     if algorithm == Algorithm::Gost2001 {
         return Err(DsigError::UnsupportedAlgorithm(
             "GOST R 34.10-2001 is accepted for verification only".into(),

@@ -20,10 +20,11 @@ use crate::store::records::*;
 use crate::store::{new_id, Created, StoreError};
 use crate::xml::XmlError;
 
-use crate::store::lifecycle;
 use super::Context;
+use crate::store::lifecycle;
 
-const B64: base64::engine::general_purpose::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+const B64: base64::engine::general_purpose::GeneralPurpose =
+    base64::engine::general_purpose::STANDARD;
 
 /// Why an action was refused.
 #[derive(Debug, thiserror::Error)]
@@ -39,11 +40,19 @@ pub enum IntakeError {
     #[error("{0}")]
     InvalidContent(String),
     #[error("the business root element is {got}, but kind {kind:?} expects {expected}")]
-    WrongRoot { kind: String, expected: String, got: String },
+    WrongRoot {
+        kind: String,
+        expected: String,
+        got: String,
+    },
     #[error("business XML violates the schema of the data kind: {0}")]
     SchemaViolation(SchemaErrors),
     #[error("{what} of {size} bytes exceeds the limit of {limit} bytes")]
-    TooLarge { what: String, size: usize, limit: usize },
+    TooLarge {
+        what: String,
+        size: usize,
+        limit: usize,
+    },
     #[error("not found")]
     NotFound,
     #[error("{0}")]
@@ -101,8 +110,15 @@ pub struct NewRequest {
 fn attachment_refs(attachments: &[NewAttachment]) -> Result<Vec<AttachmentRef>, IntakeError> {
     let mut out = Vec::new();
     for (i, a) in attachments.iter().enumerate() {
-        if a.name.trim().is_empty() || a.name.contains('/') || a.name.contains('\\') || a.name.len() > 255 {
-            return Err(IntakeError::Invalid(format!("attachment {i}: invalid file name {:?}", a.name)));
+        if a.name.trim().is_empty()
+            || a.name.contains('/')
+            || a.name.contains('\\')
+            || a.name.len() > 255
+        {
+            return Err(IntakeError::Invalid(format!(
+                "attachment {i}: invalid file name {:?}",
+                a.name
+            )));
         }
         if !valid_mime(&a.mime_type) {
             return Err(IntakeError::Invalid(format!(
@@ -123,14 +139,21 @@ fn attachment_refs(attachments: &[NewAttachment]) -> Result<Vec<AttachmentRef>, 
 
 /// SMEV's MimeType pattern: `(text|image|audio|video|application)/[a-zA-Z0-9\-+.]*`.
 pub fn valid_mime(m: &str) -> bool {
-    let Some((top, sub)) = m.split_once('/') else { return false };
+    let Some((top, sub)) = m.split_once('/') else {
+        return false;
+    };
     matches!(top, "text" | "image" | "audio" | "video" | "application")
-        && sub.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.'))
+        && sub
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.'))
 }
 
 /// Checks business XML for a kind: well-formed, the kind's request root, the kind's XSD.
 pub fn check_business_xml(ctx: &Context, kind: &str, xml: &str) -> Result<(), IntakeError> {
-    let k = ctx.kinds.get(kind).ok_or_else(|| IntakeError::UnknownKind(kind.into()))?;
+    let k = ctx
+        .kinds
+        .get(kind)
+        .ok_or_else(|| IntakeError::UnknownKind(kind.into()))?;
     let limit = ctx.config.api.max_xml_bytes;
     if xml.len() > limit {
         return Err(IntakeError::TooLarge {
@@ -148,14 +171,22 @@ pub fn check_business_xml(ctx: &Context, kind: &str, xml: &str) -> Result<(), In
             got: name.to_string(),
         });
     }
-    k.schema.validate(xml.as_bytes()).map_err(IntakeError::SchemaViolation)
+    k.schema
+        .validate(xml.as_bytes())
+        .map_err(IntakeError::SchemaViolation)
 }
 
 /// Accepts a request. Returns the record and whether it was created now (false: the client id
 /// was used before and this is the existing request).
 pub async fn submit(ctx: &Context, req: NewRequest) -> Result<(RequestRecord, bool), IntakeError> {
-    let system = ctx.systems.get(&req.system).ok_or_else(|| IntakeError::UnknownSystem(req.system.clone()))?;
-    let kind = ctx.kinds.get(&req.kind).ok_or_else(|| IntakeError::UnknownKind(req.kind.clone()))?;
+    let system = ctx
+        .systems
+        .get(&req.system)
+        .ok_or_else(|| IntakeError::UnknownSystem(req.system.clone()))?;
+    let kind = ctx
+        .kinds
+        .get(&req.kind)
+        .ok_or_else(|| IntakeError::UnknownKind(req.kind.clone()))?;
     if !system.config.kinds.contains(&req.kind) {
         return Err(IntakeError::KindNotAllowed {
             system: req.system.clone(),
@@ -164,11 +195,17 @@ pub async fn submit(ctx: &Context, req: NewRequest) -> Result<(RequestRecord, bo
     }
     if let Some(c) = &req.client_id {
         if c.is_empty() || c.len() > 200 {
-            return Err(IntakeError::Invalid("client_id must have 1 to 200 characters".into()));
+            return Err(IntakeError::Invalid(
+                "client_id must have 1 to 200 characters".into(),
+            ));
         }
     }
     check_business_xml(ctx, &req.kind, &req.business_xml)?;
-    mtom::check_inline_limit(req.attachments.iter().map(|a| a.bytes.len()), ctx.config.smev.inline_attachment_limit_bytes).map_err(|e| match e {
+    mtom::check_inline_limit(
+        req.attachments.iter().map(|a| a.bytes.len()),
+        ctx.config.smev.inline_attachment_limit_bytes,
+    )
+    .map_err(|e| match e {
         SmevError::AttachmentTooLarge { total, limit } => IntakeError::TooLarge {
             what: "attachments".into(),
             size: total,
@@ -192,13 +229,18 @@ pub async fn submit(ctx: &Context, req: NewRequest) -> Result<(RequestRecord, bo
         PersonalSignatureMode::None => (content, RequestState::Queued),
         PersonalSignatureMode::Configured => {
             let (with_id, id) = build::ensure_business_id(&content).map_err(content_error)?;
-            kind.schema.validate(with_id.as_bytes()).map_err(IntakeError::SchemaViolation)?;
-            let signer = system
-                .personal_signer
-                .as_ref()
-                .ok_or_else(|| IntakeError::Signing("no ЭП-СП key is configured for this system".into()))?;
-            let sig = sign::detached_signature(with_id.as_bytes(), &id, signer.as_ref()).map_err(|e| IntakeError::Signing(e.to_string()))?;
-            ctx.metrics.signatures.with_label_values(&["sign", "ok"]).inc();
+            kind.schema
+                .validate(with_id.as_bytes())
+                .map_err(IntakeError::SchemaViolation)?;
+            let signer = system.personal_signer.as_ref().ok_or_else(|| {
+                IntakeError::Signing("no ЭП-СП key is configured for this system".into())
+            })?;
+            let sig = sign::detached_signature(with_id.as_bytes(), &id, signer.as_ref())
+                .map_err(|e| IntakeError::Signing(e.to_string()))?;
+            ctx.metrics
+                .signatures
+                .with_label_values(&["sign", "ok"])
+                .inc();
             personal.reference_id = Some(id);
             personal.signer = Some(CertificateInfo::of(signer.certificate()).subject);
             personal.signature_xml = Some(sig);
@@ -206,8 +248,11 @@ pub async fn submit(ctx: &Context, req: NewRequest) -> Result<(RequestRecord, bo
         }
         PersonalSignatureMode::TwoPhase => {
             let (with_id, id) = build::ensure_business_id(&content).map_err(content_error)?;
-            kind.schema.validate(with_id.as_bytes()).map_err(IntakeError::SchemaViolation)?;
-            let p = sign::prepare_detached(with_id.as_bytes(), &id, Algorithm::Gost2012_256).map_err(|e| IntakeError::Signing(e.to_string()))?;
+            kind.schema
+                .validate(with_id.as_bytes())
+                .map_err(IntakeError::SchemaViolation)?;
+            let p = sign::prepare_detached(with_id.as_bytes(), &id, Algorithm::Gost2012_256)
+                .map_err(|e| IntakeError::Signing(e.to_string()))?;
             personal.reference_id = Some(id);
             personal.signed_info = Some(B64.encode(&p.signed_info));
             personal.digest = Some(B64.encode(&p.digest));
@@ -282,20 +327,34 @@ fn algorithm_of(name: Option<&str>) -> Result<Algorithm, IntakeError> {
     match name.unwrap_or("gost2012-256") {
         "gost2012-256" | "256" => Ok(Algorithm::Gost2012_256),
         "gost2012-512" | "512" => Ok(Algorithm::Gost2012_512),
-        other => Err(IntakeError::Invalid(format!("unknown algorithm {other:?} (gost2012-256 or gost2012-512)"))),
+        other => Err(IntakeError::Invalid(format!(
+            "unknown algorithm {other:?} (gost2012-256 or gost2012-512)"
+        ))),
     }
 }
 
 /// The signing payload of a request awaiting ЭП-СП, for a 256- or 512-bit key.
-pub fn signing_payload(ctx: &Context, id: &str, algorithm: Option<&str>) -> Result<SigningPayload, IntakeError> {
+pub fn signing_payload(
+    ctx: &Context,
+    id: &str,
+    algorithm: Option<&str>,
+) -> Result<SigningPayload, IntakeError> {
     let r = ctx.store.get_request(id)?;
     if r.state != RequestState::AwaitingPersonalSignature {
-        return Err(IntakeError::Conflict(format!("the request is {}, not awaiting a personal signature", r.state.as_str())));
+        return Err(IntakeError::Conflict(format!(
+            "the request is {}, not awaiting a personal signature",
+            r.state.as_str()
+        )));
     }
     let alg = algorithm_of(algorithm)?;
     let xml = ctx.store.blob_text(&r.business_xml)?;
-    let reference_id = r.personal.reference_id.clone().unwrap_or_else(|| build::ID_PERSONAL.into());
-    let p = sign::prepare_detached(xml.as_bytes(), &reference_id, alg).map_err(|e| IntakeError::Signing(e.to_string()))?;
+    let reference_id = r
+        .personal
+        .reference_id
+        .clone()
+        .unwrap_or_else(|| build::ID_PERSONAL.into());
+    let p = sign::prepare_detached(xml.as_bytes(), &reference_id, alg)
+        .map_err(|e| IntakeError::Signing(e.to_string()))?;
     Ok(SigningPayload {
         request_id: r.id,
         reference_id,
@@ -312,34 +371,69 @@ pub fn parse_certificate(text: &str) -> Result<X509, IntakeError> {
     let _ = crate::dsig::engine::ensure_gost_engine();
     let t = text.trim();
     if t.starts_with("-----BEGIN") {
-        return X509::from_pem(t.as_bytes()).map_err(|_| IntakeError::BadSignature("the certificate is not valid PEM".into()));
+        return X509::from_pem(t.as_bytes())
+            .map_err(|_| IntakeError::BadSignature("the certificate is not valid PEM".into()));
     }
     let compact: String = t.chars().filter(|c| !c.is_whitespace()).collect();
-    let der = B64.decode(compact).map_err(|_| IntakeError::BadSignature("the certificate is neither PEM nor base64 DER".into()))?;
-    X509::from_der(&der).map_err(|_| IntakeError::BadSignature("the certificate is not a valid X.509 certificate".into()))
+    let der = B64.decode(compact).map_err(|_| {
+        IntakeError::BadSignature("the certificate is neither PEM nor base64 DER".into())
+    })?;
+    X509::from_der(&der).map_err(|_| {
+        IntakeError::BadSignature("the certificate is not a valid X.509 certificate".into())
+    })
 }
 
 /// Takes the official's signature value (raw GOST signature over the SignedInfo of
 /// [`signing_payload`]) and certificate, verifies it, and queues the request.
-pub async fn accept_personal_signature(ctx: &Context, id: &str, signature: &[u8], cert: &X509, actor: &str) -> Result<RequestRecord, IntakeError> {
+pub async fn accept_personal_signature(
+    ctx: &Context,
+    id: &str,
+    signature: &[u8],
+    cert: &X509,
+    actor: &str,
+) -> Result<RequestRecord, IntakeError> {
     let r = ctx.store.get_request(id)?;
     if r.state != RequestState::AwaitingPersonalSignature {
-        return Err(IntakeError::Conflict(format!("the request is {}, not awaiting a personal signature", r.state.as_str())));
+        return Err(IntakeError::Conflict(format!(
+            "the request is {}, not awaiting a personal signature",
+            r.state.as_str()
+        )));
     }
-    let key = cert.public_key().map_err(|_| IntakeError::BadSignature("unreadable public key".into()))?;
+    let key = cert
+        .public_key()
+        .map_err(|_| IntakeError::BadSignature("unreadable public key".into()))?;
     let alg = Algorithm::from_key_id(key.id().as_raw())
         .filter(|a| *a != Algorithm::Gost2001)
-        .ok_or_else(|| IntakeError::BadSignature("the certificate's key is not a GOST R 34.10-2012 key".into()))?;
+        .ok_or_else(|| {
+            IntakeError::BadSignature("the certificate's key is not a GOST R 34.10-2012 key".into())
+        })?;
     let info = CertificateInfo::of(cert);
     match info.validity_at(Utc::now()) {
         Validity::Valid => {}
-        Validity::Expired => return Err(IntakeError::BadSignature(format!("the certificate expired on {}", info.not_after.format("%d.%m.%Y")))),
-        Validity::NotYetValid => return Err(IntakeError::BadSignature("the certificate is not yet valid".into())),
+        Validity::Expired => {
+            return Err(IntakeError::BadSignature(format!(
+                "the certificate expired on {}",
+                info.not_after.format("%d.%m.%Y")
+            )))
+        }
+        Validity::NotYetValid => {
+            return Err(IntakeError::BadSignature(
+                "the certificate is not yet valid".into(),
+            ))
+        }
     }
     let xml = ctx.store.blob_text(&r.business_xml)?;
-    let reference_id = r.personal.reference_id.clone().unwrap_or_else(|| build::ID_PERSONAL.into());
-    let p = sign::prepare_detached(xml.as_bytes(), &reference_id, alg).map_err(|e| IntakeError::Signing(e.to_string()))?;
-    let md = alg.digest().message_digest().map_err(|e| IntakeError::Signing(e.to_string()))?;
+    let reference_id = r
+        .personal
+        .reference_id
+        .clone()
+        .unwrap_or_else(|| build::ID_PERSONAL.into());
+    let p = sign::prepare_detached(xml.as_bytes(), &reference_id, alg)
+        .map_err(|e| IntakeError::Signing(e.to_string()))?;
+    let md = alg
+        .digest()
+        .message_digest()
+        .map_err(|e| IntakeError::Signing(e.to_string()))?;
     let ok = openssl::sign::Verifier::new(md, &key)
         .and_then(|mut v| {
             v.update(&p.signed_info)?;
@@ -347,26 +441,42 @@ pub async fn accept_personal_signature(ctx: &Context, id: &str, signature: &[u8]
         })
         .unwrap_or(false);
     if !ok {
-        ctx.metrics.signatures.with_label_values(&["verify", "failed"]).inc();
+        ctx.metrics
+            .signatures
+            .with_label_values(&["verify", "failed"])
+            .inc();
         return Err(IntakeError::BadSignature(
             "the signature does not verify over the prepared SignedInfo with this certificate's key (wrong data signed, wrong key, or wrong byte order)".into(),
         ));
     }
-    ctx.metrics.signatures.with_label_values(&["verify", "ok"]).inc();
-    let der = cert.to_der().map_err(|e| IntakeError::Signing(e.to_string()))?;
+    ctx.metrics
+        .signatures
+        .with_label_values(&["verify", "ok"])
+        .inc();
+    let der = cert
+        .to_der()
+        .map_err(|e| IntakeError::Signing(e.to_string()))?;
     let sig_xml = signature_element(&p.signed_info, signature, &der);
     let now = Utc::now();
-    let rec = ctx.store.update_request(id, actor, "personal signature (ЭП-СП) accepted", Some(&crate::store::blob_key(sig_xml.as_bytes())?), |rec| {
-        lifecycle::check(rec.state, RequestState::Queued)?;
-        if rec.state != RequestState::AwaitingPersonalSignature {
-            return Err(StoreError::Conflict("the request is no longer awaiting a personal signature".into()));
-        }
-        rec.state = RequestState::Queued;
-        rec.personal.signature_xml = Some(sig_xml.clone());
-        rec.personal.signer = Some(info.subject.clone());
-        rec.next_due = Some(now);
-        Ok(())
-    })?;
+    let rec = ctx.store.update_request(
+        id,
+        actor,
+        "personal signature (ЭП-СП) accepted",
+        Some(&crate::store::blob_key(sig_xml.as_bytes())?),
+        |rec| {
+            lifecycle::check(rec.state, RequestState::Queued)?;
+            if rec.state != RequestState::AwaitingPersonalSignature {
+                return Err(StoreError::Conflict(
+                    "the request is no longer awaiting a personal signature".into(),
+                ));
+            }
+            rec.state = RequestState::Queued;
+            rec.personal.signature_xml = Some(sig_xml.clone());
+            rec.personal.signer = Some(info.subject.clone());
+            rec.next_due = Some(now);
+            Ok(())
+        },
+    )?;
     ctx.store.put_blob(sig_xml.as_bytes())?;
     ctx.store.durable().await?;
     ctx.wake_sender.notify_one();
@@ -377,21 +487,29 @@ pub async fn accept_personal_signature(ctx: &Context, id: &str, signature: &[u8]
 /// known to SMEV), due now.
 pub async fn retry(ctx: &Context, id: &str, actor: &str) -> Result<RequestRecord, IntakeError> {
     let now = Utc::now();
-    let r = ctx.store.update_request(id, actor, "operator retry", None, |rec| {
-        if !matches!(rec.state, RequestState::Failed | RequestState::Rejected | RequestState::Expired) {
-            return Err(StoreError::Conflict(format!("only failed, rejected or expired requests can be retried; this one is {}", rec.state.as_str())));
-        }
-        lifecycle::check(rec.state, RequestState::Queued)?;
-        rec.state = RequestState::Queued;
-        if let Some(old) = rec.message_id.take() {
-            rec.replaced_message_ids.push(old);
-        }
-        rec.signed_envelope = None;
-        rec.next_due = Some(now);
-        rec.answer = None;
-        rec.deadline = None;
-        Ok(())
-    })?;
+    let r = ctx
+        .store
+        .update_request(id, actor, "operator retry", None, |rec| {
+            if !matches!(
+                rec.state,
+                RequestState::Failed | RequestState::Rejected | RequestState::Expired
+            ) {
+                return Err(StoreError::Conflict(format!(
+                    "only failed, rejected or expired requests can be retried; this one is {}",
+                    rec.state.as_str()
+                )));
+            }
+            lifecycle::check(rec.state, RequestState::Queued)?;
+            rec.state = RequestState::Queued;
+            if let Some(old) = rec.message_id.take() {
+                rec.replaced_message_ids.push(old);
+            }
+            rec.signed_envelope = None;
+            rec.next_due = Some(now);
+            rec.answer = None;
+            rec.deadline = None;
+            Ok(())
+        })?;
     ctx.store.durable().await?;
     ctx.wake_sender.notify_one();
     Ok(r)
@@ -399,21 +517,31 @@ pub async fn retry(ctx: &Context, id: &str, actor: &str) -> Result<RequestRecord
 
 /// Cancels a request that has no final answer yet.
 pub async fn cancel(ctx: &Context, id: &str, actor: &str) -> Result<RequestRecord, IntakeError> {
-    let r = ctx.store.update_request(id, actor, "cancelled by the operator", None, |rec| {
-        if rec.state == RequestState::Sending {
-            return Err(StoreError::Conflict("the request is being sent right now; try again in a moment".into()));
-        }
-        lifecycle::check(rec.state, RequestState::Cancelled)?;
-        rec.state = RequestState::Cancelled;
-        rec.next_due = None;
-        Ok(())
-    })?;
+    let r = ctx
+        .store
+        .update_request(id, actor, "cancelled by the operator", None, |rec| {
+            if rec.state == RequestState::Sending {
+                return Err(StoreError::Conflict(
+                    "the request is being sent right now; try again in a moment".into(),
+                ));
+            }
+            lifecycle::check(rec.state, RequestState::Cancelled)?;
+            rec.state = RequestState::Cancelled;
+            rec.next_due = None;
+            Ok(())
+        })?;
     ctx.store.durable().await?;
     Ok(r)
 }
 
 /// The agency system's answer to an incoming request.
-pub async fn respond(ctx: &Context, id: &str, business_xml: &str, attachments: Vec<NewAttachment>, actor: &str) -> Result<IncomingRecord, IntakeError> {
+pub async fn respond(
+    ctx: &Context,
+    id: &str,
+    business_xml: &str,
+    attachments: Vec<NewAttachment>,
+    actor: &str,
+) -> Result<IncomingRecord, IntakeError> {
     let inc = ctx.store.get_incoming(id)?;
     if let Some(kind) = inc.kind.as_ref().and_then(|k| ctx.kinds.get(k)) {
         let (_, name) = build::business_content(business_xml).map_err(content_error)?;
@@ -424,22 +552,45 @@ pub async fn respond(ctx: &Context, id: &str, business_xml: &str, attachments: V
                 got: name.to_string(),
             });
         }
-        kind.schema.validate(business_xml.as_bytes()).map_err(IntakeError::SchemaViolation)?;
+        kind.schema
+            .validate(business_xml.as_bytes())
+            .map_err(IntakeError::SchemaViolation)?;
     }
     let (content, _) = build::business_content(business_xml).map_err(content_error)?;
-    mtom::check_inline_limit(attachments.iter().map(|a| a.bytes.len()), ctx.config.smev.inline_attachment_limit_bytes).map_err(|e| IntakeError::Invalid(e.to_string()))?;
+    mtom::check_inline_limit(
+        attachments.iter().map(|a| a.bytes.len()),
+        ctx.config.smev.inline_attachment_limit_bytes,
+    )
+    .map_err(|e| IntakeError::Invalid(e.to_string()))?;
     let refs = attachment_refs(&attachments)?;
     for a in &attachments {
         ctx.store.put_blob(&a.bytes)?;
     }
     let xml_key = ctx.store.put_blob(content.as_bytes())?;
-    set_response(ctx, id, actor, OutgoingResponse::Data { business_xml: xml_key, attachments: refs }).await
+    set_response(
+        ctx,
+        id,
+        actor,
+        OutgoingResponse::Data {
+            business_xml: xml_key,
+            attachments: refs,
+        },
+    )
+    .await
 }
 
 /// A rejection of an incoming request.
-pub async fn reject(ctx: &Context, id: &str, code: RejectionReasonCode, description: &str, actor: &str) -> Result<IncomingRecord, IntakeError> {
+pub async fn reject(
+    ctx: &Context,
+    id: &str,
+    code: RejectionReasonCode,
+    description: &str,
+    actor: &str,
+) -> Result<IncomingRecord, IntakeError> {
     if description.trim().is_empty() || description.chars().count() > 4000 {
-        return Err(IntakeError::Invalid("the rejection reason must have 1 to 4000 characters".into()));
+        return Err(IntakeError::Invalid(
+            "the rejection reason must have 1 to 4000 characters".into(),
+        ));
     }
     set_response(
         ctx,
@@ -453,19 +604,29 @@ pub async fn reject(ctx: &Context, id: &str, code: RejectionReasonCode, descript
     .await
 }
 
-async fn set_response(ctx: &Context, id: &str, actor: &str, response: OutgoingResponse) -> Result<IncomingRecord, IntakeError> {
+async fn set_response(
+    ctx: &Context,
+    id: &str,
+    actor: &str,
+    response: OutgoingResponse,
+) -> Result<IncomingRecord, IntakeError> {
     let now = Utc::now();
-    let r = ctx.store.update_incoming(id, actor, "answer posted", None, |rec| {
-        if rec.state != IncomingState::Received && rec.state != IncomingState::Failed {
-            return Err(StoreError::Conflict(format!("the incoming request is {} and already has an answer", rec.state.as_str())));
-        }
-        rec.state = IncomingState::Responding;
-        rec.response = Some(response.clone());
-        rec.response_message_id = None;
-        rec.signed_response = None;
-        rec.next_due = Some(now);
-        Ok(())
-    })?;
+    let r = ctx
+        .store
+        .update_incoming(id, actor, "answer posted", None, |rec| {
+            if rec.state != IncomingState::Received && rec.state != IncomingState::Failed {
+                return Err(StoreError::Conflict(format!(
+                    "the incoming request is {} and already has an answer",
+                    rec.state.as_str()
+                )));
+            }
+            rec.state = IncomingState::Responding;
+            rec.response = Some(response.clone());
+            rec.response_message_id = None;
+            rec.signed_response = None;
+            rec.next_due = Some(now);
+            Ok(())
+        })?;
     ctx.store.durable().await?;
     ctx.wake_responder.notify_one();
     Ok(r)
@@ -473,37 +634,58 @@ async fn set_response(ctx: &Context, id: &str, actor: &str, response: OutgoingRe
 
 /// "Ack and close" a dead letter: tell SMEV it was not accepted (so it stops redelivering) and
 /// close it.
-pub async fn dead_letter_ack_and_close(ctx: &Context, id: &str, actor: &str) -> Result<DeadLetter, IntakeError> {
+pub async fn dead_letter_ack_and_close(
+    ctx: &Context,
+    id: &str,
+    actor: &str,
+) -> Result<DeadLetter, IntakeError> {
     let d = ctx.store.get_dead_letter(id)?;
     if d.state != "open" {
-        return Err(IntakeError::Conflict(format!("the dead letter is already {}", d.state)));
+        return Err(IntakeError::Conflict(format!(
+            "the dead letter is already {}",
+            d.state
+        )));
     }
     if !d.acked {
         if let (Some(mid), Some(system)) = (&d.smev_message_id, ctx.systems.get(&d.system)) {
-            system.client.ack(mid, false).await.map_err(|e| IntakeError::Conflict(format!("SMEV did not take the Ack: {e}")))?;
+            system
+                .client
+                .ack(mid, false)
+                .await
+                .map_err(|e| IntakeError::Conflict(format!("SMEV did not take the Ack: {e}")))?;
         }
     }
-    let r = ctx.store.update_dead_letter(id, actor, "ack_and_close", |x| {
-        x.acked = true;
-        x.state = "closed".into();
-        Ok(())
-    })?;
+    let r = ctx
+        .store
+        .update_dead_letter(id, actor, "ack_and_close", |x| {
+            x.acked = true;
+            x.state = "closed".into();
+            Ok(())
+        })?;
     ctx.store.durable().await?;
     Ok(r)
 }
 
 /// Reprocess a dead letter: run the stored envelope through the receiver again.
-pub async fn dead_letter_reprocess(ctx: &Context, id: &str, actor: &str) -> Result<DeadLetter, IntakeError> {
+pub async fn dead_letter_reprocess(
+    ctx: &Context,
+    id: &str,
+    actor: &str,
+) -> Result<DeadLetter, IntakeError> {
     let d = ctx.store.get_dead_letter(id)?;
     if d.state != "open" {
-        return Err(IntakeError::Conflict(format!("the dead letter is already {}", d.state)));
+        return Err(IntakeError::Conflict(format!(
+            "the dead letter is already {}",
+            d.state
+        )));
     }
     let envelope = ctx.store.blob(&d.envelope)?;
     let outcome = super::receiver::reprocess(ctx, &d.system, &d.source, &envelope).await;
     match outcome {
         Ok(()) => {
             if !d.acked {
-                if let (Some(mid), Some(system)) = (&d.smev_message_id, ctx.systems.get(&d.system)) {
+                if let (Some(mid), Some(system)) = (&d.smev_message_id, ctx.systems.get(&d.system))
+                {
                     let _ = system.client.ack(mid, true).await;
                 }
             }
@@ -516,8 +698,15 @@ pub async fn dead_letter_reprocess(ctx: &Context, id: &str, actor: &str) -> Resu
             Ok(r)
         }
         Err(reason) => {
-            ctx.store.update_dead_letter(id, actor, &format!("reprocess failed: {reason}"), |_| Ok(()))?;
-            Err(IntakeError::Conflict(format!("reprocessing failed again: {reason}")))
+            ctx.store.update_dead_letter(
+                id,
+                actor,
+                &format!("reprocess failed: {reason}"),
+                |_| Ok(()),
+            )?;
+            Err(IntakeError::Conflict(format!(
+                "reprocessing failed again: {reason}"
+            )))
         }
     }
 }

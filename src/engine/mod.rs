@@ -90,7 +90,8 @@ impl std::fmt::Debug for Context {
 
 /// Loads a key from config.
 pub fn load_signer(k: &crate::config::KeyConfig) -> Result<OpenSslSigner, String> {
-    OpenSslSigner::from_files(&k.key, k.cert.as_deref(), k.password().as_deref()).map_err(|e| format!("{}: {e}", k.key.display()))
+    OpenSslSigner::from_files(&k.key, k.cert.as_deref(), k.password().as_deref())
+        .map_err(|e| format!("{}: {e}", k.key.display()))
 }
 
 impl Context {
@@ -100,7 +101,8 @@ impl Context {
         let metrics = Metrics::new();
         let mut kinds = BTreeMap::new();
         for k in &config.kinds {
-            let schema = Schema::load(&k.schema).map_err(|e| StartError(format!("kind {}: {e}", k.id)))?;
+            let schema =
+                Schema::load(&k.schema).map_err(|e| StartError(format!("kind {}: {e}", k.id)))?;
             kinds.insert(
                 k.id.clone(),
                 KindRuntime {
@@ -111,7 +113,8 @@ impl Context {
         }
         let mut systems = BTreeMap::new();
         for s in &config.systems {
-            let signer = load_signer(&s.signing).map_err(|e| StartError(format!("system {}: ЭП-ОВ key: {e}", s.id)))?;
+            let signer = load_signer(&s.signing)
+                .map_err(|e| StartError(format!("system {}: ЭП-ОВ key: {e}", s.id)))?;
             let info = CertificateInfo::of(signer.certificate());
             metrics
                 .certificate_expiry
@@ -119,7 +122,8 @@ impl Context {
                 .set(info.not_after.timestamp() as f64);
             let personal_signer: Option<Arc<dyn Signer>> = match &s.personal_signing {
                 Some(k) => {
-                    let p = load_signer(k).map_err(|e| StartError(format!("system {}: ЭП-СП key: {e}", s.id)))?;
+                    let p = load_signer(k)
+                        .map_err(|e| StartError(format!("system {}: ЭП-СП key: {e}", s.id)))?;
                     let info = CertificateInfo::of(p.certificate());
                     metrics
                         .certificate_expiry
@@ -130,17 +134,27 @@ impl Context {
                 None => None,
             };
             for kid in &s.kinds {
-                if kinds.get(kid).is_some_and(|k: &KindRuntime| k.config.personal_signature == PersonalSignatureMode::Configured) && personal_signer.is_none() {
-                    return Err(StartError(format!("system {}: kind {kid} needs a configured ЭП-СП key (personal_signing)", s.id)));
+                if kinds.get(kid).is_some_and(|k: &KindRuntime| {
+                    k.config.personal_signature == PersonalSignatureMode::Configured
+                }) && personal_signer.is_none()
+                {
+                    return Err(StartError(format!(
+                        "system {}: kind {kid} needs a configured ЭП-СП key (personal_signing)",
+                        s.id
+                    )));
                 }
             }
             let transport = TransportConfig {
-                endpoint: s.endpoint.clone().unwrap_or_else(|| config.smev.endpoint.clone()),
+                endpoint: s
+                    .endpoint
+                    .clone()
+                    .unwrap_or_else(|| config.smev.endpoint.clone()),
                 connect_timeout: Duration::from_millis(config.smev.connect_timeout_ms),
                 request_timeout: Duration::from_millis(config.smev.request_timeout_ms),
                 max_answer_bytes: config.smev.max_answer_bytes,
             };
-            let soap = SoapClient::new(transport).map_err(|e| StartError(format!("system {}: {e}", s.id)))?;
+            let soap = SoapClient::new(transport)
+                .map_err(|e| StartError(format!("system {}: {e}", s.id)))?;
             let client = SmevClient::new(soap, Arc::new(signer), s.node_id.clone());
             systems.insert(
                 s.id.clone(),
@@ -152,11 +166,21 @@ impl Context {
             );
         }
         let smev_trust = match &config.smev.trust {
-            Some(p) => Some(TrustStore::from_pem_file(p).map_err(|e| StartError(format!("smev.trust: {e}")))?),
+            Some(p) => Some(
+                TrustStore::from_pem_file(p).map_err(|e| StartError(format!("smev.trust: {e}")))?,
+            ),
             None => None,
         };
-        let store = Store::open(&config.storage.path, config.storage.cache_bytes).map_err(|e| StartError(e.to_string()))?;
-        store.set_webhook_systems(config.systems.iter().filter(|s| s.webhook.is_some()).map(|s| s.id.clone()).collect());
+        let store = Store::open(&config.storage.path, config.storage.cache_bytes)
+            .map_err(|e| StartError(e.to_string()))?;
+        store.set_webhook_systems(
+            config
+                .systems
+                .iter()
+                .filter(|s| s.webhook.is_some())
+                .map(|s| s.id.clone())
+                .collect(),
+        );
         let (shutdown, _) = watch::channel(false);
         Ok(Arc::new(Context {
             config: Arc::new(config),
@@ -177,14 +201,17 @@ impl Context {
     /// Notes that SMEV answered (health, metrics).
     pub fn smev_answered(&self) {
         let now = Utc::now();
-        self.last_smev_answer_ms.store(now.timestamp_millis(), Ordering::Relaxed);
+        self.last_smev_answer_ms
+            .store(now.timestamp_millis(), Ordering::Relaxed);
         self.metrics.last_smev_answer.set(now.timestamp() as f64);
     }
 
     /// When SMEV last answered.
     pub fn last_smev_answer(&self) -> Option<chrono::DateTime<Utc>> {
         let ms = self.last_smev_answer_ms.load(Ordering::Relaxed);
-        (ms > 0).then(|| chrono::DateTime::from_timestamp_millis(ms)).flatten()
+        (ms > 0)
+            .then(|| chrono::DateTime::from_timestamp_millis(ms))
+            .flatten()
     }
 
     /// A receiver that turns true on shutdown.
@@ -235,12 +262,21 @@ impl Engine {
             tokio::spawn(upkeep::run(ctx.clone())),
         ];
         for system in ctx.systems.keys() {
-            tasks.push(tokio::spawn(receiver::run_responses(ctx.clone(), system.clone())));
+            tasks.push(tokio::spawn(receiver::run_responses(
+                ctx.clone(),
+                system.clone(),
+            )));
             if ctx.config.engine.poll_status {
-                tasks.push(tokio::spawn(receiver::run_status(ctx.clone(), system.clone())));
+                tasks.push(tokio::spawn(receiver::run_status(
+                    ctx.clone(),
+                    system.clone(),
+                )));
             }
             if !ctx.systems[system].config.provider_kinds.is_empty() {
-                tasks.push(tokio::spawn(provider::run_requests(ctx.clone(), system.clone())));
+                tasks.push(tokio::spawn(provider::run_requests(
+                    ctx.clone(),
+                    system.clone(),
+                )));
             }
         }
         Ok(Engine { ctx, tasks })

@@ -12,7 +12,10 @@ use tracing::Instrument;
 use crate::config::AttachmentTransfer;
 use crate::smev::build::{self, AttachmentMode, Outgoing};
 use crate::smev::client::sign_envelope;
-use crate::smev::model::{AttachmentContent, AttachmentHeader, Rejection, RequestMessage, ResponseContent, SenderProvidedResponseData};
+use crate::smev::model::{
+    AttachmentContent, AttachmentHeader, Rejection, RequestMessage, ResponseContent,
+    SenderProvidedResponseData,
+};
 use crate::smev::{parse, MessageId, SmevError};
 use crate::store::records::*;
 use crate::store::{new_id, DueKind, StoreError};
@@ -43,7 +46,11 @@ pub async fn run_requests(ctx: Arc<Context>, system: String) {
                 }
             }
         }
-        interval = if got > 0 { floor } else { (interval * 2).min(ceiling) };
+        interval = if got > 0 {
+            floor
+        } else {
+            (interval * 2).min(ceiling)
+        };
         if !pause(&mut shutdown, &never, interval).await {
             break;
         }
@@ -54,14 +61,20 @@ async fn poll_request(ctx: &Context, system: &str) -> Result<bool, SmevError> {
     let raw = match ctx.systems[system].client.get_request_raw().await {
         Ok(r) => r,
         Err(e) => {
-            ctx.metrics.smev_calls.with_label_values(&["GetRequest", "transport"]).inc();
+            ctx.metrics
+                .smev_calls
+                .with_label_values(&["GetRequest", "transport"])
+                .inc();
             return Err(e);
         }
     };
     ctx.smev_answered();
     match parse::get_request_answer(&raw) {
         Ok(r) => {
-            ctx.metrics.smev_calls.with_label_values(&["GetRequest", "ok"]).inc();
+            ctx.metrics
+                .smev_calls
+                .with_label_values(&["GetRequest", "ok"])
+                .inc();
             match r.value {
                 None => Ok(false),
                 Some(msg) => {
@@ -71,12 +84,18 @@ async fn poll_request(ctx: &Context, system: &str) -> Result<bool, SmevError> {
             }
         }
         Err(SmevError::Fault(f)) => {
-            ctx.metrics.smev_calls.with_label_values(&["GetRequest", "fault"]).inc();
+            ctx.metrics
+                .smev_calls
+                .with_label_values(&["GetRequest", "fault"])
+                .inc();
             Err(SmevError::Fault(f))
         }
         Err(e) => {
             let id = new_id();
-            let key = ctx.store.put_blob(&raw).map_err(|x| SmevError::UnexpectedAnswer(x.to_string()))?;
+            let key = ctx
+                .store
+                .put_blob(&raw)
+                .map_err(|x| SmevError::UnexpectedAnswer(x.to_string()))?;
             let d = DeadLetter {
                 id: id.clone(),
                 system: system.into(),
@@ -115,8 +134,14 @@ async fn handle_request(ctx: &Context, system: &str, msg: RequestMessage, envelo
     async {
         match ctx.store.received_as(&ack_id) {
             Ok(Some(subject)) => {
-                ctx.metrics.received_messages.with_label_values(&["GetRequest", "duplicate"]).inc();
-                let _ = ctx.systems[system].client.ack(&ack_id, !subject.starts_with("D:")).await;
+                ctx.metrics
+                    .received_messages
+                    .with_label_values(&["GetRequest", "duplicate"])
+                    .inc();
+                let _ = ctx.systems[system]
+                    .client
+                    .ack(&ack_id, !subject.starts_with("D:"))
+                    .await;
                 return;
             }
             Ok(None) => {}
@@ -153,10 +178,21 @@ async fn handle_request(ctx: &Context, system: &str, msg: RequestMessage, envelo
         }
         ctx.metrics
             .received_messages
-            .with_label_values(&["GetRequest", if problems.is_empty() { "stored" } else { "dead_letter" }])
+            .with_label_values(&[
+                "GetRequest",
+                if problems.is_empty() {
+                    "stored"
+                } else {
+                    "dead_letter"
+                },
+            ])
             .inc();
         if ctx.store.durable().await.is_ok() {
-            if let Err(e) = ctx.systems[system].client.ack(&ack_id, problems.is_empty()).await {
+            if let Err(e) = ctx.systems[system]
+                .client
+                .ack(&ack_id, problems.is_empty())
+                .await
+            {
                 tracing::warn!(error = %e, "Ack failed; SMEV will redeliver");
             }
         }
@@ -165,10 +201,18 @@ async fn handle_request(ctx: &Context, system: &str, msg: RequestMessage, envelo
     .await
 }
 
-fn store_incoming(ctx: &Context, system: &str, msg: &RequestMessage, envelope: &[u8], signatures: Vec<SignatureSummary>) -> Result<String, StoreError> {
+fn store_incoming(
+    ctx: &Context,
+    system: &str,
+    msg: &RequestMessage,
+    envelope: &[u8],
+    signatures: Vec<SignatureSummary>,
+) -> Result<String, StoreError> {
     let now = Utc::now();
     let (root, qn) = root_of(&msg.data.content);
-    let kind = qn.and_then(|(ns, local)| ctx.kind_by_root(&ns, &local)).map(|k| k.config.id.clone());
+    let kind = qn
+        .and_then(|(ns, local)| ctx.kind_by_root(&ns, &local))
+        .map(|k| k.config.id.clone());
     let mut attachments = Vec::new();
     for (i, a) in msg.attachments.iter().enumerate() {
         let key = ctx.store.put_blob(&a.content)?;
@@ -201,7 +245,10 @@ fn store_incoming(ctx: &Context, system: &str, msg: &RequestMessage, envelope: &
         envelope: ctx.store.put_blob(envelope)?,
         attachments,
         sender: msg.metadata.sender.clone(),
-        sending_timestamp: msg.metadata.sending_timestamp.map(|t| t.with_timezone(&Utc)),
+        sending_timestamp: msg
+            .metadata
+            .sending_timestamp
+            .map(|t| t.with_timezone(&Utc)),
         test_message: msg.data.test_message,
         signatures,
         response: None,
@@ -225,7 +272,9 @@ pub async fn reprocess(ctx: &Context, system: &str, envelope: &[u8]) -> Result<(
     if !problems.is_empty() {
         return Err(format!("signature check failed: {}", problems.join(" | ")));
     }
-    store_incoming(ctx, system, &msg, envelope, signatures).map(|_| ()).map_err(|e| e.to_string())
+    store_incoming(ctx, system, &msg, envelope, signatures)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// Sends answers to incoming requests until shutdown.
@@ -236,11 +285,18 @@ pub async fn run_responder(ctx: Arc<Context>) {
             break;
         }
         let now = Utc::now();
-        for id in ctx.store.due(DueKind::Incoming, now, 16).unwrap_or_default() {
+        for id in ctx
+            .store
+            .due(DueKind::Incoming, now, 16)
+            .unwrap_or_default()
+        {
             respond_one(&ctx, &id).await;
         }
         let wait = match ctx.store.next_due_time(DueKind::Incoming) {
-            Some(t) if t > now => (t - now).to_std().unwrap_or(Duration::from_millis(50)).min(Duration::from_secs(1)),
+            Some(t) if t > now => (t - now)
+                .to_std()
+                .unwrap_or(Duration::from_millis(50))
+                .min(Duration::from_secs(1)),
             Some(_) => Duration::from_millis(20),
             None => Duration::from_secs(1),
         };
@@ -252,24 +308,29 @@ pub async fn run_responder(ctx: Arc<Context>) {
 
 async fn respond_one(ctx: &Context, id: &str) {
     let now = Utc::now();
-    let lease = chrono::Duration::milliseconds((ctx.config.smev.request_timeout_ms + 30_000) as i64);
-    let claimed = ctx.store.update_incoming(id, "engine", "sending the response", None, |r| {
-        if r.state != IncomingState::Responding || r.next_due.is_none_or(|d| d > now) {
-            return Err(StoreError::Rejected("not due".into()));
-        }
-        r.attempts += 1;
-        if r.response_message_id.is_none() {
-            r.response_message_id = Some(MessageId::new().to_string());
-            r.signed_response = None;
-        }
-        r.next_due = Some(now + lease);
-        Ok(())
-    });
+    let lease =
+        chrono::Duration::milliseconds((ctx.config.smev.request_timeout_ms + 30_000) as i64);
+    let claimed = ctx
+        .store
+        .update_incoming(id, "engine", "sending the response", None, |r| {
+            if r.state != IncomingState::Responding || r.next_due.is_none_or(|d| d > now) {
+                return Err(StoreError::Rejected("not due".into()));
+            }
+            r.attempts += 1;
+            if r.response_message_id.is_none() {
+                r.response_message_id = Some(MessageId::new().to_string());
+                r.signed_response = None;
+            }
+            r.next_due = Some(now + lease);
+            Ok(())
+        });
     let rec = match claimed {
         Ok(r) => r,
         Err(_) => return,
     };
-    let Some(system) = ctx.systems.get(&rec.system) else { return };
+    let Some(system) = ctx.systems.get(&rec.system) else {
+        return;
+    };
     let outgoing = match build_response(ctx, &rec) {
         Ok(o) => o,
         Err(e) => {
@@ -295,13 +356,18 @@ async fn respond_one(ctx: &Context, id: &str) {
     match outcome {
         Ok(()) => {
             ctx.smev_answered();
-            ctx.metrics.smev_calls.with_label_values(&["SendResponse", "ok"]).inc();
-            let _ = ctx.store.update_incoming(id, "engine", "response accepted by SMEV", None, |r| {
-                r.state = IncomingState::Responded;
-                r.next_due = None;
-                r.last_error = None;
-                Ok(())
-            });
+            ctx.metrics
+                .smev_calls
+                .with_label_values(&["SendResponse", "ok"])
+                .inc();
+            let _ =
+                ctx.store
+                    .update_incoming(id, "engine", "response accepted by SMEV", None, |r| {
+                        r.state = IncomingState::Responded;
+                        r.next_due = None;
+                        r.last_error = None;
+                        Ok(())
+                    });
         }
         Err(e) => {
             let code = retry::error_code(&e);
@@ -313,26 +379,32 @@ async fn respond_one(ctx: &Context, id: &str) {
                 at: now,
             };
             let decision = retry::decide(&e, rec.attempts, &ctx.config.engine, now);
-            let _ = ctx.store.update_incoming(id, "engine", &format!("SendResponse: {code}"), None, |r| {
-                r.last_error = Some(info.clone());
-                match &decision {
-                    Decision::RetryAt(at) => r.next_due = Some(*at),
-                    Decision::TreatAsSent => {
-                        r.state = IncomingState::Responded;
-                        r.next_due = None;
+            let _ = ctx.store.update_incoming(
+                id,
+                "engine",
+                &format!("SendResponse: {code}"),
+                None,
+                |r| {
+                    r.last_error = Some(info.clone());
+                    match &decision {
+                        Decision::RetryAt(at) => r.next_due = Some(*at),
+                        Decision::TreatAsSent => {
+                            r.state = IncomingState::Responded;
+                            r.next_due = None;
+                        }
+                        Decision::NewMessageId => {
+                            r.response_message_id = None;
+                            r.signed_response = None;
+                            r.next_due = Some(now);
+                        }
+                        Decision::Fail => {
+                            r.state = IncomingState::Failed;
+                            r.next_due = None;
+                        }
                     }
-                    Decision::NewMessageId => {
-                        r.response_message_id = None;
-                        r.signed_response = None;
-                        r.next_due = Some(now);
-                    }
-                    Decision::Fail => {
-                        r.state = IncomingState::Failed;
-                        r.next_due = None;
-                    }
-                }
-                Ok(())
-            });
+                    Ok(())
+                },
+            );
         }
     }
 }
@@ -344,8 +416,14 @@ fn build_response(ctx: &Context, rec: &IncomingRecord) -> Result<Outgoing, Strin
         AttachmentTransfer::Inline => AttachmentMode::Inline,
     };
     let (content, attachments) = match &rec.response {
-        Some(OutgoingResponse::Data { business_xml, attachments }) => {
-            let xml = ctx.store.blob_text(business_xml).map_err(|e| e.to_string())?;
+        Some(OutgoingResponse::Data {
+            business_xml,
+            attachments,
+        }) => {
+            let xml = ctx
+                .store
+                .blob_text(business_xml)
+                .map_err(|e| e.to_string())?;
             (
                 ResponseContent::Primary {
                     content: xml,
@@ -385,11 +463,22 @@ fn build_response(ctx: &Context, rec: &IncomingRecord) -> Result<Outgoing, Strin
         to: rec.reply_to.clone(),
         content,
     };
-    let signed = sign_envelope(build::send_response(&data, &contents, mode, false), system.client.signer().as_ref(), build::ID_PROVIDER).map_err(|e| e.to_string())?;
+    let signed = sign_envelope(
+        build::send_response(&data, &contents, mode, false),
+        system.client.signer().as_ref(),
+        build::ID_PROVIDER,
+    )
+    .map_err(|e| e.to_string())?;
     let key = ctx.store.put_blob(&signed.xml).map_err(|e| e.to_string())?;
-    let _ = ctx.store.update_incoming(&rec.id, "engine", "signed SendResponse prepared", Some(&key), |r| {
-        r.signed_response = Some(key.clone());
-        Ok(())
-    });
+    let _ = ctx.store.update_incoming(
+        &rec.id,
+        "engine",
+        "signed SendResponse prepared",
+        Some(&key),
+        |r| {
+            r.signed_response = Some(key.clone());
+            Ok(())
+        },
+    );
     Ok(signed)
 }

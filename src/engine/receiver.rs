@@ -44,7 +44,11 @@ pub async fn run_responses(ctx: Arc<Context>, system: String) {
                 }
             }
         }
-        interval = if got > 0 { floor } else { (interval * 2).min(ceiling) };
+        interval = if got > 0 {
+            floor
+        } else {
+            (interval * 2).min(ceiling)
+        };
         if !pause(&mut shutdown, &ctx.wake_poller, interval).await {
             break;
         }
@@ -68,7 +72,10 @@ pub async fn poll_response(ctx: &Context, system: &str) -> Result<bool, SmevErro
     ctx.smev_answered();
     match parse::get_response_answer(&raw) {
         Ok(received) => {
-            ctx.metrics.smev_calls.with_label_values(&["GetResponse", "ok"]).inc();
+            ctx.metrics
+                .smev_calls
+                .with_label_values(&["GetResponse", "ok"])
+                .inc();
             match received.value {
                 None => Ok(false),
                 Some(msg) => {
@@ -83,17 +90,38 @@ pub async fn poll_response(ctx: &Context, system: &str) -> Result<bool, SmevErro
             Err(e)
         }
         Err(e) => {
-            ctx.metrics.smev_calls.with_label_values(&["GetResponse", "ok"]).inc();
-            unprocessable(ctx, system, "GetResponse", &raw, &format!("unparsable answer: {e}"), None).await;
+            ctx.metrics
+                .smev_calls
+                .with_label_values(&["GetResponse", "ok"])
+                .inc();
+            unprocessable(
+                ctx,
+                system,
+                "GetResponse",
+                &raw,
+                &format!("unparsable answer: {e}"),
+                None,
+            )
+            .await;
             Ok(true)
         }
     }
 }
 
 fn count_call(ctx: &Context, op: &str, e: &SmevError) {
-    let result = if matches!(e, SmevError::Fault(_)) { "fault" } else { "transport" };
-    ctx.metrics.smev_calls.with_label_values(&[op, result]).inc();
-    ctx.metrics.smev_faults.with_label_values(&[&super::retry::error_code(e)]).inc();
+    let result = if matches!(e, SmevError::Fault(_)) {
+        "fault"
+    } else {
+        "transport"
+    };
+    ctx.metrics
+        .smev_calls
+        .with_label_values(&[op, result])
+        .inc();
+    ctx.metrics
+        .smev_faults
+        .with_label_values(&[&super::retry::error_code(e)])
+        .inc();
 }
 
 /// Finds MessageMetadata/MessageId in an envelope that did not parse as a whole.
@@ -102,14 +130,24 @@ fn scavenge_message_id(raw: &[u8]) -> Option<String> {
     let root = doc.root();
     doc.descendants(root)
         .into_iter()
-        .find(|n| doc.element(*n).is_some_and(|e| e.local == "MessageMetadata"))
+        .find(|n| {
+            doc.element(*n)
+                .is_some_and(|e| e.local == "MessageMetadata")
+        })
         .and_then(|m| doc.child_by_local(m, "MessageId"))
         .map(|n| doc.text(n).trim().to_string())
         .filter(|s| !s.is_empty())
 }
 
 /// Stores a dead letter and acknowledges the message (accepted = `accepted`) when its id is known.
-async fn unprocessable(ctx: &Context, system: &str, source: &str, raw: &[u8], reason: &str, accepted: Option<bool>) {
+async fn unprocessable(
+    ctx: &Context,
+    system: &str,
+    source: &str,
+    raw: &[u8],
+    reason: &str,
+    accepted: Option<bool>,
+) {
     let message_id = scavenge_message_id(raw);
     let envelope = match ctx.store.put_blob(raw) {
         Ok(k) => k,
@@ -118,7 +156,9 @@ async fn unprocessable(ctx: &Context, system: &str, source: &str, raw: &[u8], re
             return;
         }
     };
-    let received_key = message_id.clone().unwrap_or_else(|| format!("envelope:{envelope}"));
+    let received_key = message_id
+        .clone()
+        .unwrap_or_else(|| format!("envelope:{envelope}"));
     if let Ok(Some(existing)) = ctx.store.received_as(&received_key) {
         tracing::info!(message_id = ?message_id, existing = %existing, "dead letter already stored");
     } else {
@@ -151,10 +191,12 @@ async fn unprocessable(ctx: &Context, system: &str, source: &str, raw: &[u8], re
         ack(ctx, system, &mid, accepted).await;
         if let Ok(Some(subject)) = ctx.store.received_as(&mid) {
             if let Some(id) = subject.strip_prefix("D:") {
-                let _ = ctx.store.update_dead_letter(id, "engine", "acknowledged to SMEV", |d| {
-                    d.acked = true;
-                    Ok(())
-                });
+                let _ = ctx
+                    .store
+                    .update_dead_letter(id, "engine", "acknowledged to SMEV", |d| {
+                        d.acked = true;
+                        Ok(())
+                    });
             }
         }
     }
@@ -163,7 +205,10 @@ async fn unprocessable(ctx: &Context, system: &str, source: &str, raw: &[u8], re
 async fn ack(ctx: &Context, system: &str, message_id: &str, accepted: bool) {
     match ctx.systems[system].client.ack(message_id, accepted).await {
         Ok(()) => {
-            ctx.metrics.smev_calls.with_label_values(&["Ack", "ok"]).inc();
+            ctx.metrics
+                .smev_calls
+                .with_label_values(&["Ack", "ok"])
+                .inc();
         }
         Err(e) => {
             // Not fatal: SMEV redelivers and the duplicate is recognised.
@@ -197,7 +242,11 @@ pub fn check_signatures(ctx: &Context, envelope: &[u8]) -> (Vec<SignatureSummary
                 problems.push(format!(
                     "{}: {}",
                     r.location,
-                    r.causes.iter().map(|c| c.to_string()).collect::<Vec<_>>().join("; ")
+                    r.causes
+                        .iter()
+                        .map(|c| c.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 ));
             }
             SignatureSummary {
@@ -206,7 +255,12 @@ pub fn check_signatures(ctx: &Context, envelope: &[u8]) -> (Vec<SignatureSummary
                 signer: r.certificate.as_ref().map(|c| c.subject.clone()),
                 not_before: r.certificate.as_ref().map(|c| c.not_before),
                 not_after: r.certificate.as_ref().map(|c| c.not_after),
-                problems: r.causes.iter().map(|c| c.to_string()).chain(r.warnings.iter().cloned()).collect(),
+                problems: r
+                    .causes
+                    .iter()
+                    .map(|c| c.to_string())
+                    .chain(r.warnings.iter().cloned())
+                    .collect(),
             }
         })
         .collect();
@@ -267,9 +321,17 @@ fn original_id(msg: &ResponseMessage) -> Option<String> {
     }
 }
 
-fn apply_response(ctx: &Context, system: &str, msg: &ResponseMessage, envelope: &[u8], signatures: Vec<SignatureSummary>) -> Result<Applied, StoreError> {
+fn apply_response(
+    ctx: &Context,
+    system: &str,
+    msg: &ResponseMessage,
+    envelope: &[u8],
+    signatures: Vec<SignatureSummary>,
+) -> Result<Applied, StoreError> {
     let Some(original) = original_id(msg) else {
-        return Ok(Applied::Unmatched("answer without OriginalMessageId".into()));
+        return Ok(Applied::Unmatched(
+            "answer without OriginalMessageId".into(),
+        ));
     };
     let owner = ctx.store.owner_of_message_id(&original)?;
     let ack_id = msg.ack_id().to_string();
@@ -279,7 +341,9 @@ fn apply_response(ctx: &Context, system: &str, msg: &ResponseMessage, envelope: 
         Some((t, id)) if t == "R" => {
             let rec = ctx.store.get_request(&id)?;
             if rec.system != system {
-                return Ok(Applied::Unmatched(format!("answer to request {id} of another system")));
+                return Ok(Applied::Unmatched(format!(
+                    "answer to request {id} of another system"
+                )));
             }
             let mut answer: Option<AnswerRecord> = None;
             let mut status: Option<StatusUpdate> = None;
@@ -348,7 +412,9 @@ fn apply_response(ctx: &Context, system: &str, msg: &ResponseMessage, envelope: 
                             business_xml: None,
                             rejections: Vec::new(),
                             smev_fault: Some(ErrorInfo {
-                                code: fault.map(|f| f.code_name()).unwrap_or_else(|| s.category.as_str().to_string()),
+                                code: fault
+                                    .map(|f| f.code_name())
+                                    .unwrap_or_else(|| s.category.as_str().to_string()),
                                 message: fault
                                     .and_then(|f| f.description.clone())
                                     .or_else(|| s.details.clone())
@@ -366,8 +432,17 @@ fn apply_response(ctx: &Context, system: &str, msg: &ResponseMessage, envelope: 
                 }
             }
             if let Some(target) = to {
-                if !matches!(rec.state, RequestState::Sent | RequestState::Expired | RequestState::Sending | RequestState::Queued) {
-                    return Ok(Applied::Unmatched(format!("final answer for request {id}, which is already {}", rec.state.as_str())));
+                if !matches!(
+                    rec.state,
+                    RequestState::Sent
+                        | RequestState::Expired
+                        | RequestState::Sending
+                        | RequestState::Queued
+                ) {
+                    return Ok(Applied::Unmatched(format!(
+                        "final answer for request {id}, which is already {}",
+                        rec.state.as_str()
+                    )));
                 }
                 if matches!(rec.state, RequestState::Sending | RequestState::Queued) {
                     // The send's HTTP answer was lost but SMEV delivered an answer: it was sent.
@@ -382,29 +457,38 @@ fn apply_response(ctx: &Context, system: &str, msg: &ResponseMessage, envelope: 
                 (None, None) => format!("SMEV status {}", smev_status.clone().unwrap_or_default()),
             };
             let updated = ctx.store.transaction(|tx| {
-                let r = tx.update_request(&id, "smev", &reason, Some(&envelope_key), &|r: &mut RequestRecord| {
-                    if let Some(target) = to {
-                        if matches!(r.state, RequestState::Sending | RequestState::Queued) {
-                            // Pass through `sent` so the lifecycle stays legal.
-                            r.state = RequestState::Sent;
-                            r.sent_at.get_or_insert(now);
+                let r = tx.update_request(
+                    &id,
+                    "smev",
+                    &reason,
+                    Some(&envelope_key),
+                    &|r: &mut RequestRecord| {
+                        if let Some(target) = to {
+                            if matches!(r.state, RequestState::Sending | RequestState::Queued) {
+                                // Pass through `sent` so the lifecycle stays legal.
+                                r.state = RequestState::Sent;
+                                r.sent_at.get_or_insert(now);
+                                r.next_due = None;
+                            }
+                            if !matches!(r.state, RequestState::Sent | RequestState::Expired) {
+                                return Err(StoreError::Rejected(format!(
+                                    "request is {}",
+                                    r.state.as_str()
+                                )));
+                            }
+                            r.state = target;
+                            r.answer = answer.clone();
                             r.next_due = None;
                         }
-                        if !matches!(r.state, RequestState::Sent | RequestState::Expired) {
-                            return Err(StoreError::Rejected(format!("request is {}", r.state.as_str())));
+                        if let Some(s) = &status {
+                            r.statuses.push(s.clone());
                         }
-                        r.state = target;
-                        r.answer = answer.clone();
-                        r.next_due = None;
-                    }
-                    if let Some(s) = &status {
-                        r.statuses.push(s.clone());
-                    }
-                    if let Some(s) = &smev_status {
-                        r.smev_status = Some(s.clone());
-                    }
-                    Ok(())
-                })?;
+                        if let Some(s) = &smev_status {
+                            r.smev_status = Some(s.clone());
+                        }
+                        Ok(())
+                    },
+                )?;
                 tx.mark_received(&ack_id, &format!("R:{id}"))?;
                 Ok(r)
             });
@@ -419,7 +503,9 @@ fn apply_response(ctx: &Context, system: &str, msg: &ResponseMessage, envelope: 
                     }
                     Ok(Applied::Stored(id))
                 }
-                Err(StoreError::Rejected(m)) => Ok(Applied::Unmatched(format!("answer for request {id}: {m}"))),
+                Err(StoreError::Rejected(m)) => {
+                    Ok(Applied::Unmatched(format!("answer for request {id}: {m}")))
+                }
                 Err(e) => Err(e),
             }
         }
@@ -431,7 +517,9 @@ fn apply_response(ctx: &Context, system: &str, msg: &ResponseMessage, envelope: 
             };
             let rejected = matches!(&msg.data.content, ResponseContent::AsyncProcessingStatus(s) if s.category.is_rejection() || s.fault.is_some());
             ctx.store.transaction(|tx| {
-                let old = tx.get_incoming(&id)?.ok_or_else(|| sled::transaction::ConflictableTransactionError::Abort(StoreError::NotFound))?;
+                let old = tx.get_incoming(&id)?.ok_or_else(|| {
+                    sled::transaction::ConflictableTransactionError::Abort(StoreError::NotFound)
+                })?;
                 let mut new = old.clone();
                 if rejected {
                     new.state = IncomingState::Failed;
@@ -449,13 +537,17 @@ fn apply_response(ctx: &Context, system: &str, msg: &ResponseMessage, envelope: 
             })?;
             Ok(Applied::Stored(id))
         }
-        _ => Ok(Applied::Unmatched(format!("answer to an unknown MessageID {original}"))),
+        _ => Ok(Applied::Unmatched(format!(
+            "answer to an unknown MessageID {original}"
+        ))),
     }
 }
 
 fn attachment_mime(msg: &ResponseMessage, content_id: &str) -> String {
     match &msg.data.content {
-        ResponseContent::Primary { attachment_headers, .. } => attachment_headers
+        ResponseContent::Primary {
+            attachment_headers, ..
+        } => attachment_headers
             .iter()
             .find(|h| h.content_id == content_id)
             .map(|h| h.mime_type.clone())
@@ -484,7 +576,11 @@ pub fn file_name(content_id: &str, mime: &str, index: usize) -> String {
         .chars()
         .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
         .collect();
-    let base = if base.is_empty() { format!("attachment{}", index + 1) } else { base };
+    let base = if base.is_empty() {
+        format!("attachment{}", index + 1)
+    } else {
+        base
+    };
     if base.to_lowercase().ends_with(&format!(".{ext}")) {
         base
     } else {
@@ -510,7 +606,11 @@ pub async fn run_status(ctx: Arc<Context>, system: String) {
                 false
             }
         };
-        interval = if got { floor } else { (interval * 2).min(ceiling) };
+        interval = if got {
+            floor
+        } else {
+            (interval * 2).min(ceiling)
+        };
         if !pause(&mut shutdown, &never, interval).await {
             break;
         }
@@ -518,7 +618,11 @@ pub async fn run_status(ctx: Arc<Context>, system: String) {
 }
 
 async fn poll_status(ctx: &Context, system: &str) -> Result<bool, SmevError> {
-    let raw = ctx.systems[system].client.get_status_raw().await.inspect_err(|e| count_call(ctx, "GetStatus", e))?;
+    let raw = ctx.systems[system]
+        .client
+        .get_status_raw()
+        .await
+        .inspect_err(|e| count_call(ctx, "GetStatus", e))?;
     ctx.smev_answered();
     let received = match parse::get_status_answer(&raw) {
         Ok(r) => r,
@@ -528,54 +632,89 @@ async fn poll_status(ctx: &Context, system: &str) -> Result<bool, SmevError> {
             return Err(e);
         }
         Err(e) => {
-            unprocessable(ctx, system, "GetStatus", &raw, &format!("unparsable status message: {e}"), None).await;
+            unprocessable(
+                ctx,
+                system,
+                "GetStatus",
+                &raw,
+                &format!("unparsable status message: {e}"),
+                None,
+            )
+            .await;
             return Ok(true);
         }
     };
-    ctx.metrics.smev_calls.with_label_values(&["GetStatus", "ok"]).inc();
-    let Some(status) = received.value else { return Ok(false) };
+    ctx.metrics
+        .smev_calls
+        .with_label_values(&["GetStatus", "ok"])
+        .inc();
+    let Some(status) = received.value else {
+        return Ok(false);
+    };
     let s = status.status;
-    let key = ctx.store.put_blob(&received.envelope).map_err(|e| SmevError::UnexpectedAnswer(e.to_string()))?;
+    let key = ctx
+        .store
+        .put_blob(&received.envelope)
+        .map_err(|e| SmevError::UnexpectedAnswer(e.to_string()))?;
     match ctx.store.owner_of_message_id(&s.original_message_id) {
         Ok(Some((t, id))) if t == "R" => {
             let rejected = s.category.is_rejection();
             let now = Utc::now();
-            let r = ctx.store.update_request(&id, "smev", &format!("SMEV status {}", s.category.as_str()), Some(&key), |r| {
-                r.smev_status = Some(s.category.as_str().to_string());
-                if rejected && matches!(r.state, RequestState::Sent) {
-                    r.state = RequestState::Rejected;
-                    r.answer = Some(AnswerRecord {
-                        kind: AnswerKind::SmevRejected,
-                        message_id: String::new(),
-                        received_at: now,
-                        business_xml: None,
-                        rejections: Vec::new(),
-                        smev_fault: Some(ErrorInfo {
-                            code: s.fault.as_ref().map(|f| f.code_name()).unwrap_or_else(|| s.category.as_str().into()),
-                            message: s.details.clone().unwrap_or_else(|| "SMEV rejected the request".into()),
-                            class: "permanent".into(),
-                            at: now,
-                        }),
-                        attachments: Vec::new(),
-                        envelope: key.clone(),
-                        sender: None,
-                        signatures: Vec::new(),
-                    });
-                }
-                Ok(())
-            });
+            let r = ctx.store.update_request(
+                &id,
+                "smev",
+                &format!("SMEV status {}", s.category.as_str()),
+                Some(&key),
+                |r| {
+                    r.smev_status = Some(s.category.as_str().to_string());
+                    if rejected && matches!(r.state, RequestState::Sent) {
+                        r.state = RequestState::Rejected;
+                        r.answer = Some(AnswerRecord {
+                            kind: AnswerKind::SmevRejected,
+                            message_id: String::new(),
+                            received_at: now,
+                            business_xml: None,
+                            rejections: Vec::new(),
+                            smev_fault: Some(ErrorInfo {
+                                code: s
+                                    .fault
+                                    .as_ref()
+                                    .map(|f| f.code_name())
+                                    .unwrap_or_else(|| s.category.as_str().into()),
+                                message: s
+                                    .details
+                                    .clone()
+                                    .unwrap_or_else(|| "SMEV rejected the request".into()),
+                                class: "permanent".into(),
+                                at: now,
+                            }),
+                            attachments: Vec::new(),
+                            envelope: key.clone(),
+                            sender: None,
+                            signatures: Vec::new(),
+                        });
+                    }
+                    Ok(())
+                },
+            );
             if let Err(e) = r {
                 tracing::warn!(request_id = %id, error = %e, "status message not applied");
             }
         }
         Ok(Some((_, id))) => {
             let cat = s.category.clone();
-            let _ = ctx.store.update_incoming(&id, "smev", &format!("SMEV status {}", cat.as_str()), Some(&key), |r| {
-                if cat.is_rejection() {
-                    r.state = IncomingState::Failed;
-                }
-                Ok(())
-            });
+            let _ = ctx.store.update_incoming(
+                &id,
+                "smev",
+                &format!("SMEV status {}", cat.as_str()),
+                Some(&key),
+                |r| {
+                    if cat.is_rejection() {
+                        r.state = IncomingState::Failed;
+                    }
+                    Ok(())
+                },
+            );
         }
         _ => {
             if s.category != InteractionStatus::DoesNotExist {
@@ -589,7 +728,12 @@ async fn poll_status(ctx: &Context, system: &str) -> Result<bool, SmevError> {
 
 /// Processes a stored envelope again (dead-letter "reprocess"): signature checks and
 /// correlation are repeated; nothing is acknowledged here.
-pub async fn reprocess(ctx: &Context, system: &str, source: &str, envelope: &[u8]) -> Result<(), String> {
+pub async fn reprocess(
+    ctx: &Context,
+    system: &str,
+    source: &str,
+    envelope: &[u8],
+) -> Result<(), String> {
     match source {
         "GetResponse" => {
             let received = parse::get_response_answer(envelope).map_err(|e| e.to_string())?;
@@ -598,7 +742,9 @@ pub async fn reprocess(ctx: &Context, system: &str, source: &str, envelope: &[u8
             if !problems.is_empty() {
                 return Err(format!("signature check failed: {}", problems.join(" | ")));
             }
-            match apply_response(ctx, system, &msg, envelope, signatures).map_err(|e| e.to_string())? {
+            match apply_response(ctx, system, &msg, envelope, signatures)
+                .map_err(|e| e.to_string())?
+            {
                 Applied::Stored(_) => Ok(()),
                 Applied::Unmatched(reason) => Err(reason),
             }

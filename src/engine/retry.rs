@@ -42,8 +42,15 @@ pub fn backoff(attempts: u32, base: Duration, max: Duration) -> Duration {
 }
 
 /// The decision for an error after `attempts` attempts.
-pub fn decide(error: &SmevError, attempts: u32, cfg: &EngineConfig, now: DateTime<Utc>) -> Decision {
-    let at = |d: Duration| now + chrono::Duration::from_std(d).unwrap_or_else(|_| chrono::Duration::seconds(60));
+pub fn decide(
+    error: &SmevError,
+    attempts: u32,
+    cfg: &EngineConfig,
+    now: DateTime<Utc>,
+) -> Decision {
+    let at = |d: Duration| {
+        now + chrono::Duration::from_std(d).unwrap_or_else(|_| chrono::Duration::seconds(60))
+    };
     match error.class() {
         FaultClass::Temporary | FaultClass::AlreadyAcknowledged => Decision::RetryAt(at(backoff(
             attempts,
@@ -67,10 +74,14 @@ pub fn error_code(error: &SmevError) -> String {
         SmevError::Transport(t) => match t {
             crate::smev::transport::TransportError::Connect(_) => "transport.connect".into(),
             crate::smev::transport::TransportError::Timeout(_) => "transport.timeout".into(),
-            crate::smev::transport::TransportError::Http { status, .. } => format!("transport.http_{status}"),
+            crate::smev::transport::TransportError::Http { status, .. } => {
+                format!("transport.http_{status}")
+            }
             crate::smev::transport::TransportError::TooLarge(_) => "transport.too_large".into(),
             crate::smev::transport::TransportError::Io(_) => "transport.io".into(),
-            crate::smev::transport::TransportError::InvalidEndpoint(_) => "transport.invalid_endpoint".into(),
+            crate::smev::transport::TransportError::InvalidEndpoint(_) => {
+                "transport.invalid_endpoint".into()
+            }
         },
         SmevError::UnexpectedAnswer(_) => "smev.unexpected_answer".into(),
         SmevError::Mtom(_) => "smev.mtom".into(),
@@ -116,10 +127,23 @@ mod tests {
         let cfg = EngineConfig::default();
         let now = Utc::now();
         let f = |k| SmevError::Fault(Box::new(SmevFault::new(k, "x")));
-        assert!(matches!(decide(&f(SmevFaultKind::SMEVFailure), 3, &cfg, now), Decision::RetryAt(t) if t > now));
-        assert!(matches!(decide(&f(SmevFaultKind::QuoteLimitExceeded), 1, &cfg, now), Decision::RetryAt(t) if t >= now + chrono::Duration::milliseconds(cfg.quota_retry_ms as i64)));
-        assert_eq!(decide(&f(SmevFaultKind::MessageIsAlreadySent), 1, &cfg, now), Decision::TreatAsSent);
-        assert_eq!(decide(&f(SmevFaultKind::StaleMessageId), 1, &cfg, now), Decision::NewMessageId);
-        assert_eq!(decide(&f(SmevFaultKind::InvalidContent), 1, &cfg, now), Decision::Fail);
+        assert!(
+            matches!(decide(&f(SmevFaultKind::SMEVFailure), 3, &cfg, now), Decision::RetryAt(t) if t > now)
+        );
+        assert!(
+            matches!(decide(&f(SmevFaultKind::QuoteLimitExceeded), 1, &cfg, now), Decision::RetryAt(t) if t >= now + chrono::Duration::milliseconds(cfg.quota_retry_ms as i64))
+        );
+        assert_eq!(
+            decide(&f(SmevFaultKind::MessageIsAlreadySent), 1, &cfg, now),
+            Decision::TreatAsSent
+        );
+        assert_eq!(
+            decide(&f(SmevFaultKind::StaleMessageId), 1, &cfg, now),
+            Decision::NewMessageId
+        );
+        assert_eq!(
+            decide(&f(SmevFaultKind::InvalidContent), 1, &cfg, now),
+            Decision::Fail
+        );
     }
 }

@@ -17,7 +17,9 @@ use crate::calendar;
 use crate::config::AttachmentTransfer;
 use crate::smev::build::{self, AttachmentMode, Outgoing};
 use crate::smev::client::sign_envelope;
-use crate::smev::model::{AttachmentContent, AttachmentHeader, MessageMetadata, Received, SenderProvidedRequestData};
+use crate::smev::model::{
+    AttachmentContent, AttachmentHeader, MessageMetadata, Received, SenderProvidedRequestData,
+};
 use crate::smev::mtom::MimePart;
 use crate::smev::{MessageId, SmevError};
 use crate::store::records::{ErrorInfo, RequestRecord, RequestState};
@@ -37,9 +39,15 @@ pub async fn run(ctx: Arc<Context>) {
             break;
         }
         let now = Utc::now();
-        let due = ctx.store.due(DueKind::Request, now, concurrency * 4).unwrap_or_default();
+        let due = ctx
+            .store
+            .due(DueKind::Request, now, concurrency * 4)
+            .unwrap_or_default();
         for id in due {
-            let fresh = in_flight.lock().map(|mut s| s.insert(id.clone())).unwrap_or(false);
+            let fresh = in_flight
+                .lock()
+                .map(|mut s| s.insert(id.clone()))
+                .unwrap_or(false);
             if !fresh {
                 continue;
             }
@@ -58,7 +66,10 @@ pub async fn run(ctx: Arc<Context>) {
             });
         }
         let wait = match ctx.store.next_due_time(DueKind::Request) {
-            Some(t) if t > now => (t - now).to_std().unwrap_or(Duration::from_millis(50)).min(Duration::from_secs(1)),
+            Some(t) if t > now => (t - now)
+                .to_std()
+                .unwrap_or(Duration::from_millis(50))
+                .min(Duration::from_secs(1)),
             Some(_) => Duration::from_millis(20),
             None => Duration::from_secs(1),
         };
@@ -87,23 +98,27 @@ pub async fn send_one(ctx: &Context, id: &str) {
     async {
         let now = Utc::now();
         let max_age = ctx.config.engine.message_id_max_age_hours;
-        let claimed = ctx.store.update_request(id, "engine", "sending to SMEV", None, |r| {
-            if !matches!(r.state, RequestState::Queued | RequestState::Sending) || r.next_due.is_none_or(|d| d > now) {
-                return Err(StoreError::Rejected("not due".into()));
-            }
-            r.state = RequestState::Sending;
-            r.attempts += 1;
-            let replace = r.message_id.as_deref().is_none_or(|m| stale(m, max_age));
-            if replace {
-                if let Some(old) = r.message_id.take() {
-                    r.replaced_message_ids.push(old);
+        let claimed = ctx
+            .store
+            .update_request(id, "engine", "sending to SMEV", None, |r| {
+                if !matches!(r.state, RequestState::Queued | RequestState::Sending)
+                    || r.next_due.is_none_or(|d| d > now)
+                {
+                    return Err(StoreError::Rejected("not due".into()));
                 }
-                r.message_id = Some(MessageId::new().to_string());
-                r.signed_envelope = None;
-            }
-            r.next_due = Some(now + lease(ctx));
-            Ok(())
-        });
+                r.state = RequestState::Sending;
+                r.attempts += 1;
+                let replace = r.message_id.as_deref().is_none_or(|m| stale(m, max_age));
+                if replace {
+                    if let Some(old) = r.message_id.take() {
+                        r.replaced_message_ids.push(old);
+                    }
+                    r.message_id = Some(MessageId::new().to_string());
+                    r.signed_envelope = None;
+                }
+                r.next_due = Some(now + lease(ctx));
+                Ok(())
+            });
         let rec = match claimed {
             Ok(r) => r,
             Err(StoreError::Rejected(_)) | Err(StoreError::NotFound) => return,
@@ -115,7 +130,8 @@ pub async fn send_one(ctx: &Context, id: &str) {
         if let Some(m) = &rec.message_id {
             tracing::Span::current().record("message_id", m.as_str());
         }
-        ctx.metrics.transition(RequestState::Queued, RequestState::Sending);
+        ctx.metrics
+            .transition(RequestState::Queued, RequestState::Sending);
         let outgoing = match prepare(ctx, &rec).await {
             Ok(o) => o,
             Err(e) => {
@@ -146,14 +162,20 @@ async fn prepare(ctx: &Context, rec: &RequestRecord) -> Result<Outgoing, String>
     };
     let mut contents = Vec::new();
     for a in &rec.attachments {
-        let bytes = ctx.store.blob(&a.hash).map_err(|e| format!("attachment {}: {e}", a.name))?;
+        let bytes = ctx
+            .store
+            .blob(&a.hash)
+            .map_err(|e| format!("attachment {}: {e}", a.name))?;
         contents.push(AttachmentContent {
             id: a.content_id.clone().unwrap_or_else(|| a.hash.clone()),
             content: bytes,
         });
     }
     if let Some(key) = &rec.signed_envelope {
-        let xml = ctx.store.blob(key).map_err(|e| format!("signed envelope: {e}"))?;
+        let xml = ctx
+            .store
+            .blob(key)
+            .map_err(|e| format!("signed envelope: {e}"))?;
         let parts = if mode == AttachmentMode::Xop {
             contents
                 .into_iter()
@@ -173,7 +195,10 @@ async fn prepare(ctx: &Context, rec: &RequestRecord) -> Result<Outgoing, String>
         });
     }
     let system = &ctx.systems[&rec.system];
-    let content = ctx.store.blob_text(&rec.business_xml).map_err(|e| format!("business XML: {e}"))?;
+    let content = ctx
+        .store
+        .blob_text(&rec.business_xml)
+        .map_err(|e| format!("business XML: {e}"))?;
     let data = SenderProvidedRequestData {
         id: build::ID_CONSUMER.into(),
         message_id: rec.message_id.clone().ok_or("no MessageID")?,
@@ -196,26 +221,42 @@ async fn prepare(ctx: &Context, rec: &RequestRecord) -> Result<Outgoing, String>
         test_message: rec.test_message,
     };
     let unsigned = build::send_request(&data, &contents, mode, false);
-    let signed = match sign_envelope(unsigned, system.client.signer().as_ref(), build::ID_CONSUMER) {
+    let signed = match sign_envelope(
+        unsigned,
+        system.client.signer().as_ref(),
+        build::ID_CONSUMER,
+    ) {
         Ok(s) => {
-            ctx.metrics.signatures.with_label_values(&["sign", "ok"]).inc();
+            ctx.metrics
+                .signatures
+                .with_label_values(&["sign", "ok"])
+                .inc();
             s
         }
         Err(e) => {
-            ctx.metrics.signatures.with_label_values(&["sign", "failed"]).inc();
+            ctx.metrics
+                .signatures
+                .with_label_values(&["sign", "failed"])
+                .inc();
             return Err(e.to_string());
         }
     };
     let key = ctx.store.put_blob(&signed.xml).map_err(|e| e.to_string())?;
     let expected_id = rec.message_id.clone();
     ctx.store
-        .update_request(&rec.id, "engine", "signed SendRequest prepared", Some(&key), |r| {
-            if r.message_id != expected_id {
-                return Err(StoreError::Conflict("MessageID changed meanwhile".into()));
-            }
-            r.signed_envelope = Some(key.clone());
-            Ok(())
-        })
+        .update_request(
+            &rec.id,
+            "engine",
+            "signed SendRequest prepared",
+            Some(&key),
+            |r| {
+                if r.message_id != expected_id {
+                    return Err(StoreError::Conflict("MessageID changed meanwhile".into()));
+                }
+                r.signed_envelope = Some(key.clone());
+                Ok(())
+            },
+        )
         .map_err(|e| e.to_string())?;
     Ok(signed)
 }
@@ -236,91 +277,148 @@ fn finish_failed(ctx: &Context, rec: &RequestRecord, code: &str, message: &str, 
         class: class.into(),
         at: Utc::now(),
     };
-    let r = ctx.store.update_request(&rec.id, "engine", message, None, |r| {
-        r.state = RequestState::Failed;
-        r.next_due = None;
-        r.last_error = Some(err.clone());
-        Ok(())
-    });
+    let r = ctx
+        .store
+        .update_request(&rec.id, "engine", message, None, |r| {
+            r.state = RequestState::Failed;
+            r.next_due = None;
+            r.last_error = Some(err.clone());
+            Ok(())
+        });
     if r.is_ok() {
-        ctx.metrics.transition(RequestState::Sending, RequestState::Failed);
+        ctx.metrics
+            .transition(RequestState::Sending, RequestState::Failed);
     }
 }
 
-async fn record_outcome(ctx: &Context, rec: &RequestRecord, result: Result<Received<MessageMetadata>, SmevError>) {
+async fn record_outcome(
+    ctx: &Context,
+    rec: &RequestRecord,
+    result: Result<Received<MessageMetadata>, SmevError>,
+) {
     let now = Utc::now();
-    let kind_cfg = ctx.kinds.get(&rec.kind).map(|k| k.config.deadline_working_days).unwrap_or(5);
+    let kind_cfg = ctx
+        .kinds
+        .get(&rec.kind)
+        .map(|k| k.config.deadline_working_days)
+        .unwrap_or(5);
     let tz = calendar::parse_offset(&ctx.config.ui.timezone).unwrap_or_else(calendar::moscow);
-    let sent = |sent_at: DateTime<Utc>, status: Option<String>, evidence: Option<String>, reason: &str| {
-        let deadline = calendar::add_working_days(sent_at, kind_cfg, tz);
-        let r = ctx.store.update_request(&rec.id, "engine", reason, evidence.as_deref(), |r| {
-            r.state = RequestState::Sent;
-            r.next_due = None;
-            r.sent_at = Some(sent_at);
-            r.smev_status = status.clone();
-            r.deadline = Some(deadline);
-            r.last_error = None;
-            Ok(())
-        });
-        if let Ok(r) = r {
-            ctx.metrics.transition(RequestState::Sending, RequestState::Sent);
-            ctx.metrics
-                .accept_to_sent
-                .with_label_values(&[&r.kind])
-                .observe((sent_at - r.created_at).num_milliseconds().max(0) as f64 / 1000.0);
-            ctx.wake_poller.notify_waiters();
-            tracing::info!(message_id = ?r.message_id, "request accepted by SMEV");
-        }
-    };
+    let sent =
+        |sent_at: DateTime<Utc>, status: Option<String>, evidence: Option<String>, reason: &str| {
+            let deadline = calendar::add_working_days(sent_at, kind_cfg, tz);
+            let r = ctx
+                .store
+                .update_request(&rec.id, "engine", reason, evidence.as_deref(), |r| {
+                    r.state = RequestState::Sent;
+                    r.next_due = None;
+                    r.sent_at = Some(sent_at);
+                    r.smev_status = status.clone();
+                    r.deadline = Some(deadline);
+                    r.last_error = None;
+                    Ok(())
+                });
+            if let Ok(r) = r {
+                ctx.metrics
+                    .transition(RequestState::Sending, RequestState::Sent);
+                ctx.metrics
+                    .accept_to_sent
+                    .with_label_values(&[&r.kind])
+                    .observe((sent_at - r.created_at).num_milliseconds().max(0) as f64 / 1000.0);
+                ctx.wake_poller.notify_waiters();
+                tracing::info!(message_id = ?r.message_id, "request accepted by SMEV");
+            }
+        };
     match result {
         Ok(answer) => {
             ctx.smev_answered();
-            ctx.metrics.smev_calls.with_label_values(&["SendRequest", "ok"]).inc();
+            ctx.metrics
+                .smev_calls
+                .with_label_values(&["SendRequest", "ok"])
+                .inc();
             let evidence = ctx.store.put_blob(&answer.envelope).ok();
-            let sent_at = answer.value.sending_timestamp.map(|t| t.with_timezone(&Utc)).unwrap_or(now);
-            sent(sent_at, answer.value.status.as_ref().map(|s| s.as_str().to_string()), evidence, "accepted by SMEV");
+            let sent_at = answer
+                .value
+                .sending_timestamp
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or(now);
+            sent(
+                sent_at,
+                answer.value.status.as_ref().map(|s| s.as_str().to_string()),
+                evidence,
+                "accepted by SMEV",
+            );
         }
         Err(e) => {
             let code = retry::error_code(&e);
             if matches!(e, SmevError::Fault(_)) {
                 ctx.smev_answered();
-                ctx.metrics.smev_calls.with_label_values(&["SendRequest", "fault"]).inc();
+                ctx.metrics
+                    .smev_calls
+                    .with_label_values(&["SendRequest", "fault"])
+                    .inc();
             } else {
-                ctx.metrics.smev_calls.with_label_values(&["SendRequest", "transport"]).inc();
+                ctx.metrics
+                    .smev_calls
+                    .with_label_values(&["SendRequest", "transport"])
+                    .inc();
             }
             ctx.metrics.smev_faults.with_label_values(&[&code]).inc();
             match retry::decide(&e, rec.attempts, &ctx.config.engine, now) {
                 Decision::TreatAsSent => {
-                    sent(now, None, None, "MessageIsAlreadySent: an earlier attempt landed");
+                    sent(
+                        now,
+                        None,
+                        None,
+                        "MessageIsAlreadySent: an earlier attempt landed",
+                    );
                 }
                 Decision::RetryAt(at) => {
-                    ctx.metrics.retries.with_label_values(&[retry::class_name(&e)]).inc();
+                    ctx.metrics
+                        .retries
+                        .with_label_values(&[retry::class_name(&e)])
+                        .inc();
                     let info = error_info(&e);
                     tracing::warn!(error = %e, retry_at = %at, attempts = rec.attempts, "send failed, will retry");
-                    let r = ctx.store.update_request(&rec.id, "engine", &format!("retry after {code}"), None, |r| {
-                        r.state = RequestState::Queued;
-                        r.next_due = Some(at);
-                        r.last_error = Some(info.clone());
-                        Ok(())
-                    });
+                    let r = ctx.store.update_request(
+                        &rec.id,
+                        "engine",
+                        &format!("retry after {code}"),
+                        None,
+                        |r| {
+                            r.state = RequestState::Queued;
+                            r.next_due = Some(at);
+                            r.last_error = Some(info.clone());
+                            Ok(())
+                        },
+                    );
                     if r.is_ok() {
-                        ctx.metrics.transition(RequestState::Sending, RequestState::Queued);
+                        ctx.metrics
+                            .transition(RequestState::Sending, RequestState::Queued);
                     }
                 }
                 Decision::NewMessageId => {
-                    ctx.metrics.retries.with_label_values(&["new_message_id"]).inc();
+                    ctx.metrics
+                        .retries
+                        .with_label_values(&["new_message_id"])
+                        .inc();
                     let info = error_info(&e);
                     tracing::warn!(error = %e, "stale MessageID: resending under a new one");
-                    let _ = ctx.store.update_request(&rec.id, "engine", "StaleMessageId: new MessageID", None, |r| {
-                        r.state = RequestState::Queued;
-                        if let Some(old) = r.message_id.take() {
-                            r.replaced_message_ids.push(old);
-                        }
-                        r.signed_envelope = None;
-                        r.next_due = Some(now);
-                        r.last_error = Some(info.clone());
-                        Ok(())
-                    });
+                    let _ = ctx.store.update_request(
+                        &rec.id,
+                        "engine",
+                        "StaleMessageId: new MessageID",
+                        None,
+                        |r| {
+                            r.state = RequestState::Queued;
+                            if let Some(old) = r.message_id.take() {
+                                r.replaced_message_ids.push(old);
+                            }
+                            r.signed_envelope = None;
+                            r.next_due = Some(now);
+                            r.last_error = Some(info.clone());
+                            Ok(())
+                        },
+                    );
                     ctx.wake_sender.notify_one();
                 }
                 Decision::Fail => {

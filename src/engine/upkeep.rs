@@ -18,22 +18,29 @@ use super::{pause, Context};
 /// Makes everything left in `sending` due now.
 pub fn recover(ctx: &Context) -> Result<(), StoreError> {
     let now = Utc::now();
-    let stuck = ctx.store.requests_where(|r| r.state == RequestState::Sending)?;
+    let stuck = ctx
+        .store
+        .requests_where(|r| r.state == RequestState::Sending)?;
     for r in &stuck {
         tracing::info!(request_id = %r.id, message_id = ?r.message_id, "recovery: resending a request left in 'sending' with the same MessageID");
-        ctx.store.update_request(&r.id, "engine", "recovery after restart", None, |x| {
-            if x.state == RequestState::Sending {
-                x.next_due = Some(now);
-            }
-            Ok(())
-        })?;
+        ctx.store
+            .update_request(&r.id, "engine", "recovery after restart", None, |x| {
+                if x.state == RequestState::Sending {
+                    x.next_due = Some(now);
+                }
+                Ok(())
+            })?;
     }
     let (incoming, _) = ctx.store.list_incoming(&[], None, usize::MAX / 2)?;
-    for i in incoming.iter().filter(|i| i.state == IncomingState::Responding) {
-        ctx.store.update_incoming(&i.id, "engine", "recovery after restart", None, |x| {
-            x.next_due = Some(now);
-            Ok(())
-        })?;
+    for i in incoming
+        .iter()
+        .filter(|i| i.state == IncomingState::Responding)
+    {
+        ctx.store
+            .update_incoming(&i.id, "engine", "recovery after restart", None, |x| {
+                x.next_due = Some(now);
+                Ok(())
+            })?;
     }
     ctx.store.flush()?;
     Ok(())
@@ -53,7 +60,9 @@ pub async fn run(ctx: Arc<Context>) {
         if ctx.config.retention.enabled && since_retention >= retention_every {
             since_retention = Duration::ZERO;
             match retain(&ctx) {
-                Ok(n) if n > 0 => tracing::info!(purged = n, "retention: archived and purged closed requests"),
+                Ok(n) if n > 0 => {
+                    tracing::info!(purged = n, "retention: archived and purged closed requests")
+                }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "retention failed"),
             }
@@ -72,14 +81,21 @@ pub fn expire(ctx: &Context) -> Result<usize, StoreError> {
         .store
         .requests_where(|r| r.state == RequestState::Sent && r.deadline.is_some_and(|d| d < now))?;
     for r in &overdue {
-        let res = ctx.store.update_request(&r.id, "engine", "no answer within the legal deadline", None, |x| {
-            if x.state == RequestState::Sent {
-                x.state = RequestState::Expired;
-            }
-            Ok(())
-        });
+        let res = ctx.store.update_request(
+            &r.id,
+            "engine",
+            "no answer within the legal deadline",
+            None,
+            |x| {
+                if x.state == RequestState::Sent {
+                    x.state = RequestState::Expired;
+                }
+                Ok(())
+            },
+        );
         if res.is_ok() {
-            ctx.metrics.transition(RequestState::Sent, RequestState::Expired);
+            ctx.metrics
+                .transition(RequestState::Sent, RequestState::Expired);
             tracing::warn!(request_id = %r.id, message_id = ?r.message_id, "request expired without an answer");
         }
     }
@@ -89,12 +105,15 @@ pub fn expire(ctx: &Context) -> Result<usize, StoreError> {
 /// Archives and purges closed requests older than the retention age; returns how many.
 pub fn retain(ctx: &Context) -> Result<usize, StoreError> {
     let cutoff = Utc::now() - chrono::Duration::days(ctx.config.retention.closed_after_days as i64);
-    let old = ctx.store.requests_where(|r| r.state.is_closed() && r.updated_at < cutoff)?;
+    let old = ctx
+        .store
+        .requests_where(|r| r.state.is_closed() && r.updated_at < cutoff)?;
     if old.is_empty() {
         return Ok(0);
     }
     let dir = &ctx.config.retention.archive_dir;
-    std::fs::create_dir_all(dir).map_err(|e| StoreError::Sled(format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| StoreError::Sled(format!("{}: {e}", dir.display())))?;
     let path = dir.join(format!("requests-{}.jsonl", Utc::now().format("%Y-%m-%d")));
     let mut file = std::fs::OpenOptions::new()
         .create(true)
@@ -113,9 +132,11 @@ pub fn retain(ctx: &Context) -> Result<usize, StoreError> {
             "answer_attachments": r.answer.as_ref().map(|a| a.attachments.iter().map(|x| serde_json::json!({"name": x.name, "mime_type": x.mime_type, "base64": ctx.store.blob(&x.hash).ok().map(|b| b64.encode(b))})).collect::<Vec<_>>()),
             "audit": ctx.store.audit_of(&r.id).unwrap_or_default(),
         });
-        writeln!(file, "{line}").map_err(|e| StoreError::Sled(format!("{}: {e}", path.display())))?;
+        writeln!(file, "{line}")
+            .map_err(|e| StoreError::Sled(format!("{}: {e}", path.display())))?;
     }
-    file.sync_all().map_err(|e| StoreError::Sled(e.to_string()))?;
+    file.sync_all()
+        .map_err(|e| StoreError::Sled(e.to_string()))?;
     for r in &old {
         ctx.store.purge_request(&r.id)?;
     }

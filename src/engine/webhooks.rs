@@ -50,7 +50,8 @@ pub fn body(e: &WebhookEvent) -> Vec<u8> {
 pub async fn run(ctx: Arc<Context>) {
     let mut connector = HttpConnector::new();
     connector.set_connect_timeout(Some(Duration::from_secs(5)));
-    let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build(connector);
     let mut shutdown = ctx.shutdown_signal();
     loop {
         if *shutdown.borrow() {
@@ -62,13 +63,18 @@ pub async fn run(ctx: Arc<Context>) {
         for id in due {
             let ctx = ctx.clone();
             let client = client.clone();
-            handles.push(tokio::spawn(async move { deliver(&ctx, &client, &id).await }));
+            handles.push(tokio::spawn(
+                async move { deliver(&ctx, &client, &id).await },
+            ));
         }
         for h in handles {
             let _ = h.await;
         }
         let wait = match ctx.store.next_due_time(DueKind::Webhook) {
-            Some(t) if t > now => (t - now).to_std().unwrap_or(Duration::from_millis(50)).min(Duration::from_secs(1)),
+            Some(t) if t > now => (t - now)
+                .to_std()
+                .unwrap_or(Duration::from_millis(50))
+                .min(Duration::from_secs(1)),
             Some(_) => Duration::from_millis(20),
             None => Duration::from_secs(1),
         };
@@ -79,11 +85,17 @@ pub async fn run(ctx: Arc<Context>) {
 }
 
 async fn deliver(ctx: &Context, client: &Client<HttpConnector, Full<Bytes>>, id: &str) {
-    let Ok(event) = ctx.store.get_webhook(id) else { return };
+    let Ok(event) = ctx.store.get_webhook(id) else {
+        return;
+    };
     if event.state != "pending" {
         return;
     }
-    let Some(hook) = ctx.systems.get(&event.system).and_then(|s| s.config.webhook.clone()) else {
+    let Some(hook) = ctx
+        .systems
+        .get(&event.system)
+        .and_then(|s| s.config.webhook.clone())
+    else {
         let _ = ctx.store.update_webhook(id, |e| {
             e.state = "dead".into();
             e.last_error = Some("the system has no webhook configured".into());
@@ -121,7 +133,10 @@ async fn deliver(ctx: &Context, client: &Client<HttpConnector, Full<Bytes>>, id:
     let now = Utc::now();
     match result {
         Ok(()) => {
-            ctx.metrics.webhook_deliveries.with_label_values(&["delivered"]).inc();
+            ctx.metrics
+                .webhook_deliveries
+                .with_label_values(&["delivered"])
+                .inc();
             let _ = ctx.store.update_webhook(id, |e| {
                 e.state = "delivered".into();
                 e.attempts += 1;
@@ -135,8 +150,14 @@ async fn deliver(ctx: &Context, client: &Client<HttpConnector, Full<Bytes>>, id:
                 .webhook_deliveries
                 .with_label_values(&[if dead { "dead" } else { "failed" }])
                 .inc();
-            let delay = backoff(attempts, Duration::from_millis(cfg.retry_base_ms), Duration::from_millis(cfg.retry_max_ms));
-            let next = now + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::seconds(60));
+            let delay = backoff(
+                attempts,
+                Duration::from_millis(cfg.retry_base_ms),
+                Duration::from_millis(cfg.retry_max_ms),
+            );
+            let next = now
+                + chrono::Duration::from_std(delay)
+                    .unwrap_or_else(|_| chrono::Duration::seconds(60));
             tracing::warn!(event_id = id, attempts, error = %err, dead, "webhook delivery failed");
             let _ = ctx.store.update_webhook(id, |e| {
                 e.attempts = attempts;

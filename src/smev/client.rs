@@ -95,19 +95,31 @@ impl SmevClient {
     /// GetResponse (any kind) returning the raw answer envelope: the engine stores what it
     /// cannot parse instead of losing it.
     pub async fn get_response_raw(&self) -> Result<Vec<u8>, SmevError> {
-        let out = sign_envelope(build::get_response(&self.selector(None)), self.signer.as_ref(), build::ID_CALLER)?;
+        let out = sign_envelope(
+            build::get_response(&self.selector(None)),
+            self.signer.as_ref(),
+            build::ID_CALLER,
+        )?;
         self.soap.call(&out).await
     }
 
     /// GetRequest (any kind) returning the raw answer envelope.
     pub async fn get_request_raw(&self) -> Result<Vec<u8>, SmevError> {
-        let out = sign_envelope(build::get_request(&self.selector(None)), self.signer.as_ref(), build::ID_CALLER)?;
+        let out = sign_envelope(
+            build::get_request(&self.selector(None)),
+            self.signer.as_ref(),
+            build::ID_CALLER,
+        )?;
         self.soap.call(&out).await
     }
 
     /// GetStatus returning the raw answer envelope.
     pub async fn get_status_raw(&self) -> Result<Vec<u8>, SmevError> {
-        let out = sign_envelope(build::get_status(build::ID_CALLER, &now()), self.signer.as_ref(), build::ID_CALLER)?;
+        let out = sign_envelope(
+            build::get_status(build::ID_CALLER, &now()),
+            self.signer.as_ref(),
+            build::ID_CALLER,
+        )?;
         self.soap.call(&out).await
     }
 

@@ -19,8 +19,12 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
 /// Decodes a value of any known version.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
     match bytes.split_first() {
-        Some((&V1_JSON, rest)) => serde_json::from_slice(rest).map_err(|e| StoreError::Codec(e.to_string())),
-        Some((v, _)) => Err(StoreError::Codec(format!("unknown value format version {v}"))),
+        Some((&V1_JSON, rest)) => {
+            serde_json::from_slice(rest).map_err(|e| StoreError::Codec(e.to_string()))
+        }
+        Some((v, _)) => Err(StoreError::Codec(format!(
+            "unknown value format version {v}"
+        ))),
         None => Err(StoreError::Codec("empty value".into())),
     }
 }

@@ -101,7 +101,10 @@ pub struct Tx<'a> {
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
 impl Tx<'_> {
-    fn get<T: serde::de::DeserializeOwned>(tree: &TransactionalTree, key: &[u8]) -> TxResult<Option<T>> {
+    fn get<T: serde::de::DeserializeOwned>(
+        tree: &TransactionalTree,
+        key: &[u8],
+    ) -> TxResult<Option<T>> {
         match tree.get(key)? {
             Some(v) => Ok(Some(codec::decode(&v).map_err(abort)?)),
             None => Ok(None),
@@ -116,7 +119,9 @@ impl Tx<'_> {
     /// Appends an audit entry.
     pub fn audit(&self, entry: &AuditEntry) -> TxResult<()> {
         let seq = self.ids.next_seq();
-        let mut key = (entry.at.timestamp_millis().max(0) as u64).to_be_bytes().to_vec();
+        let mut key = (entry.at.timestamp_millis().max(0) as u64)
+            .to_be_bytes()
+            .to_vec();
         key.extend_from_slice(&seq.to_be_bytes());
         Self::put(self.audit, &key, entry)?;
         let mut idx = entry.subject_id.as_bytes().to_vec();
@@ -153,7 +158,8 @@ impl Tx<'_> {
             state: "pending".into(),
         };
         Self::put(self.outbox, e.id.as_bytes(), &e)?;
-        self.due.insert(due_key(DueKind::Webhook, now, &e.id), &[])?;
+        self.due
+            .insert(due_key(DueKind::Webhook, now, &e.id), &[])?;
         Ok(())
     }
 
@@ -169,11 +175,13 @@ impl Tx<'_> {
             }
         }
         if let Some(d) = new.next_due {
-            self.due.insert(due_key(DueKind::Request, d, &new.id), &[])?;
+            self.due
+                .insert(due_key(DueKind::Request, d, &new.id), &[])?;
         }
         if let Some(m) = &new.message_id {
             if old.and_then(|o| o.message_id.as_ref()) != Some(m) {
-                self.message_ids.insert(m.as_bytes(), format!("R:{}", new.id).as_bytes())?;
+                self.message_ids
+                    .insert(m.as_bytes(), format!("R:{}", new.id).as_bytes())?;
             }
         }
         Self::put(self.requests, new.id.as_bytes(), new)
@@ -182,11 +190,20 @@ impl Tx<'_> {
     /// Changes a request: `f` edits a copy (it may run more than once on conflicts, so it must
     /// not have side effects). A state change is checked against the lifecycle, appended to the
     /// history and the audit log, and queues the webhook events.
-    pub fn update_request<F>(&self, id: &str, actor: &str, reason: &str, xml: Option<&str>, f: &F) -> TxResult<RequestRecord>
+    pub fn update_request<F>(
+        &self,
+        id: &str,
+        actor: &str,
+        reason: &str,
+        xml: Option<&str>,
+        f: &F,
+    ) -> TxResult<RequestRecord>
     where
         F: Fn(&mut RequestRecord) -> Result<(), StoreError>,
     {
-        let old = self.get_request(id)?.ok_or_else(|| abort(StoreError::NotFound))?;
+        let old = self
+            .get_request(id)?
+            .ok_or_else(|| abort(StoreError::NotFound))?;
         let mut new = old.clone();
         f(&mut new).map_err(abort)?;
         if new.state != old.state {
@@ -203,7 +220,9 @@ impl Tx<'_> {
                 reason: reason.to_string(),
             });
             self.webhook(&new.system, "request.status_changed", status_payload(&new))?;
-            if matches!(new.state, RequestState::Answered | RequestState::Rejected) && new.answer.is_some() {
+            if matches!(new.state, RequestState::Answered | RequestState::Rejected)
+                && new.answer.is_some()
+            {
                 self.webhook(&new.system, "request.answered", answer_payload(&new))?;
             }
         }
@@ -213,7 +232,11 @@ impl Tx<'_> {
                 actor: actor.to_string(),
                 subject_type: "request".into(),
                 subject_id: id.to_string(),
-                action: if new.state != old.state { "transition".into() } else { "update".into() },
+                action: if new.state != old.state {
+                    "transition".into()
+                } else {
+                    "update".into()
+                },
                 from: Some(old.state.as_str().into()),
                 to: Some(new.state.as_str().into()),
                 reason: reason.to_string(),
@@ -235,17 +258,20 @@ impl Tx<'_> {
             }
         }
         if let Some(d) = new.next_due {
-            self.due.insert(due_key(DueKind::Incoming, d, &new.id), &[])?;
+            self.due
+                .insert(due_key(DueKind::Incoming, d, &new.id), &[])?;
         }
         if let Some(m) = &new.response_message_id {
-            self.message_ids.insert(m.as_bytes(), format!("I:{}", new.id).as_bytes())?;
+            self.message_ids
+                .insert(m.as_bytes(), format!("I:{}", new.id).as_bytes())?;
         }
         Self::put(self.incoming, new.id.as_bytes(), new)
     }
 
     /// Remembers that the SMEV message `message_id` was received and stored as `subject`.
     pub fn mark_received(&self, message_id: &str, subject: &str) -> TxResult<()> {
-        self.received.insert(message_id.as_bytes(), subject.as_bytes())?;
+        self.received
+            .insert(message_id.as_bytes(), subject.as_bytes())?;
         Ok(())
     }
 
@@ -262,7 +288,8 @@ impl Tx<'_> {
             self.due.remove(due_key(DueKind::Webhook, d, &e.id))?;
         }
         if e.state == "pending" {
-            self.due.insert(due_key(DueKind::Webhook, e.next_due, &e.id), &[])?;
+            self.due
+                .insert(due_key(DueKind::Webhook, e.next_due, &e.id), &[])?;
         }
         Self::put(self.outbox, e.id.as_bytes(), e)
     }
@@ -332,10 +359,14 @@ impl RequestFilter {
                 return false;
             }
         }
-        if self.created_from.is_some_and(|t| r.created_at < t) || self.created_to.is_some_and(|t| r.created_at > t) {
+        if self.created_from.is_some_and(|t| r.created_at < t)
+            || self.created_to.is_some_and(|t| r.created_at > t)
+        {
             return false;
         }
-        if self.updated_from.is_some_and(|t| r.updated_at < t) || self.updated_to.is_some_and(|t| r.updated_at > t) {
+        if self.updated_from.is_some_and(|t| r.updated_at < t)
+            || self.updated_to.is_some_and(|t| r.updated_at > t)
+        {
             return false;
         }
         if let Some(text) = &self.text {
@@ -401,13 +432,16 @@ pub const LAYOUT_VERSION: u32 = 1;
 impl Store {
     /// Opens (or creates) the database in `path`.
     pub fn open(path: &Path, cache_bytes: u64) -> Result<Arc<Store>, StoreError> {
-        std::fs::create_dir_all(path).map_err(|e| StoreError::Sled(format!("{}: {e}", path.display())))?;
+        std::fs::create_dir_all(path)
+            .map_err(|e| StoreError::Sled(format!("{}: {e}", path.display())))?;
         let db = sled::Config::new()
             .path(path)
             .cache_capacity(cache_bytes)
             .flush_every_ms(Some(500))
             .open()
-            .map_err(|e| StoreError::Sled(format!("cannot open the database {}: {e}", path.display())))?;
+            .map_err(|e| {
+                StoreError::Sled(format!("cannot open the database {}: {e}", path.display()))
+            })?;
         let t = |name: &str| db.open_tree(name);
         let meta = t("meta")?;
         match meta.get("layout")? {
@@ -477,8 +511,8 @@ impl Store {
             &self.blobs,
             &self.cases,
         );
-        let r = trees.transaction(|(requests, incoming, dead_letters, due, client_ids, message_ids, received, audit, audit_index, outbox, blobs, cases)| {
-            let tx = Tx {
+        let r = trees.transaction(
+            |(
                 requests,
                 incoming,
                 dead_letters,
@@ -491,11 +525,26 @@ impl Store {
                 outbox,
                 blobs,
                 cases,
-                ids: self,
-                webhook_systems: &systems,
-            };
-            f(&tx)
-        });
+            )| {
+                let tx = Tx {
+                    requests,
+                    incoming,
+                    dead_letters,
+                    due,
+                    client_ids,
+                    message_ids,
+                    received,
+                    audit,
+                    audit_index,
+                    outbox,
+                    blobs,
+                    cases,
+                    ids: self,
+                    webhook_systems: &systems,
+                };
+                f(&tx)
+            },
+        );
         Ok(r?)
     }
 
@@ -541,7 +590,9 @@ impl Store {
                 .await
                 .is_err()
             {
-                return Err(StoreError::Sled("flush did not complete within 30 s".into()));
+                return Err(StoreError::Sled(
+                    "flush did not complete within 30 s".into(),
+                ));
             }
         }
     }
@@ -559,7 +610,8 @@ impl Store {
 
     /// Checks that the database accepts a write (health).
     pub fn check_writable(&self) -> Result<(), StoreError> {
-        self.meta.insert("health", &Utc::now().timestamp_millis().to_be_bytes())?;
+        self.meta
+            .insert("health", &Utc::now().timestamp_millis().to_be_bytes())?;
         Ok(())
     }
 
@@ -582,14 +634,20 @@ impl Store {
     }
 
     pub fn blob_text(&self, key: &str) -> Result<String, StoreError> {
-        String::from_utf8(self.blob(key)?).map_err(|_| StoreError::Codec("blob is not UTF-8".into()))
+        String::from_utf8(self.blob(key)?)
+            .map_err(|_| StoreError::Codec("blob is not UTF-8".into()))
     }
 
     // ----- requests -----
 
     /// Creates a request (with its audit entry and webhook event); with a client id already
     /// used by the same system, returns the existing request instead.
-    pub fn create_request(&self, rec: &RequestRecord, business_xml: &[u8], attachments: &[Vec<u8>]) -> Result<Created, StoreError> {
+    pub fn create_request(
+        &self,
+        rec: &RequestRecord,
+        business_xml: &[u8],
+        attachments: &[Vec<u8>],
+    ) -> Result<Created, StoreError> {
         self.transaction(|tx| {
             if let Some(c) = &rec.client_id {
                 let key = format!("{}\0{}", rec.system, c);
@@ -635,7 +693,14 @@ impl Store {
     }
 
     /// Changes a request in one transaction (see [`Tx::update_request`]).
-    pub fn update_request<F>(&self, id: &str, actor: &str, reason: &str, xml: Option<&str>, f: F) -> Result<RequestRecord, StoreError>
+    pub fn update_request<F>(
+        &self,
+        id: &str,
+        actor: &str,
+        reason: &str,
+        xml: Option<&str>,
+        f: F,
+    ) -> Result<RequestRecord, StoreError>
     where
         F: Fn(&mut RequestRecord) -> Result<(), StoreError>,
     {
@@ -674,7 +739,14 @@ impl Store {
                 action: "received".into(),
                 from: None,
                 to: Some(r.state.as_str().into()),
-                reason: format!("request {} from {}", r.root_element, r.sender.as_ref().and_then(|s| s.mnemonic.clone()).unwrap_or_default()),
+                reason: format!(
+                    "request {} from {}",
+                    r.root_element,
+                    r.sender
+                        .as_ref()
+                        .and_then(|s| s.mnemonic.clone())
+                        .unwrap_or_default()
+                ),
                 xml: Some(r.envelope.clone()),
             })?;
             tx.webhook(
@@ -695,7 +767,12 @@ impl Store {
     }
 
     /// Requests due at `now` (oldest due first), up to `limit`.
-    pub fn due(&self, kind: DueKind, now: DateTime<Utc>, limit: usize) -> Result<Vec<String>, StoreError> {
+    pub fn due(
+        &self,
+        kind: DueKind,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
         let start = [kind as u8];
         let end = due_key(kind, now, "\u{10FFFF}");
         let mut out = Vec::new();
@@ -734,7 +811,10 @@ impl Store {
     }
 
     /// Every request in `states` (a full scan; used by recovery, expiry and metrics).
-    pub fn requests_where(&self, pred: impl Fn(&RequestRecord) -> bool) -> Result<Vec<RequestRecord>, StoreError> {
+    pub fn requests_where(
+        &self,
+        pred: impl Fn(&RequestRecord) -> bool,
+    ) -> Result<Vec<RequestRecord>, StoreError> {
         let mut out = Vec::new();
         for item in self.requests.iter() {
             let (_, v) = item?;
@@ -747,7 +827,12 @@ impl Store {
     }
 
     /// A page of requests, newest first, after `cursor` (an id from the previous page).
-    pub fn list_requests(&self, filter: &RequestFilter, cursor: Option<&str>, limit: usize) -> Result<(Vec<RequestRecord>, Option<String>), StoreError> {
+    pub fn list_requests(
+        &self,
+        filter: &RequestFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<RequestRecord>, Option<String>), StoreError> {
         let iter = match cursor {
             Some(c) => self.requests.range(..c.as_bytes()),
             None => self.requests.iter(),
@@ -784,10 +869,14 @@ impl Store {
     }
 
     /// What a SMEV MessageID we sent belongs to: ("R", request id) or ("I", incoming id).
-    pub fn owner_of_message_id(&self, message_id: &str) -> Result<Option<(String, String)>, StoreError> {
+    pub fn owner_of_message_id(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
         Ok(self.message_ids.get(message_id.as_bytes())?.and_then(|v| {
             let s = String::from_utf8_lossy(&v).to_string();
-            s.split_once(':').map(|(a, b)| (a.to_string(), b.to_string()))
+            s.split_once(':')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
         }))
     }
 
@@ -800,7 +889,11 @@ impl Store {
     }
 
     /// Request ids of a case of a system.
-    pub fn case_request_ids(&self, system: &str, reference: &str) -> Result<Vec<String>, StoreError> {
+    pub fn case_request_ids(
+        &self,
+        system: &str,
+        reference: &str,
+    ) -> Result<Vec<String>, StoreError> {
         let prefix = format!("{system}\0{reference}\0");
         let mut out = Vec::new();
         for item in self.cases.scan_prefix(prefix.as_bytes()) {
@@ -838,7 +931,12 @@ impl Store {
         }
     }
 
-    pub fn list_incoming(&self, systems: &[String], cursor: Option<&str>, limit: usize) -> Result<(Vec<IncomingRecord>, Option<String>), StoreError> {
+    pub fn list_incoming(
+        &self,
+        systems: &[String],
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<IncomingRecord>, Option<String>), StoreError> {
         let iter = match cursor {
             Some(c) => self.incoming.range(..c.as_bytes()),
             None => self.incoming.iter(),
@@ -863,18 +961,31 @@ impl Store {
         Ok((out, next))
     }
 
-    pub fn update_incoming<F>(&self, id: &str, actor: &str, reason: &str, xml: Option<&str>, f: F) -> Result<IncomingRecord, StoreError>
+    pub fn update_incoming<F>(
+        &self,
+        id: &str,
+        actor: &str,
+        reason: &str,
+        xml: Option<&str>,
+        f: F,
+    ) -> Result<IncomingRecord, StoreError>
     where
         F: Fn(&mut IncomingRecord) -> Result<(), StoreError>,
     {
         self.transaction(|tx| {
-            let old = tx.get_incoming(id)?.ok_or_else(|| abort(StoreError::NotFound))?;
+            let old = tx
+                .get_incoming(id)?
+                .ok_or_else(|| abort(StoreError::NotFound))?;
             let mut new = old.clone();
             f(&mut new).map_err(abort)?;
             let now = Utc::now();
             new.updated_at = now;
             if new.state != old.state {
-                new.history.push((now, actor.to_string(), format!("{} → {}: {reason}", old.state.as_str(), new.state.as_str())));
+                new.history.push((
+                    now,
+                    actor.to_string(),
+                    format!("{} → {}: {reason}", old.state.as_str(), new.state.as_str()),
+                ));
             }
             tx.audit(&AuditEntry {
                 at: now,
@@ -913,15 +1024,24 @@ impl Store {
         Ok(out)
     }
 
-    pub fn update_dead_letter<F>(&self, id: &str, actor: &str, action: &str, f: F) -> Result<DeadLetter, StoreError>
+    pub fn update_dead_letter<F>(
+        &self,
+        id: &str,
+        actor: &str,
+        action: &str,
+        f: F,
+    ) -> Result<DeadLetter, StoreError>
     where
         F: Fn(&mut DeadLetter) -> Result<(), StoreError>,
     {
         self.transaction(|tx| {
-            let old = tx.get_dead_letter(id)?.ok_or_else(|| abort(StoreError::NotFound))?;
+            let old = tx
+                .get_dead_letter(id)?
+                .ok_or_else(|| abort(StoreError::NotFound))?;
             let mut new = old.clone();
             f(&mut new).map_err(abort)?;
-            new.history.push((Utc::now(), actor.to_string(), action.to_string()));
+            new.history
+                .push((Utc::now(), actor.to_string(), action.to_string()));
             tx.audit(&AuditEntry {
                 at: Utc::now(),
                 actor: actor.to_string(),
@@ -952,7 +1072,8 @@ impl Store {
         F: Fn(&mut WebhookEvent),
     {
         self.transaction(|tx| {
-            let old: WebhookEvent = Tx::get(tx.outbox, id.as_bytes())?.ok_or_else(|| abort(StoreError::NotFound))?;
+            let old: WebhookEvent =
+                Tx::get(tx.outbox, id.as_bytes())?.ok_or_else(|| abort(StoreError::NotFound))?;
             let mut new = old.clone();
             f(&mut new);
             let old_due = (old.state == "pending").then_some(old.next_due);
@@ -962,7 +1083,11 @@ impl Store {
     }
 
     /// Webhook events in a state ("dead", "pending", "delivered").
-    pub fn webhooks_in_state(&self, systems: &[String], state: &str) -> Result<Vec<WebhookEvent>, StoreError> {
+    pub fn webhooks_in_state(
+        &self,
+        systems: &[String],
+        state: &str,
+    ) -> Result<Vec<WebhookEvent>, StoreError> {
         let mut out = Vec::new();
         for item in self.outbox.iter().rev() {
             let (_, v) = item?;
@@ -979,12 +1104,16 @@ impl Store {
     /// Removes a closed request and its indexes (after it was archived).
     pub fn purge_request(&self, id: &str) -> Result<(), StoreError> {
         self.transaction(|tx| {
-            let Some(r) = tx.get_request(id)? else { return Ok(()) };
+            let Some(r) = tx.get_request(id)? else {
+                return Ok(());
+            };
             if let Some(c) = &r.client_id {
-                tx.client_ids.remove(format!("{}\0{}", r.system, c).as_bytes())?;
+                tx.client_ids
+                    .remove(format!("{}\0{}", r.system, c).as_bytes())?;
             }
             if let Some(case) = &r.case {
-                tx.cases.remove(format!("{}\0{}\0{}", r.system, case.reference, r.id).as_bytes())?;
+                tx.cases
+                    .remove(format!("{}\0{}\0{}", r.system, case.reference, r.id).as_bytes())?;
             }
             for m in r.message_id.iter().chain(&r.replaced_message_ids) {
                 tx.message_ids.remove(m.as_bytes())?;

@@ -1,0 +1,123 @@
+//! The daemon: builds the [`Context`], starts the engine and the HTTP server (API, UI,
+//! health, metrics), and shuts down gracefully on SIGTERM/SIGINT — stop accepting HTTP
+//! requests, let in-flight work finish within the grace period, flush, return.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::engine::{Context, Engine};
+
+/// A running gateway.
+pub struct Running {
+    pub ctx: Arc<Context>,
+    pub addr: SocketAddr,
+    engine: Engine,
+    server: tokio::task::JoinHandle<()>,
+    stop_http: tokio::sync::oneshot::Sender<()>,
+}
+
+/// The full HTTP router: API, health, metrics and (when enabled) the UI.
+pub fn router(ctx: Arc<Context>, ui: Option<Router>) -> Router {
+    let mut r = crate::api::router(ctx);
+    if let Some(ui) = ui {
+        r = r.merge(ui);
+    }
+    r
+}
+
+/// Starts everything; `ui` is the UI router to mount (built by the caller so that the library
+/// does not force it on embedders).
+pub async fn start(
+    config: Config,
+    ui: impl FnOnce(Arc<Context>) -> Option<Router>,
+) -> Result<Running, String> {
+    let listen = config.api.listen.clone();
+    let ctx = Context::build(config).map_err(|e| e.to_string())?;
+    let engine = Engine::start(ctx.clone()).map_err(|e| e.to_string())?;
+    let listener = TcpListener::bind(&listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let app = router(ctx.clone(), ui(ctx.clone()));
+    let (stop_http, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let serve = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = stopped.await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "HTTP server failed");
+        }
+    });
+    tracing::info!(%addr, "smev-gateway listening");
+    Ok(Running {
+        ctx,
+        addr,
+        engine,
+        server,
+        stop_http,
+    })
+}
+
+impl Running {
+    /// Graceful shutdown.
+    pub async fn shutdown(self) {
+        tracing::info!("shutting down: no new HTTP requests, finishing in-flight work");
+        let _ = self.stop_http.send(());
+        self.engine.shutdown().await;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.server).await;
+        tracing::info!("stopped");
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(_) => {
+                        let _ = ctrl_c.await;
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = ctrl_c => {},
+                _ = term.recv() => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = ctrl_c.await;
+        }
+    }
+}
+
+/// Initializes logging from the configuration (text or JSON, tracing filter).
+pub fn init_logging(cfg: &crate::config::LogConfig) {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("SMEV_GATEWAY_LOG").unwrap_or_else(|_| EnvFilter::new(&cfg.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if cfg.format == "json" {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init()
+    } else {
+        builder.try_init()
+    };
+}
