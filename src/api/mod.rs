@@ -80,6 +80,37 @@ async fn create_request(
     }
 }
 
+/// Refuses bodies whose declared length exceeds the limit with a problem+json 413 — after
+/// reading and discarding them (up to 64 MiB), so the client, still sending, receives the answer
+/// instead of a connection reset.
+async fn declared_length_limit(State(ctx): State<Arc<Context>>, req: Request, next: axum::middleware::Next) -> Response {
+    let limit = ctx.config.api.max_body_bytes;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(len) = declared {
+        if len > limit as u64 {
+            use http_body_util::BodyExt;
+            let mut body = req.into_body();
+            let mut read: u64 = 0;
+            while read < 64 * 1024 * 1024 {
+                match body.frame().await {
+                    Some(Ok(f)) => read += f.data_ref().map(|d| d.len() as u64).unwrap_or(0),
+                    _ => break,
+                }
+            }
+            return ApiError::new(
+                "payload_too_large",
+                format!("the request body of {len} bytes exceeds the limit of {limit} bytes (api.max_body_bytes)"),
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
@@ -128,7 +159,8 @@ pub fn router(ctx: Arc<Context>) -> Router {
             post(provider::redeliver),
         )
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(ctx.config.api.max_body_bytes));
+        .layer(DefaultBodyLimit::max(ctx.config.api.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(ctx.clone(), declared_length_limit));
     let mut r = Router::new()
         .nest("/api/v1", api)
         .route("/api/openapi.json", get(openapi))

@@ -17,6 +17,7 @@ pub fn run(config: &Path) -> CmdResult {
         .map_err(|e| e.to_string())?;
     rt.block_on(async move {
         let running = daemon::start(cfg, smev_gateway::ui::router).await?;
+        println!("smev-gateway listening on http://{}", running.addr);
         daemon::shutdown_signal().await;
         running.shutdown().await;
         Ok::<_, String>(())

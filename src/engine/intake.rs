@@ -525,6 +525,9 @@ pub async fn cancel(ctx: &Context, id: &str, actor: &str) -> Result<RequestRecor
                     "the request is being sent right now; try again in a moment".into(),
                 ));
             }
+            if rec.state == RequestState::Cancelled {
+                return Err(StoreError::Conflict("the request is already cancelled".into()));
+            }
             lifecycle::check(rec.state, RequestState::Cancelled)?;
             rec.state = RequestState::Cancelled;
             rec.next_due = None;
