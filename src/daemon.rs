@@ -108,8 +108,10 @@ pub fn init_logging(cfg: &crate::config::LogConfig) {
     use tracing_subscriber::EnvFilter;
     let filter =
         EnvFilter::try_from_env("SMEV_GATEWAY_LOG").unwrap_or_else(|_| EnvFilter::new(&cfg.level));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     let _ = if cfg.format == "json" {
         builder

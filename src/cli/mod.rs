@@ -1,7 +1,14 @@
 //! Command-line interface (clap). Each subcommand lives in its own module; every failure ends
 //! as one clear `error:` line and a non-zero exit code.
 
+/// The mock SMEV, compiled into the gateway binary for `dev` and `mock-smev` (its sources live
+/// only in `mock-smev/`; it refers to the gateway library as `smev_gateway::…`).
+#[path = "../../mock-smev/src/lib.rs"]
+#[allow(dead_code, unused_imports)]
+mod mock_smev;
+
 mod admin;
+mod dev;
 mod envelope;
 mod serve;
 mod signature;
@@ -29,6 +36,16 @@ enum Command {
     Sign(signature::SignArgs),
     /// Check every signature of a document and explain failures; exit code 0 only if all verify.
     Verify(signature::VerifyArgs),
+    /// Try it: the gateway with example keys, the built-in mock SMEV, demo cases, UI on
+    /// localhost. Prints the API token and the UI users. Test keys only — never in production.
+    Dev(dev::DevArgs),
+    /// Run the built-in mock SMEV alone (same as the mock-smev binary).
+    MockSmev {
+        #[arg(long, default_value = "127.0.0.1:7500")]
+        listen: std::net::SocketAddr,
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
+    },
     /// Run the gateway daemon with a configuration file.
     Run {
         #[arg(long)]
@@ -69,6 +86,8 @@ pub fn main() -> ExitCode {
         Command::Sign(a) => signature::sign(a),
         Command::Verify(a) => signature::verify(a),
         Command::Run { config } => serve::run(&config),
+        Command::Dev(a) => dev::run(a),
+        Command::MockSmev { listen, config } => dev::mock(listen, config),
         Command::CheckConfig { file, offline } => admin::check_config(&file, offline),
         Command::Cert(CertCommand::Info { file }) => admin::cert_info(&file),
         Command::HashPassword { password } => admin::hash_password(password),
