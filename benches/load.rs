@@ -1,0 +1,242 @@
+//! `cargo bench --bench load`: end-to-end load against the mock SMEV (zero-delay providers).
+//! Starts `smev-gateway mock-smev` and `smev-gateway run` as real processes, posts N requests
+//! (default 10 000; `LOAD_REQUESTS=n`) from several client threads, waits until every one is
+//! answered, and prints: requests/s end to end, p50/p99 of accept→sent and accept→answered, the
+//! sled database size and the gateway's peak RSS. Prints figures; asserts only completeness.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+const TOKEN: &str = "load-test-token-0123456789";
+
+struct Killer(Child);
+impl Drop for Killer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(mut cmd: Command, marker: &str) -> (Killer, String) {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("spawn");
+    let out = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(out).lines();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        match lines.next() {
+            Some(Ok(l)) => {
+                if let Some(p) = l.find(marker) {
+                    let rest = l[p + marker.len()..].trim().to_string();
+                    std::thread::spawn(move || for _ in lines {});
+                    return (Killer(child), rest);
+                }
+            }
+            _ => break,
+        }
+    }
+    panic!("{marker:?} not printed");
+}
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.to_string()))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|x| x.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn dir_size(p: &Path) -> u64 {
+    let mut total = 0;
+    if let Ok(rd) = std::fs::read_dir(p) {
+        for e in rd.flatten() {
+            let m = match e.metadata() {
+                Ok(m) => m,
+                Err(_) => continue,
+            };
+            total += if m.is_dir() { dir_size(&e.path()) } else { m.len() };
+        }
+    }
+    total
+}
+
+fn main() {
+    let n: usize = std::env::var("LOAD_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let clients: usize = std::env::var("LOAD_CLIENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(8);
+    let bin = env!("CARGO_BIN_EXE_smev-gateway");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+
+    let mock_cfg = dir.path().join("mock.toml");
+    std::fs::write(&mock_cfg, "[smev]\nmessage_log_limit = 1000\n").unwrap();
+    let (_mock, mock_addr) = spawn(
+        {
+            let mut c = Command::new(bin);
+            c.args(["mock-smev", "--listen", "127.0.0.1:0", "--config"]).arg(&mock_cfg);
+            c
+        },
+        "mock-smev listening on ",
+    );
+    let hash = String::from_utf8(Command::new(bin).args(["hash-token", TOKEN]).output().unwrap().stdout).unwrap();
+    let defaults = std::fs::read_to_string(root.join("config/default.toml")).unwrap();
+    let kinds = &defaults[defaults.find("[[kinds]]").unwrap()..];
+    let kinds = kinds.replace("../schemas/", &format!("{}/schemas/", root.display()));
+    let certs = root.join("certs-example");
+    let config = format!(
+        r#"
+[storage]
+path = "{db}"
+[smev]
+endpoint = "http://{mock_addr}/ws"
+[engine]
+send_concurrency = 16
+poll_min_interval_ms = 0
+poll_max_interval_ms = 200
+poll_batch = 1000
+poll_status = false
+[api]
+listen = "127.0.0.1:0"
+[log]
+level = "warn"
+[ui]
+enabled = false
+[[systems]]
+id = "load"
+name = "load"
+mnemonic = "SYSTEM1"
+kinds = ["fns-tax-debt"]
+[systems.signing]
+key = "{certs}/ov.key.pem"
+cert = "{certs}/ov.cert.pem"
+[[systems.tokens]]
+name = "load"
+sha256 = "{hash}"
+{kinds}
+"#,
+        db = dir.path().join("db").display(),
+        certs = certs.display(),
+        hash = hash.trim(),
+    );
+    let cfg_path = dir.path().join("gateway.toml");
+    std::fs::write(&cfg_path, config).unwrap();
+    let (gw, addr) = spawn(
+        {
+            let mut c = Command::new(bin);
+            c.arg("run").arg("--config").arg(&cfg_path);
+            c
+        },
+        "smev-gateway listening on http://",
+    );
+    let base = format!("http://{}", addr.split_whitespace().next().unwrap());
+    let pid = gw.0.id();
+
+    println!("load: {n} requests, {clients} client threads, mock SMEV with zero-delay providers");
+    let started = Instant::now();
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut handles = Vec::new();
+    for _ in 0..clients {
+        let next = next.clone();
+        let base = base.clone();
+        handles.push(std::thread::spawn(move || {
+            let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let xml = format!(r#"<td:TaxDebtRequest xmlns:td="urn://smev-gateway/example/fns-tax-debt/1.0"><td:RequestID>LOAD-{i}</td:RequestID><td:Taxpayer><td:Organization><td:INN>7701000121</td:INN></td:Organization></td:Taxpayer><td:OnDate>2026-11-01</td:OnDate></td:TaxDebtRequest>"#);
+                let body = serde_json::json!({"kind": "fns-tax-debt", "business_xml": xml, "client_id": format!("load-{i}")});
+                let r = agent.post(&format!("{base}/api/v1/requests")).set("Authorization", &format!("Bearer {TOKEN}")).send_json(body);
+                if let Err(e) = r {
+                    eprintln!("post {i}: {e}");
+                }
+            }
+        }));
+    }
+    for h in handles {
+        let _ = h.join();
+    }
+    let accepted_in = started.elapsed();
+    println!("  accepted {n} requests in {:.1} s ({:.0} accepted/s)", accepted_in.as_secs_f64(), n as f64 / accepted_in.as_secs_f64());
+
+    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build();
+    let count = |status: &str| -> usize {
+        let mut total = 0;
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut url = format!("{base}/api/v1/requests?status={status}&limit=500");
+            if let Some(c) = &cursor {
+                url.push_str(&format!("&cursor={c}"));
+            }
+            let v: serde_json::Value = match agent.get(&url).set("Authorization", &format!("Bearer {TOKEN}")).call() {
+                Ok(r) => r.into_json().unwrap_or_default(),
+                Err(_) => return total,
+            };
+            total += v["items"].as_array().map(|a| a.len()).unwrap_or(0);
+            match v["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => return total,
+            }
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(1800);
+    loop {
+        let done = count("answered");
+        if done >= n {
+            break;
+        }
+        if Instant::now() > deadline {
+            panic!("only {done} of {n} answered");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let total = started.elapsed();
+
+    // Latencies from the records.
+    let mut to_sent = Vec::new();
+    let mut to_answered = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{base}/api/v1/requests?limit=500");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let v: serde_json::Value = agent.get(&url).set("Authorization", &format!("Bearer {TOKEN}")).call().unwrap().into_json().unwrap();
+        for r in v["items"].as_array().unwrap() {
+            let t = |k: &serde_json::Value| k.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|d| d.with_timezone(&Utc));
+            let created = t(&r["created_at"]).unwrap();
+            let history = r["history"].as_array().unwrap();
+            let at_state = |s: &str| history.iter().find(|h| h["to"] == s).and_then(|h| t(&h["at"]));
+            if let Some(sent) = at_state("sent") {
+                to_sent.push((sent - created).num_microseconds().unwrap_or(0) as f64 / 1000.0);
+            }
+            if let Some(ans) = at_state("answered") {
+                to_answered.push((ans - created).num_microseconds().unwrap_or(0) as f64 / 1000.0);
+            }
+        }
+        match v["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    let rss = peak_rss_kib(pid);
+    let db = dir_size(&dir.path().join("db"));
+    println!("  all {n} answered in {:.1} s: {:.0} requests/s end to end", total.as_secs_f64(), n as f64 / total.as_secs_f64());
+    println!("  accept → sent:     p50 {:>8.1} ms   p99 {:>8.1} ms", percentile(&mut to_sent, 0.5), percentile(&mut to_sent, 0.99));
+    println!("  accept → answered: p50 {:>8.1} ms   p99 {:>8.1} ms", percentile(&mut to_answered, 0.5), percentile(&mut to_answered, 0.99));
+    println!("  sled database: {:.1} MiB on disk; gateway peak RSS {:.1} MiB", db as f64 / 1048576.0, rss as f64 / 1024.0);
+}
