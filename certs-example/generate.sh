@@ -12,11 +12,34 @@
 #
 # Usage: ./generate.sh      (idempotent: overwrites all generated files)
 #        PKI_START_YEAR=2024 ./generate.sh   (override notBefore year)
+#        ./generate.sh --only smev provider  (issue only these end-entity
+#            certificates with the EXISTING test CA; everything else is kept.
+#            Names: sp ov512 smev provider)
 #
 set -euo pipefail
 
 DIR="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 cd "$DIR"
+
+# --only NAME... : reissue only some end-entity certificates with the existing CA.
+ONLY=""
+if [ "${1:-}" = "--only" ]; then
+    shift
+    [ "$#" -gt 0 ] || { echo "generate.sh: --only needs names (sp ov512 smev provider)" >&2; exit 1; }
+    for n in "$@"; do
+        case "$n" in
+            sp|ov512|smev|provider) ONLY="$ONLY $n" ;;
+            *) echo "generate.sh: --only: '$n' cannot be reissued alone (allowed: sp ov512 smev provider)" >&2; exit 1 ;;
+        esac
+    done
+    ONLY="$ONLY "
+elif [ "$#" -gt 0 ]; then
+    echo "usage: $0 [--only sp|ov512|smev|provider ...]" >&2
+    exit 1
+fi
+# want <name>: whether <name> is (re)generated in this run.
+want() { [ -z "$ONLY" ] || [[ "$ONLY" == *" $1 "* ]]; }
+full() { [ -z "$ONLY" ]; }
 
 CNF="$DIR/openssl-gost.cnf"
 P12_PASS="test-only-password"
@@ -68,8 +91,17 @@ GENERATED=(
     expired.key.pem expired.cert.pem
     untrusted.key.pem untrusted.cert.pem
     rsa.key.pem rsa.cert.pem
+    smev.key.pem smev.cert.pem
+    provider.key.pem provider.cert.pem
 )
-rm -f "${GENERATED[@]}"
+if full; then
+    rm -f "${GENERATED[@]}"
+else
+    [ -f ca.key.pem ] && [ -f ca.cert.pem ] || die "--only needs the existing test CA (ca.key.pem, ca.cert.pem); run without --only first"
+    GENERATED=()
+    for n in $ONLY; do GENERATED+=("$n.key.pem" "$n.cert.pem"); done
+    rm -f "${GENERATED[@]}"
+fi
 
 # ---------------------------------------------------------------------------
 # Subjects (UTF-8; passed with -utf8, string_mask = utf8only in the config).
@@ -93,6 +125,10 @@ SUBJ_SP="${ORG}/title=Специалист/SN=Иванов/GN=Иван Иван�
 SUBJ_EXPIRED="${ORG}/OU=SYSTEM1/CN=Тестовая ИС ведомства - истекший (ТОЛЬКО ДЛЯ ТЕСТОВ)"
 SUBJ_UNTRUSTED="${ORG}/OU=SYSTEM1/CN=Недоверенная ИС - самоподписанный (ТОЛЬКО ДЛЯ ТЕСТОВ)"
 SUBJ_RSA="${ORG}/OU=SYSTEM1/CN=RSA-ключ - не ГОСТ (ТОЛЬКО ДЛЯ ТЕСТОВ)"
+# mock-smev: SMEV's own transport key (ЭП-СМЭВ) and a simulated provider IS.
+# OU is the participant mnemonic mock-smev derives from a certificate.
+SUBJ_SMEV="/C=RU/L=Москва/O=Оператор СМЭВ (ТЕСТ)/OU=TSMEV3/CN=ТСМЭВ 3 (ТОЛЬКО ДЛЯ ТЕСТОВ)"
+SUBJ_PROVIDER="/C=RU/L=Москва/O=Тестовая ФНС (ТЕСТ)/OU=FNS01/CN=Тестовая ИС поставщика ФНС (ТОЛЬКО ДЛЯ ТЕСТОВ)"
 
 # Validity. notBefore is back-dated to 1 January of the previous year so the
 # fixtures are already valid on machines whose clock lags behind the one that
@@ -162,36 +198,61 @@ ca_sign() {
 # ---------------------------------------------------------------------------
 # 2. Root CA (GOST R 34.10-2012 256, self-signed, 20 years).
 # ---------------------------------------------------------------------------
-log "ca (root CA, gost2012_256, $NOT_BEFORE .. $CA_NOT_AFTER)"
-gost256_key ca.key.pem
-csr ca "$SUBJ_CA" md_gost12_256
-ca_sign ca v3_ca "$NOT_BEFORE" "$CA_NOT_AFTER" -selfsign -keyfile ca.key.pem
+if full; then
+    log "ca (root CA, gost2012_256, $NOT_BEFORE .. $CA_NOT_AFTER)"
+    gost256_key ca.key.pem
+    csr ca "$SUBJ_CA" md_gost12_256
+    ca_sign ca v3_ca "$NOT_BEFORE" "$CA_NOT_AFTER" -selfsign -keyfile ca.key.pem
+fi
 
 # ---------------------------------------------------------------------------
 # 3. ЭП-ОВ (information system of an agency), GOST 2012-256, 10 years.
 # ---------------------------------------------------------------------------
-log "ov (ЭП-ОВ, gost2012_256, $NOT_BEFORE .. $EE_NOT_AFTER)"
-gost256_key ov.key.pem
-csr ov "$SUBJ_OV" md_gost12_256
-ca_sign ov v3_ee "$NOT_BEFORE" "$EE_NOT_AFTER"
+if full; then
+    log "ov (ЭП-ОВ, gost2012_256, $NOT_BEFORE .. $EE_NOT_AFTER)"
+    gost256_key ov.key.pem
+    csr ov "$SUBJ_OV" md_gost12_256
+    ca_sign ov v3_ee "$NOT_BEFORE" "$EE_NOT_AFTER"
+fi
 
 # ---------------------------------------------------------------------------
 # 4. ЭП-СП (official of the agency), GOST 2012-256, 10 years.
 # ---------------------------------------------------------------------------
-log "sp (ЭП-СП, gost2012_256)"
-gost256_key sp.key.pem
-csr sp "$SUBJ_SP" md_gost12_256
-ca_sign sp v3_ee "$NOT_BEFORE" "$EE_NOT_AFTER"
+if want sp; then
+    log "sp (ЭП-СП, gost2012_256)"
+    gost256_key sp.key.pem
+    csr sp "$SUBJ_SP" md_gost12_256
+    ca_sign sp v3_ee "$NOT_BEFORE" "$EE_NOT_AFTER"
+fi
 
 # ---------------------------------------------------------------------------
 # 5. ЭП-ОВ with a GOST 2012-512 key. The CSR must be signed with md_gost12_512
 #    (md_gost12_256 + 512-bit key -> "invalid digest type"); the certificate
 #    itself is signed by the 256-bit CA key with md_gost12_256.
 # ---------------------------------------------------------------------------
-log "ov512 (ЭП-ОВ, gost2012_512)"
-gost512_key ov512.key.pem
-csr ov512 "$SUBJ_OV512" md_gost12_512
-ca_sign ov512 v3_ee "$NOT_BEFORE" "$EE_NOT_AFTER"
+if want ov512; then
+    log "ov512 (ЭП-ОВ, gost2012_512)"
+    gost512_key ov512.key.pem
+    csr ov512 "$SUBJ_OV512" md_gost12_512
+    ca_sign ov512 v3_ee "$NOT_BEFORE" "$EE_NOT_AFTER"
+fi
+
+# ---------------------------------------------------------------------------
+# 5a. mock-smev: ЭП-СМЭВ (SMEV's transport signature) and a simulated
+#     provider information system, both GOST 2012-256, issued by the test CA.
+# ---------------------------------------------------------------------------
+if want smev; then
+    log "smev (ЭП-СМЭВ of mock-smev, gost2012_256)"
+    gost256_key smev.key.pem
+    csr smev "$SUBJ_SMEV" md_gost12_256
+    ca_sign smev v3_ee "$NOT_BEFORE" "$EE_NOT_AFTER"
+fi
+if want provider; then
+    log "provider (ЭП-ОВ of a simulated provider IS, gost2012_256)"
+    gost256_key provider.key.pem
+    csr provider "$SUBJ_PROVIDER" md_gost12_256
+    ca_sign provider v3_ee "$NOT_BEFORE" "$EE_NOT_AFTER"
+fi
 
 # ---------------------------------------------------------------------------
 # 6. PKCS#12 containers for ov (key + ov cert + CA cert). The friendlyName is
@@ -203,38 +264,41 @@ ca_sign ov512 v3_ee "$NOT_BEFORE" "$EE_NOT_AFTER"
 #    ov-gost.p12 : PBES2(PBKDF2-HMAC-GOST3411-2012-512, GOST 28147-89),
 #                  MAC GOST R 34.11-2012 256 — needs the gost engine throughout.
 # ---------------------------------------------------------------------------
-log "ov.p12 / ov-gost.p12"
-quiet openssl pkcs12 -export -inkey ov.key.pem -in ov.cert.pem -certfile ca.cert.pem \
-    -name "smev-gateway ov (TEST ONLY)" -macalg sha256 \
-    -passout "pass:$P12_PASS" -out ov.p12
-quiet openssl pkcs12 -export -inkey ov.key.pem -in ov.cert.pem -certfile ca.cert.pem \
-    -name "smev-gateway ov (TEST ONLY)" \
-    -keypbe gost89 -certpbe gost89 -macalg md_gost12_256 \
-    -passout "pass:$P12_PASS" -out ov-gost.p12
+if full; then
+    log "ov.p12 / ov-gost.p12"
+    quiet openssl pkcs12 -export -inkey ov.key.pem -in ov.cert.pem -certfile ca.cert.pem \
+        -name "smev-gateway ov (TEST ONLY)" -macalg sha256 \
+        -passout "pass:$P12_PASS" -out ov.p12
+    quiet openssl pkcs12 -export -inkey ov.key.pem -in ov.cert.pem -certfile ca.cert.pem \
+        -name "smev-gateway ov (TEST ONLY)" \
+        -keypbe gost89 -certpbe gost89 -macalg md_gost12_256 \
+        -passout "pass:$P12_PASS" -out ov-gost.p12
+fi
 
 # ---------------------------------------------------------------------------
 # 7. Negative fixtures.
 # ---------------------------------------------------------------------------
+if full; then
+    # 7a. expired: issued by the test CA, valid 2020-01-01 .. 2021-01-01.
+    log "expired (gost2012_256, 20200101000000Z .. 20210101000000Z)"
+    gost256_key expired.key.pem
+    csr expired "$SUBJ_EXPIRED" md_gost12_256
+    ca_sign expired v3_ee 20200101000000Z 20210101000000Z
 
-# 7a. expired: issued by the test CA, valid 2020-01-01 .. 2021-01-01.
-log "expired (gost2012_256, 20200101000000Z .. 20210101000000Z)"
-gost256_key expired.key.pem
-csr expired "$SUBJ_EXPIRED" md_gost12_256
-ca_sign expired v3_ee 20200101000000Z 20210101000000Z
+    # 7b. untrusted: self-signed GOST 2012-256, not issued by the test CA.
+    log "untrusted (self-signed gost2012_256)"
+    gost256_key untrusted.key.pem
+    csr untrusted "$SUBJ_UNTRUSTED" md_gost12_256
+    ca_sign untrusted v3_selfsigned "$NOT_BEFORE" "$EE_NOT_AFTER" \
+        -selfsign -keyfile untrusted.key.pem
 
-# 7b. untrusted: self-signed GOST 2012-256, not issued by the test CA.
-log "untrusted (self-signed gost2012_256)"
-gost256_key untrusted.key.pem
-csr untrusted "$SUBJ_UNTRUSTED" md_gost12_256
-ca_sign untrusted v3_selfsigned "$NOT_BEFORE" "$EE_NOT_AFTER" \
-    -selfsign -keyfile untrusted.key.pem
-
-# 7c. rsa: RSA-2048, self-signed, SHA-256 (non-GOST key).
-log "rsa (self-signed RSA-2048)"
-quiet openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa.key.pem
-csr rsa "$SUBJ_RSA" sha256
-ca_sign rsa v3_selfsigned "$NOT_BEFORE" "$EE_NOT_AFTER" \
-    -selfsign -keyfile rsa.key.pem -md sha256
+    # 7c. rsa: RSA-2048, self-signed, SHA-256 (non-GOST key).
+    log "rsa (self-signed RSA-2048)"
+    quiet openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa.key.pem
+    csr rsa "$SUBJ_RSA" sha256
+    ca_sign rsa v3_selfsigned "$NOT_BEFORE" "$EE_NOT_AFTER" \
+        -selfsign -keyfile rsa.key.pem -md sha256
+fi
 
 # These keys are public test fixtures: make them readable like the rest of the
 # checkout (openssl creates private key files with mode 0600), so tests running
@@ -242,11 +306,16 @@ ca_sign rsa v3_selfsigned "$NOT_BEFORE" "$EE_NOT_AFTER" \
 chmod 0644 "${GENERATED[@]}"
 
 # ---------------------------------------------------------------------------
-# 8. Self-check.
+# 8. Self-check (of what this run produced).
 # ---------------------------------------------------------------------------
 log "self-check"
 
-openssl verify -x509_strict -CAfile ca.cert.pem ov.cert.pem sp.cert.pem ov512.cert.pem >/dev/null \
+CHAINED=()
+for n in ov sp ov512 smev provider; do
+    if [ "$n" = ov ]; then full || continue; else want "$n" || continue; fi
+    CHAINED+=("$n.cert.pem")
+done
+openssl verify -x509_strict -CAfile ca.cert.pem "${CHAINED[@]}" >/dev/null \
     || die "chain verification failed"
 
 expect_verify_error() {  # <cert> <substring of the expected error>
@@ -256,18 +325,24 @@ expect_verify_error() {  # <cert> <substring of the expected error>
     fi
     grep -q -- "$2" <<<"$out" || { echo "$out" >&2; die "$1: expected '$2'"; }
 }
-expect_verify_error expired.cert.pem "certificate has expired"
-expect_verify_error untrusted.cert.pem "self-signed certificate"
-expect_verify_error rsa.cert.pem "self-signed certificate"
+if full; then
+    expect_verify_error expired.cert.pem "certificate has expired"
+    expect_verify_error untrusted.cert.pem "self-signed certificate"
+    expect_verify_error rsa.cert.pem "self-signed certificate"
 
-# the self-signed fixtures are internally consistent (verify against themselves)
-openssl verify -CAfile untrusted.cert.pem untrusted.cert.pem >/dev/null 2>&1 \
-    || die "untrusted.cert.pem does not verify against itself"
-openssl verify -CAfile rsa.cert.pem rsa.cert.pem >/dev/null 2>&1 \
-    || die "rsa.cert.pem does not verify against itself"
+    # the self-signed fixtures are internally consistent (verify against themselves)
+    openssl verify -CAfile untrusted.cert.pem untrusted.cert.pem >/dev/null 2>&1 \
+        || die "untrusted.cert.pem does not verify against itself"
+    openssl verify -CAfile rsa.cert.pem rsa.cert.pem >/dev/null 2>&1 \
+        || die "rsa.cert.pem does not verify against itself"
+fi
 
 # key <-> certificate match
-for n in ca ov sp ov512 expired untrusted rsa; do
+for n in ca ov sp ov512 expired untrusted rsa smev provider; do
+    case "$n" in
+        ca|ov|expired|untrusted|rsa) full || continue ;;
+        *) want "$n" || continue ;;
+    esac
     [ "$(openssl pkey -in "$n.key.pem" -pubout)" = "$(openssl x509 -in "$n.cert.pem" -noout -pubkey)" ] \
         || die "$n.key.pem does not match $n.cert.pem"
 done
@@ -280,19 +355,24 @@ roundtrip() {  # <name> <digest>
     openssl dgst "-$2" -verify "$TMP/$1.pub.pem" -signature "$TMP/$1.sig" "$TMP/data" >/dev/null \
         || die "sign/verify round trip failed for $1"
 }
-roundtrip ov md_gost12_256
-roundtrip sp md_gost12_256
-roundtrip ov512 md_gost12_512
+if full; then roundtrip ov md_gost12_256; fi
+if want sp; then roundtrip sp md_gost12_256; fi
+if want ov512; then roundtrip ov512 md_gost12_512; fi
+if want smev; then roundtrip smev md_gost12_256; fi
+if want provider; then roundtrip provider md_gost12_256; fi
 
 # PKCS#12 read-back
-for p in ov.p12 ov-gost.p12; do
-    quiet openssl pkcs12 -in "$p" -passin "pass:$P12_PASS" -nodes -out "$TMP/p12.pem"
-    [ "$(openssl pkey -in "$TMP/p12.pem" -pubout)" = "$(openssl pkey -in ov.key.pem -pubout)" ] \
-        || die "$p: key differs from ov.key.pem"
-done
+if full; then
+    for p in ov.p12 ov-gost.p12; do
+        quiet openssl pkcs12 -in "$p" -passin "pass:$P12_PASS" -nodes -out "$TMP/p12.pem"
+        [ "$(openssl pkey -in "$TMP/p12.pem" -pubout)" = "$(openssl pkey -in ov.key.pem -pubout)" ] \
+            || die "$p: key differs from ov.key.pem"
+    done
+fi
 
 log "done. Certificates in $DIR:"
-for n in ca ov sp ov512 expired untrusted rsa; do
+for n in ca ov sp ov512 expired untrusted rsa smev provider; do
+    [ -f "$n.cert.pem" ] || continue
     printf '  %-20s %s\n' "$n.cert.pem" \
         "$(openssl x509 -in "$n.cert.pem" -noout -subject -nameopt utf8,sep_comma_plus_space,-esc_msb | sed 's/^subject=//')" >&2
 done
