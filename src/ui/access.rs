@@ -54,12 +54,8 @@ pub fn sees_system(user_systems: &[String], system: &str) -> bool {
 /// The Russian refusal for a missing permission.
 pub fn refusal(action: Action) -> &'static str {
     match action {
-        Action::View | Action::Create | Action::Retry => {
-            "У вас нет прав на это действие."
-        }
-        Action::Monitor => {
-            "Страница мониторинга доступна только руководителю и администратору."
-        }
+        Action::View | Action::Create | Action::Retry => "У вас нет прав на это действие.",
+        Action::Monitor => "Страница мониторинга доступна только руководителю и администратору.",
         Action::Admin => "Эта страница доступна только администратору.",
     }
 }

@@ -329,7 +329,10 @@ pub fn xml_escape(s: &str) -> String {
 }
 
 /// Renders the kind's request template with the (normalized) values, each XML-escaped.
-pub fn render_request(kind: &KindConfig, values: &BTreeMap<String, String>) -> Result<String, String> {
+pub fn render_request(
+    kind: &KindConfig,
+    values: &BTreeMap<String, String>,
+) -> Result<String, String> {
     if kind.template.trim().is_empty() {
         return Err(format!(
             "Для вида сведений «{}» не настроен шаблон запроса (kinds.template).",
@@ -481,16 +484,12 @@ template = """
         let mut values = BTreeMap::new();
         values.insert("inn".to_string(), "7707083893".to_string());
         values.insert("kpp".to_string(), String::new());
-        values.insert(
-            "who".to_string(),
-            "<b>\"O'Hara\" & Co</b>]]>".to_string(),
-        );
+        values.insert("who".to_string(), "<b>\"O'Hara\" & Co</b>]]>".to_string());
         values.insert("on_date".to_string(), "2026-12-01".to_string());
         let xml = render_request(&k, &values).unwrap();
         assert!(!xml.contains("<x:KPP>"), "{xml}");
-        assert!(xml.contains(
-            "<x:Who>&lt;b&gt;&quot;O&apos;Hara&quot; &amp; Co&lt;/b&gt;]]&gt;</x:Who>"
-        ));
+        assert!(xml
+            .contains("<x:Who>&lt;b&gt;&quot;O&apos;Hara&quot; &amp; Co&lt;/b&gt;]]&gt;</x:Who>"));
         assert!(xml.contains("note=\"&lt;b&gt;&quot;O&apos;Hara"));
         crate::xml::tree::Document::parse_str(&xml).expect("well-formed");
         let mut broken = kind();

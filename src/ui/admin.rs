@@ -1,0 +1,426 @@
+//! Pages for руководитель and администратор: monitoring (counts by status, oldest waiting,
+//! errors today), dead letters with «Подтвердить и закрыть» / «Обработать повторно» (both
+//! audited by the engine), and the read-only settings view (no secrets shown).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{TimeZone, Utc};
+use minijinja::context;
+use serde_json::{json, Value as Json};
+
+use crate::api::views::DeadLetterView;
+use crate::config::PersonalSignatureMode;
+use crate::dsig::CertificateInfo;
+use crate::engine::intake;
+use crate::store::records::{DeadLetter, IncomingState, RequestState};
+
+use super::access::Action;
+use super::login::UiForm;
+use super::messages;
+use super::render::{to_value, url_encode};
+use super::requests::{cert_json, row_json};
+use super::{see_other, Ui, UiState, User};
+
+/// «2 ч 15 мин», «3 дн 4 ч», «5 мин».
+pub fn age_ru(d: chrono::Duration) -> String {
+    let mins = d.num_minutes().max(0);
+    let (days, hours, m) = (mins / 1440, (mins / 60) % 24, mins % 60);
+    if days > 0 {
+        format!("{days} дн {hours} ч")
+    } else if hours > 0 {
+        format!("{hours} ч {m} мин")
+    } else {
+        format!("{m} мин")
+    }
+}
+
+/// `GET /ui/monitoring`.
+pub async fn monitoring(State(ui): State<UiState>, user: User) -> Response {
+    if let Err(r) = ui.require(&user, Action::Monitor) {
+        return r;
+    }
+    let systems = ui.systems_of(&user);
+    let all = match ui.ctx.store.requests_where(|r| systems.contains(&r.system)) {
+        Ok(x) => x,
+        Err(e) => {
+            return ui.error(
+                Some(&user),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("Не удалось прочитать запросы: {e}"),
+            )
+        }
+    };
+    let now = Utc::now();
+    let today = now.with_timezone(&ui.tz).date_naive();
+    let today_start = today
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| ui.tz.from_local_datetime(&t).single())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(now);
+    let counts: Vec<Json> = RequestState::ALL
+        .iter()
+        .filter(|s| **s != RequestState::Draft)
+        .map(|s| {
+            json!({
+                "status": s.as_str(),
+                "label": s.label_ru(),
+                "count": all.iter().filter(|r| r.state == *s).count(),
+                "href": format!("/ui/requests?status={}", s.as_str()),
+            })
+        })
+        .collect();
+    let oldest = all
+        .iter()
+        .filter(|r| r.state == RequestState::Sent)
+        .min_by_key(|r| r.sent_at.unwrap_or(r.created_at));
+    let oldest = oldest.map(|r| {
+        let since = r.sent_at.unwrap_or(r.created_at);
+        let mut v = row_json(&ui, r);
+        if let Json::Object(m) = &mut v {
+            m.insert("waiting".into(), json!(age_ru(now - since)));
+        }
+        v
+    });
+    let mut errors: Vec<_> = all
+        .iter()
+        .filter(|r| {
+            matches!(r.state, RequestState::Failed | RequestState::Rejected)
+                && r.updated_at >= today_start
+        })
+        .collect();
+    errors.sort_by_key(|r| std::cmp::Reverse(r.updated_at));
+    let errors_today = errors.len();
+    let error_rows: Vec<Json> = errors
+        .iter()
+        .take(20)
+        .map(|r| {
+            let mut v = row_json(&ui, r);
+            if let Json::Object(m) = &mut v {
+                let reason = match (&r.last_error, &r.answer) {
+                    (Some(e), _) if r.state == RequestState::Failed => {
+                        format!("{} ({})", messages::error_code_ru(&e.code), e.code)
+                    }
+                    (_, Some(a)) if !a.rejections.is_empty() => a
+                        .rejections
+                        .iter()
+                        .map(|x| format!("{}: {}", messages::rejection_ru(x.code), x.description))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    (_, Some(a)) => a
+                        .smev_fault
+                        .as_ref()
+                        .map(|f| messages::error_code_ru(&f.code))
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                };
+                m.insert("reason".into(), json!(reason));
+            }
+            v
+        })
+        .collect();
+    let overdue = all
+        .iter()
+        .filter(|r| !r.state.is_closed() && r.deadline.is_some_and(|d| d < now))
+        .count();
+    let dead_open = ui
+        .ctx
+        .store
+        .list_dead_letters(&systems)
+        .map(|v| v.iter().filter(|d| d.state == "open").count())
+        .unwrap_or(0);
+    let incoming_waiting = ui
+        .ctx
+        .store
+        .list_incoming(&systems, None, 10_000)
+        .map(|(v, _)| {
+            v.iter()
+                .filter(|r| r.state == IncomingState::Received)
+                .count()
+        })
+        .unwrap_or(0);
+    ui.page(
+        StatusCode::OK,
+        Some(&user),
+        "monitoring.html",
+        context! {
+            title => "Мониторинг",
+            nav => "monitoring",
+            counts => to_value(&counts),
+            total => all.len(),
+            oldest => to_value(&oldest),
+            errors_today,
+            error_rows => to_value(&error_rows),
+            overdue,
+            dead_open,
+            incoming_waiting,
+            last_smev_answer => to_value(&ui.ctx.last_smev_answer()),
+            now => to_value(&now),
+        },
+    )
+}
+
+fn dead_json(ui: &Ui, d: &DeadLetter, with_xml: bool) -> Json {
+    let mut v =
+        serde_json::to_value(DeadLetterView::of(&ui.ctx, d, with_xml)).unwrap_or(Json::Null);
+    if let Json::Object(m) = &mut v {
+        m.insert(
+            "href".into(),
+            json!(format!("/ui/dead-letters/{}", url_encode(&d.id))),
+        );
+        m.insert(
+            "state_label".into(),
+            json!(match d.state.as_str() {
+                "open" => "Требует решения",
+                "closed" => "Подтверждено и закрыто",
+                "reprocessed" => "Обработано повторно",
+                _ => "—",
+            }),
+        );
+        m.insert(
+            "history".into(),
+            json!(d
+                .history
+                .iter()
+                .map(|(at, actor, what)| json!({"at": at, "actor": actor, "what": what}))
+                .collect::<Vec<_>>()),
+        );
+    }
+    v
+}
+
+/// `GET /ui/dead-letters`.
+pub async fn dead_letters(State(ui): State<UiState>, user: User) -> Response {
+    if let Err(r) = ui.require(&user, Action::Admin) {
+        return r;
+    }
+    let list = match ui.ctx.store.list_dead_letters(&ui.systems_of(&user)) {
+        Ok(x) => x,
+        Err(e) => {
+            return ui.error(
+                Some(&user),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("Не удалось прочитать сообщения: {e}"),
+            )
+        }
+    };
+    let rows: Vec<Json> = list.iter().map(|d| dead_json(&ui, d, false)).collect();
+    ui.page(
+        StatusCode::OK,
+        Some(&user),
+        "dead_letters.html",
+        context! {
+            title => "Необработанные сообщения",
+            nav => "dead",
+            rows => to_value(&rows),
+        },
+    )
+}
+
+fn load_dead(ui: &Ui, user: &User, id: &str) -> Result<DeadLetter, Response> {
+    match ui.ctx.store.get_dead_letter(id) {
+        Ok(d) if ui.sees(user, &d.system) => Ok(d),
+        _ => Err(ui.error(
+            Some(user),
+            StatusCode::NOT_FOUND,
+            "Сообщение не найдено или недоступно вам.",
+        )),
+    }
+}
+
+/// `GET /ui/dead-letters/{id}`.
+pub async fn dead_letter(
+    State(ui): State<UiState>,
+    user: User,
+    Path(id): Path<String>,
+    q: super::Q<std::collections::HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = ui.require(&user, Action::Admin) {
+        return r;
+    }
+    let d = match load_dead(&ui, &user, &id) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let q: std::collections::HashMap<String, String> = super::query(q);
+    let notice = match q.get("done").map(String::as_str) {
+        Some("closed") => {
+            Some("Сообщение подтверждено (СМЭВ сообщено об отказе в приёме) и закрыто.")
+        }
+        Some("reprocessed") => Some("Сообщение обработано повторно."),
+        _ => None,
+    };
+    ui.page(
+        StatusCode::OK,
+        Some(&user),
+        "dead_letter.html",
+        context! {
+            title => "Необработанное сообщение",
+            nav => "dead",
+            d => to_value(&dead_json(&ui, &d, true)),
+            notice,
+        },
+    )
+}
+
+async fn dead_action(
+    ui: UiState,
+    user: User,
+    id: String,
+    f: super::forms::FormData,
+    reprocess: bool,
+) -> Response {
+    if let Err(r) = ui.check_csrf(&user, f.get("csrf")) {
+        return r;
+    }
+    if let Err(r) = ui.require(&user, Action::Admin) {
+        return r;
+    }
+    if let Err(r) = load_dead(&ui, &user, &id) {
+        return r;
+    }
+    let result = if reprocess {
+        intake::dead_letter_reprocess(&ui.ctx, &id, &user.actor()).await
+    } else {
+        intake::dead_letter_ack_and_close(&ui.ctx, &id, &user.actor()).await
+    };
+    match result {
+        Ok(_) => see_other(&format!(
+            "/ui/dead-letters/{}?done={}",
+            url_encode(&id),
+            if reprocess { "reprocessed" } else { "closed" }
+        )),
+        Err(e) => {
+            let m = messages::intake_error(&e);
+            ui.error_details(Some(&user), m.status, &m.message, &m.details)
+        }
+    }
+}
+
+/// `POST /ui/dead-letters/{id}/ack-and-close`.
+pub async fn ack_and_close(
+    State(ui): State<UiState>,
+    user: User,
+    Path(id): Path<String>,
+    UiForm(f): UiForm,
+) -> Response {
+    dead_action(ui, user, id, f, false).await
+}
+
+/// `POST /ui/dead-letters/{id}/reprocess`.
+pub async fn reprocess(
+    State(ui): State<UiState>,
+    user: User,
+    Path(id): Path<String>,
+    UiForm(f): UiForm,
+) -> Response {
+    dead_action(ui, user, id, f, true).await
+}
+
+/// `GET /ui/settings`: the configuration as staff may see it (no keys, hashes or tokens).
+pub async fn settings(State(ui): State<UiState>, user: User) -> Response {
+    if let Err(r) = ui.require(&user, Action::Admin) {
+        return r;
+    }
+    let cfg = &ui.ctx.config;
+    let systems: Vec<Json> = cfg
+        .systems
+        .iter()
+        .map(|s| {
+            let rt = ui.ctx.systems.get(&s.id);
+            json!({
+                "id": s.id,
+                "name": s.name,
+                "mnemonic": s.mnemonic,
+                "kinds": s.kinds,
+                "provider_kinds": s.provider_kinds,
+                "endpoint": s.endpoint.clone().unwrap_or_else(|| cfg.smev.endpoint.clone()),
+                "node_id": s.node_id,
+                "tokens": s.tokens.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
+                "webhook": s.webhook.as_ref().map(|w| w.url.clone()),
+                "ov_cert": rt.map(|r| cert_json(&CertificateInfo::of(r.client.signer().certificate()))),
+                "sp_cert": rt.and_then(|r| r.personal_signer.as_ref()).map(|p| cert_json(&CertificateInfo::of(p.certificate()))),
+            })
+        })
+        .collect();
+    let kinds: Vec<Json> = cfg
+        .kinds
+        .iter()
+        .map(|k| {
+            json!({
+                "id": k.id,
+                "name": k.name,
+                "request": format!("{{{}}}{}", k.request.namespace, k.request.root),
+                "response": format!("{{{}}}{}", k.response.namespace, k.response.root),
+                "signature": match k.personal_signature {
+                    PersonalSignatureMode::None => "без ЭП-СП",
+                    PersonalSignatureMode::TwoPhase => "ЭП-СП должностного лица (двухэтапно)",
+                    PersonalSignatureMode::Configured => "ЭП-СП ключом системы",
+                },
+                "deadline_working_days": k.deadline_working_days,
+                "fields": k.fields.iter().map(|f| json!({
+                    "name": f.name, "label": f.label, "required": f.required, "format": f.format,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let users: Vec<Json> = cfg
+        .ui
+        .users
+        .iter()
+        .map(|u| {
+            json!({
+                "login": u.login,
+                "name": u.name,
+                "role": super::access::role_label(u.role),
+                "systems": if u.systems.is_empty() { "все".to_string() } else { u.systems.join(", ") },
+            })
+        })
+        .collect();
+    let general = json!({
+        "smev_endpoint": cfg.smev.endpoint,
+        "test_messages": cfg.smev.test_messages,
+        "verify_answers": cfg.smev.verify_answers,
+        "smev_trust": cfg.smev.trust.as_ref().map(|p| p.display().to_string()),
+        "listen": cfg.api.listen,
+        "timezone": cfg.ui.timezone,
+        "session_ttl_minutes": cfg.ui.session_ttl_minutes,
+        "secure_cookie": cfg.ui.secure_cookie,
+        "send_concurrency": cfg.engine.send_concurrency,
+        "retry_base_ms": cfg.engine.retry_base_ms,
+        "retry_max_ms": cfg.engine.retry_max_ms,
+        "storage": cfg.storage.path.display().to_string(),
+        "storage_bytes": ui.ctx.store.size_on_disk(),
+        "retention_days": cfg.retention.enabled.then_some(cfg.retention.closed_after_days),
+        "sessions": ui.sessions.len(),
+    });
+    ui.page(
+        StatusCode::OK,
+        Some(&user),
+        "settings.html",
+        context! {
+            title => "Настройки",
+            nav => "settings",
+            general => to_value(&general),
+            systems => to_value(&systems),
+            kinds => to_value(&kinds),
+            users => to_value(&users),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages() {
+        assert_eq!(age_ru(chrono::Duration::minutes(5)), "5 мин");
+        assert_eq!(age_ru(chrono::Duration::minutes(135)), "2 ч 15 мин");
+        assert_eq!(
+            age_ru(chrono::Duration::minutes(3 * 1440 + 250)),
+            "3 дн 4 ч"
+        );
+        assert_eq!(age_ru(chrono::Duration::minutes(-5)), "0 мин");
+    }
+}

@@ -1,0 +1,312 @@
+//! Cases (заявки): the list (requests grouped by the agency system's case number, filtered
+//! and paged) and the case card with its tab «Межведомственные запросы».
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use minijinja::context;
+use serde_json::{json, Value as Json};
+
+use crate::store::records::{CaseInfo, RequestRecord, RequestState};
+
+use super::render::{to_value, url_encode};
+use super::requests::{
+    case_href, filter_of, filter_query, kind_options, rows_value, status_options, ListQuery,
+};
+use super::{UiState, User};
+
+/// Cases per page.
+const PAGE: usize = 20;
+
+/// One case of the list.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CaseRow {
+    pub system: String,
+    pub reference: String,
+    pub href: String,
+    pub service: Option<String>,
+    pub applicant: Option<String>,
+    pub inn: Option<String>,
+    pub snils: Option<String>,
+    pub requests: usize,
+    /// (state, label, count), in lifecycle order.
+    pub by_status: Vec<(String, String, usize)>,
+    pub overdue: usize,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Groups requests into cases by (system, case number), newest activity first.
+pub fn group(requests: &[RequestRecord]) -> Vec<CaseRow> {
+    let now = Utc::now();
+    let mut map: BTreeMap<(String, String), (CaseRow, BTreeMap<RequestState, usize>)> =
+        BTreeMap::new();
+    for r in requests {
+        let Some(c) = &r.case else { continue };
+        let entry = map
+            .entry((r.system.clone(), c.reference.clone()))
+            .or_insert_with(|| {
+                (
+                    CaseRow {
+                        system: r.system.clone(),
+                        reference: c.reference.clone(),
+                        href: case_href(&r.system, &c.reference),
+                        service: None,
+                        applicant: None,
+                        inn: None,
+                        snils: None,
+                        requests: 0,
+                        by_status: Vec::new(),
+                        overdue: 0,
+                        created_at: r.created_at,
+                        updated_at: r.updated_at,
+                    },
+                    BTreeMap::new(),
+                )
+            });
+        let (row, counts) = entry;
+        row.requests += 1;
+        *counts.entry(r.state).or_insert(0) += 1;
+        if !r.state.is_closed() && r.deadline.is_some_and(|d| d < now) {
+            row.overdue += 1;
+        }
+        row.updated_at = row.updated_at.max(r.updated_at);
+        row.created_at = row.created_at.min(r.created_at);
+        row.service = row.service.take().or_else(|| c.service.clone());
+        row.applicant = row.applicant.take().or_else(|| c.applicant.clone());
+        row.inn = row.inn.take().or_else(|| c.inn.clone());
+        row.snils = row.snils.take().or_else(|| c.snils.clone());
+    }
+    let mut out: Vec<CaseRow> = map
+        .into_values()
+        .map(|(mut row, counts)| {
+            row.by_status = counts
+                .into_iter()
+                .map(|(s, n)| (s.as_str().to_string(), s.label_ru().to_string(), n))
+                .collect();
+            row
+        })
+        .collect();
+    out.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
+    out
+}
+
+/// `GET /ui/cases`.
+pub async fn list(State(ui): State<UiState>, user: User, q: super::Q<ListQuery>) -> Response {
+    let q = super::query(q);
+    let (filter, filter_error) = match filter_of(&ui, &user, &q) {
+        Ok(f) => (f, None),
+        Err(e) => (
+            crate::store::RequestFilter {
+                systems: ui.systems_of(&user),
+                ..Default::default()
+            },
+            Some(e),
+        ),
+    };
+    let requests = match ui
+        .ctx
+        .store
+        .requests_where(|r| r.case.is_some() && filter.matches(r))
+    {
+        Ok(r) => r,
+        Err(e) => {
+            return ui.error(
+                Some(&user),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("Не удалось прочитать заявки: {e}"),
+            )
+        }
+    };
+    let cases = group(&requests);
+    let total = cases.len();
+    let pages = total.div_ceil(PAGE).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, pages);
+    let shown: Vec<CaseRow> = cases
+        .into_iter()
+        .skip((page - 1) * PAGE)
+        .take(PAGE)
+        .collect();
+    let fq = filter_query(&q);
+    let href = |p: usize| {
+        format!(
+            "/ui/cases?{}{}page={p}",
+            fq,
+            if fq.is_empty() { "" } else { "&" }
+        )
+    };
+    ui.page(
+        StatusCode::OK,
+        Some(&user),
+        "cases.html",
+        context! {
+            title => "Заявки",
+            nav => "cases",
+            cases => to_value(&shown),
+            total,
+            page,
+            pages,
+            prev_href => (page > 1).then(|| href(page - 1)),
+            next_href => (page < pages).then(|| href(page + 1)),
+            q => to_value(&json!({
+                "status": q.status, "kind": q.kind, "from": q.from, "to": q.to, "q": q.q,
+            })),
+            statuses => to_value(&status_options()),
+            kinds => to_value(&kind_options(&ui, &user)),
+            filter_error,
+        },
+    )
+}
+
+/// `GET /ui/cases/{system}/{reference}`.
+pub async fn card(
+    State(ui): State<UiState>,
+    user: User,
+    Path((system, reference)): Path<(String, String)>,
+) -> Response {
+    let not_found = || {
+        ui.error(
+            Some(&user),
+            StatusCode::NOT_FOUND,
+            "Заявка не найдена или недоступна вам.",
+        )
+    };
+    if !ui.sees(&user, &system) {
+        return not_found();
+    }
+    let ids = ui
+        .ctx
+        .store
+        .case_request_ids(&system, &reference)
+        .unwrap_or_default();
+    let mut requests: Vec<RequestRecord> = ids
+        .iter()
+        .filter_map(|id| ui.ctx.store.get_request(id).ok())
+        .collect();
+    if requests.is_empty() {
+        return not_found();
+    }
+    requests.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+    let info: CaseInfo = group(&requests)
+        .into_iter()
+        .next()
+        .map(|c| CaseInfo {
+            reference: c.reference,
+            service: c.service,
+            applicant: c.applicant,
+            inn: c.inn,
+            snils: c.snils,
+            metadata: Json::Null,
+        })
+        .unwrap_or_default();
+    let mut new_href = format!(
+        "/ui/requests/new?system={}&case_reference={}",
+        url_encode(&system),
+        url_encode(&info.reference)
+    );
+    for (k, v) in [
+        ("case_service", &info.service),
+        ("case_applicant", &info.applicant),
+        ("case_inn", &info.inn),
+        ("case_snils", &info.snils),
+    ] {
+        if let Some(v) = v {
+            new_href.push_str(&format!("&{k}={}", url_encode(v)));
+        }
+    }
+    let system_name = ui
+        .ctx
+        .config
+        .system(&system)
+        .map(|s| s.name.clone())
+        .unwrap_or_else(|| system.clone());
+    ui.page(
+        StatusCode::OK,
+        Some(&user),
+        "case.html",
+        context! {
+            title => format!("Заявка № {}", info.reference),
+            nav => "cases",
+            case => to_value(&info),
+            system,
+            system_name,
+            rows => rows_value(&ui, &requests),
+            new_href,
+            created_at => to_value(&requests.iter().map(|r| r.created_at).min()),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(
+        id: &str,
+        system: &str,
+        case: Option<&str>,
+        state: RequestState,
+        mins: i64,
+    ) -> RequestRecord {
+        let t = Utc::now() - chrono::Duration::minutes(mins);
+        RequestRecord {
+            id: id.into(),
+            system: system.into(),
+            kind: "k".into(),
+            client_id: None,
+            case: case.map(|c| CaseInfo {
+                reference: c.into(),
+                applicant: (id == "b").then(|| "Иванов".to_string()),
+                ..Default::default()
+            }),
+            state,
+            created_at: t,
+            updated_at: t,
+            business_xml: String::new(),
+            test_message: false,
+            attachments: vec![],
+            personal: Default::default(),
+            message_id: None,
+            replaced_message_ids: vec![],
+            signed_envelope: None,
+            attempts: 0,
+            next_due: None,
+            last_error: None,
+            sent_at: None,
+            smev_status: None,
+            deadline: Some(Utc::now() - chrono::Duration::hours(1)),
+            answer: None,
+            statuses: vec![],
+            history: vec![],
+            created_by: "user:x".into(),
+        }
+    }
+
+    #[test]
+    fn grouping_by_system_and_case() {
+        let rs = vec![
+            rec("a", "s1", Some("C-1"), RequestState::Answered, 30),
+            rec("b", "s1", Some("C-1"), RequestState::Sent, 10),
+            rec("c", "s2", Some("C-1"), RequestState::Failed, 20),
+            rec("d", "s1", None, RequestState::Sent, 5),
+        ];
+        let g = group(&rs);
+        assert_eq!(g.len(), 2);
+        assert_eq!(g[0].system, "s1");
+        assert_eq!(g[0].requests, 2);
+        assert_eq!(g[0].applicant.as_deref(), Some("Иванов"));
+        assert_eq!(g[0].overdue, 1);
+        assert_eq!(
+            g[0].by_status,
+            vec![
+                ("sent".to_string(), "Ожидает ответа".to_string(), 1),
+                ("answered".to_string(), "Ответ получен".to_string(), 1)
+            ]
+        );
+        assert_eq!(g[1].system, "s2");
+        assert_eq!(g[0].href, "/ui/cases/s1/C-1");
+    }
+}

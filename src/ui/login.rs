@@ -1,0 +1,317 @@
+//! Login and logout: the login form (double-submit CSRF token), argon2 verification, a brake
+//! on repeated failures per login and per client address, audit entries for every attempt.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use chrono::Utc;
+use minijinja::context;
+use serde::Deserialize;
+
+use crate::store::records::AuditEntry;
+
+use super::forms::FormData;
+use super::session::{self, LOGIN_COOKIE, SESSION_COOKIE};
+use super::{see_other, UiState, User};
+
+/// The client's address when the server knows it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0),
+        ))
+    }
+}
+
+impl ClientAddr {
+    fn ip(&self) -> String {
+        self.0
+            .map(|a| a.ip().to_string())
+            .unwrap_or_else(|| "unknown".into())
+    }
+}
+
+/// A urlencoded form; a malformed body is a Russian 400 page.
+pub struct UiForm(pub FormData);
+
+impl FromRequest<UiState> for UiForm {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, ui: &UiState) -> Result<Self, Self::Rejection> {
+        match axum::Form::<Vec<(String, String)>>::from_request(req, ui).await {
+            Ok(axum::Form(v)) => Ok(UiForm(FormData(v))),
+            Err(e) => Err(ui.error(
+                None,
+                StatusCode::BAD_REQUEST,
+                &format!("Форма не может быть прочитана ({}).", e.body_text()),
+            )),
+        }
+    }
+}
+
+/// Only paths inside the UI are accepted as a place to return to after login.
+pub fn safe_next(next: &str) -> &str {
+    let ok = next.starts_with("/ui/")
+        && !next.starts_with("/ui/login")
+        && !next.contains("//")
+        && !next.contains('\\')
+        && next.chars().all(|c| !c.is_control());
+    if ok {
+        next
+    } else {
+        "/ui/"
+    }
+}
+
+/// A login name as it goes into the audit log (bounded, printable).
+fn audit_login(login: &str) -> String {
+    login.chars().filter(|c| !c.is_control()).take(64).collect()
+}
+
+fn audit(ui: &UiState, login: &str, action: &str, reason: String) {
+    let login = audit_login(login);
+    let entry = AuditEntry {
+        at: Utc::now(),
+        actor: format!("user:{login}"),
+        subject_type: "ui_user".into(),
+        subject_id: login,
+        action: action.into(),
+        from: None,
+        to: None,
+        reason,
+        xml: None,
+    };
+    if let Err(e) = ui.ctx.store.audit(entry) {
+        tracing::error!(error = %e, "cannot write the UI audit entry");
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct LoginQuery {
+    #[serde(default)]
+    next: Option<String>,
+    #[serde(default)]
+    expired: Option<String>,
+    #[serde(default)]
+    logged_out: Option<String>,
+}
+
+fn login_page(
+    ui: &UiState,
+    status: StatusCode,
+    next: &str,
+    login: &str,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> Response {
+    let token = match session::random_token() {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, "no random token for the login form");
+            return ui.error(
+                None,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Генератор случайных чисел недоступен: вход невозможен.",
+            );
+        }
+    };
+    let mut r = ui.page(
+        status,
+        None,
+        "login.html",
+        context! { title => "Вход", token => token.clone(), next => safe_next(next), login, error, notice },
+    );
+    let cookie = session::set_cookie(
+        LOGIN_COOKIE,
+        &token,
+        ui.ctx.config.ui.secure_cookie,
+        std::time::Duration::from_secs(3600),
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+/// `GET /ui/login`.
+pub async fn form(
+    State(ui): State<UiState>,
+    headers: HeaderMap,
+    q: super::Q<LoginQuery>,
+) -> Response {
+    let q = super::query(q);
+    let next = q.next.as_deref().unwrap_or("/ui/");
+    if let Some(sid) = session::cookie_value(&headers, SESSION_COOKIE) {
+        if ui.sessions.get(&sid).is_some() {
+            return see_other(safe_next(next));
+        }
+    }
+    let notice = if q.expired.is_some() {
+        Some("Сеанс завершён. Войдите снова.")
+    } else if q.logged_out.is_some() {
+        Some("Вы вышли из системы.")
+    } else {
+        None
+    };
+    login_page(&ui, StatusCode::OK, next, "", None, notice)
+}
+
+/// `POST /ui/login`.
+pub async fn submit(
+    State(ui): State<UiState>,
+    addr: ClientAddr,
+    headers: HeaderMap,
+    super::login::UiForm(f): super::login::UiForm,
+) -> Response {
+    let login = f.get("login").trim().to_string();
+    let password = f.get("password").to_string();
+    let next = f.get("next").to_string();
+    let cookie_token = session::cookie_value(&headers, LOGIN_COOKIE).unwrap_or_default();
+    if !session::tokens_equal(&cookie_token, f.get("token")) {
+        return login_page(
+            &ui,
+            StatusCode::FORBIDDEN,
+            &next,
+            &login,
+            Some("Форма входа устарела или открыта с другой страницы. Повторите вход."),
+            None,
+        );
+    }
+    if login.is_empty() || password.is_empty() {
+        return login_page(
+            &ui,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &next,
+            &login,
+            Some("Введите логин и пароль."),
+            None,
+        );
+    }
+    let ip = addr.ip();
+    let login_key = format!("login:{}", login.to_lowercase());
+    let ip_key = format!("ip:{ip}");
+    let delay = ui.throttle.delay(&[&login_key, &ip_key]);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let user = ui
+        .ctx
+        .config
+        .ui
+        .users
+        .iter()
+        .find(|u| u.login == login)
+        .cloned();
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let ui2 = ui.clone();
+    let ok = tokio::task::spawn_blocking(move || ui2.verify(hash.as_deref(), &password))
+        .await
+        .unwrap_or(false);
+    let Some(user) = user.filter(|_| ok) else {
+        ui.throttle.failed(&[&login_key, &ip_key]);
+        audit(
+            &ui,
+            &login,
+            "login_failed",
+            format!("UI login failed from {ip} (unknown login or wrong password)"),
+        );
+        tracing::warn!(login = %audit_login(&login), %ip, "UI login failed");
+        return login_page(
+            &ui,
+            StatusCode::UNAUTHORIZED,
+            &next,
+            &login,
+            Some("Неверный логин или пароль."),
+            None,
+        );
+    };
+    ui.throttle.succeeded(&login_key);
+    let (sid, _) = match ui.sessions.create(&user) {
+        Ok(x) => x,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot open a UI session");
+            return ui.error(
+                None,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Не удалось открыть сеанс. Обратитесь к администратору.",
+            );
+        }
+    };
+    audit(&ui, &user.login, "login", format!("UI login from {ip}"));
+    tracing::info!(login = %user.login, %ip, "UI login");
+    let mut r = see_other(safe_next(&next));
+    let secure = ui.ctx.config.ui.secure_cookie;
+    for c in [
+        session::set_cookie(SESSION_COOKIE, &sid, secure, ui.sessions.ttl()),
+        session::set_cookie(LOGIN_COOKIE, "", secure, std::time::Duration::ZERO),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            r.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    r
+}
+
+/// `POST /ui/logout`.
+pub async fn logout(
+    State(ui): State<UiState>,
+    user: User,
+    addr: ClientAddr,
+    UiForm(f): UiForm,
+) -> Response {
+    if let Err(r) = ui.check_csrf(&user, f.get("csrf")) {
+        return r;
+    }
+    ui.sessions.remove(&user.sid);
+    audit(
+        &ui,
+        &user.s.login,
+        "logout",
+        format!("UI logout from {}", addr.ip()),
+    );
+    let mut r = see_other("/ui/login?logged_out=1");
+    let c = session::set_cookie(
+        SESSION_COOKIE,
+        "",
+        ui.ctx.config.ui.secure_cookie,
+        std::time::Duration::ZERO,
+    );
+    if let Ok(v) = HeaderValue::from_str(&c) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_stays_inside_the_ui() {
+        assert_eq!(safe_next("/ui/requests/1"), "/ui/requests/1");
+        assert_eq!(safe_next("/ui/cases?q=1"), "/ui/cases?q=1");
+        assert_eq!(safe_next("https://evil.example/"), "/ui/");
+        assert_eq!(safe_next("//evil.example/ui/"), "/ui/");
+        assert_eq!(safe_next("/ui//evil"), "/ui/");
+        assert_eq!(safe_next("/ui/login?next=x"), "/ui/");
+        assert_eq!(safe_next("/api/v1/requests"), "/ui/");
+        assert_eq!(safe_next("/ui/\\evil"), "/ui/");
+    }
+
+    #[test]
+    fn audit_logins_are_bounded() {
+        assert_eq!(audit_login("a\nb"), "ab");
+        assert_eq!(audit_login(&"x".repeat(100)).len(), 64);
+    }
+}

@@ -1,0 +1,200 @@
+// smev-gateway UI: progressive enhancement only — every page works without this script.
+// Form checks (the server checks again), tabs, confirmations and live request statuses.
+"use strict";
+
+(function () {
+  var POLL_MS = 2500;
+
+  // ----- form validation (mirrors src/ui/forms.rs) -----
+  function snilsOk(d) {
+    if (parseInt(d.slice(0, 9), 10) <= 1001998) return true;
+    var sum = 0;
+    for (var i = 0; i < 9; i++) sum += parseInt(d[i], 10) * (9 - i);
+    var check;
+    if (sum < 100) check = sum;
+    else if (sum === 100 || sum === 101) check = 0;
+    else { check = sum % 101; if (check === 100) check = 0; }
+    return check === parseInt(d.slice(9), 10);
+  }
+
+  function joinOr(list) {
+    if (list.length < 2) return list.join("");
+    return list.slice(0, -1).join(", ") + " или " + list[list.length - 1];
+  }
+
+  function checkField(input) {
+    var v = input.value.trim();
+    var label = input.getAttribute("data-label") || "";
+    var format = input.getAttribute("data-format") || "";
+    if (!v) {
+      if (input.getAttribute("data-required")) {
+        if (format === "date" && input.validity && input.validity.badInput) {
+          return "Укажите в поле «" + label + "» существующую дату в формате ДД.ММ.ГГГГ.";
+        }
+        return "Заполните поле «" + label + "».";
+      }
+      return "";
+    }
+    if (v.length > 500) return "Поле «" + label + "» слишком длинное: не более 500 символов.";
+    if (format.indexOf("digits:") === 0) {
+      var lengths = format.slice(7).split("|");
+      if (!/^[0-9]+$/.test(v) || lengths.indexOf(String(v.length)) < 0) {
+        return "Поле «" + label + "» должно состоять из " + joinOr(lengths) + " цифр.";
+      }
+    } else if (format === "date") {
+      var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v) || /^(\d{2})\.(\d{2})\.(\d{4})$/.exec(v);
+      if (!m) return "Укажите в поле «" + label + "» существующую дату в формате ДД.ММ.ГГГГ.";
+    } else if (format === "snils") {
+      var d = v.replace(/[ -]/g, "");
+      if (!/^[0-9]{11}$/.test(d)) return "Поле «" + label + "» должно содержать 11 цифр СНИЛС, например 112-233-445 95.";
+      if (!snilsOk(d)) return "Контрольное число СНИЛС в поле «" + label + "» не сходится: проверьте номер.";
+    }
+    return "";
+  }
+
+  function showError(input, message) {
+    var err = document.getElementById(input.id + "-error");
+    var wrap = input.closest(".field");
+    if (message) {
+      input.setAttribute("aria-invalid", "true");
+      if (err) { err.textContent = message; err.hidden = false; }
+      if (wrap) wrap.classList.add("has-error");
+    } else {
+      input.removeAttribute("aria-invalid");
+      if (err) { err.textContent = ""; err.hidden = true; }
+      if (wrap) wrap.classList.remove("has-error");
+    }
+  }
+
+  document.querySelectorAll("form[data-validate]").forEach(function (form) {
+    var inputs = form.querySelectorAll("input[data-format]");
+    inputs.forEach(function (input) {
+      // A shown message goes away as soon as the value is right (no re-check on blur: a
+      // message appearing there would move the button the user is about to press).
+      input.addEventListener("input", function () {
+        if (input.getAttribute("aria-invalid") && !checkField(input)) showError(input, "");
+      });
+    });
+    form.addEventListener("submit", function (ev) {
+      var first = null;
+      inputs.forEach(function (input) {
+        var msg = checkField(input);
+        showError(input, msg);
+        if (msg && !first) first = input;
+      });
+      if (first) {
+        ev.preventDefault();
+        first.focus();
+      } else {
+        var btn = form.querySelector("button[type=submit]");
+        if (btn) { btn.disabled = true; btn.textContent = "Подождите…"; }
+      }
+    });
+  });
+
+  // ----- confirmations -----
+  document.addEventListener("submit", function (ev) {
+    var f = ev.target;
+    var text = f.getAttribute && f.getAttribute("data-confirm");
+    if (text && !window.confirm(text)) ev.preventDefault();
+  }, true);
+
+  // ----- focus the error summary after a refused form -----
+  var summary = document.getElementById("error-summary") || document.getElementById("sign-error");
+  if (summary) summary.focus();
+
+  // ----- tabs (WAI-ARIA tabs pattern) -----
+  document.querySelectorAll("[data-tabs]").forEach(function (box) {
+    var list = box.querySelector("[role=tablist]");
+    var tabs = Array.prototype.slice.call(box.querySelectorAll("[role=tab]"));
+    if (!list || !tabs.length) return;
+    list.hidden = false;
+    box.classList.add("enhanced");
+    function select(tab, focus) {
+      tabs.forEach(function (t) {
+        var on = t === tab;
+        t.setAttribute("aria-selected", on ? "true" : "false");
+        t.tabIndex = on ? 0 : -1;
+        var panel = document.getElementById(t.getAttribute("aria-controls"));
+        if (panel) panel.hidden = !on;
+      });
+      if (focus) tab.focus();
+    }
+    tabs.forEach(function (t, i) {
+      t.addEventListener("click", function () { select(t, false); });
+      t.addEventListener("keydown", function (e) {
+        var n = null;
+        if (e.key === "ArrowRight") n = tabs[(i + 1) % tabs.length];
+        else if (e.key === "ArrowLeft") n = tabs[(i - 1 + tabs.length) % tabs.length];
+        else if (e.key === "Home") n = tabs[0];
+        else if (e.key === "End") n = tabs[tabs.length - 1];
+        if (n) { e.preventDefault(); select(n, true); }
+      });
+    });
+    select(tabs.filter(function (t) { return t.getAttribute("aria-selected") === "true"; })[0] || tabs[0], false);
+  });
+
+  // ----- live statuses -----
+  var note = document.querySelector("[data-live-note]");
+  function announce(text) { if (note) note.textContent = text; }
+
+  function fetchStatus(ids) {
+    return fetch("/ui/status?ids=" + encodeURIComponent(ids.join(",")), {
+      credentials: "same-origin",
+      headers: { "Accept": "application/json" },
+      cache: "no-store"
+    }).then(function (r) {
+      if (r.status === 401) throw new Error("session");
+      if (!r.ok) throw new Error("http " + r.status);
+      return r.json();
+    });
+  }
+
+  var panel = document.querySelector("[data-request-panel]");
+  if (panel) {
+    var id = panel.getAttribute("data-request-panel");
+    var loading = false;
+    var timer = setInterval(function () {
+      if (document.hidden || loading) return;
+      loading = true;
+      fetchStatus([id]).then(function (data) {
+        var item = data.items && data.items[0];
+        if (!item || item.updated_at === panel.getAttribute("data-updated")) { loading = false; return; }
+        return fetch("/ui/requests/" + encodeURIComponent(id) + "/panel", { credentials: "same-origin", cache: "no-store" })
+          .then(function (r) { if (!r.ok) throw new Error("http " + r.status); return r.text(); })
+          .then(function (html) {
+            var active = document.activeElement && panel.contains(document.activeElement);
+            panel.innerHTML = html;
+            panel.setAttribute("data-updated", item.updated_at);
+            announce("Статус запроса: " + item.label);
+            if (active) { panel.setAttribute("tabindex", "-1"); panel.focus(); }
+            loading = false;
+          });
+      }).catch(function (e) {
+        loading = false;
+        if (String(e.message) === "session") clearInterval(timer);
+      });
+    }, POLL_MS);
+  }
+
+  var badges = Array.prototype.slice.call(document.querySelectorAll("[data-live-status]"));
+  if (badges.length && !panel) {
+    var ids = badges.map(function (b) { return b.getAttribute("data-live-status"); });
+    var listTimer = setInterval(function () {
+      if (document.hidden) return;
+      fetchStatus(ids.slice(0, 200)).then(function (data) {
+        (data.items || []).forEach(function (item) {
+          document.querySelectorAll('[data-live-status="' + item.id + '"]').forEach(function (b) {
+            if (b.textContent !== item.label) {
+              b.className = "badge st-" + item.status;
+              b.textContent = item.label;
+              announce("Статус изменён: " + item.label);
+            }
+          });
+        });
+      }).catch(function (e) {
+        if (String(e.message) === "session") clearInterval(listTimer);
+      });
+    }, POLL_MS);
+  }
+})();

@@ -1,0 +1,395 @@
+// End-to-end test of the smev-gateway web UI in a real browser: Playwright (playwright-core)
+// driving Debian's Chromium, headless, against a gateway in dev mode with its mock SMEV.
+//
+// Environment:
+//   SMEV_UI_URL       gateway base URL, e.g. http://127.0.0.1:8080 (required)
+//   SMEV_UI_USERS     JSON [{"login","password","role"}, …] with roles operator, supervisor, admin (required)
+//   SMEV_MOCK_URL     mock SMEV base URL (its admin API is at /admin) (required)
+//   SMEV_REPO         repository root (for certs-example/sp.*.pem); default: two levels up
+//   SMEV_SCREENSHOTS  where screenshots go; default <repo>/target/ui-screenshots
+//   CHROMIUM          browser executable; default /usr/bin/chromium
+//
+// Prints "ok N - step" / "not ok N - step" lines and a closing "N passed, N failed" line; exits
+// non-zero on any failure. No fixed sleeps: every wait polls the page until a deadline.
+
+import { chromium } from "playwright-core";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { randomBytes } from "node:crypto";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(process.env.SMEV_REPO || join(here, "..", ".."));
+const base = (process.env.SMEV_UI_URL || "").replace(/\/$/, "");
+const mockUrl = (process.env.SMEV_MOCK_URL || "").replace(/\/$/, "");
+const shots = resolve(process.env.SMEV_SCREENSHOTS || join(repo, "target", "ui-screenshots"));
+const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
+let users;
+try {
+  users = JSON.parse(process.env.SMEV_UI_USERS || "");
+} catch {
+  console.error("SMEV_UI_USERS must be a JSON array of {login, password, role}");
+  process.exit(2);
+}
+if (!base || !mockUrl) {
+  console.error("SMEV_UI_URL and SMEV_MOCK_URL are required");
+  process.exit(2);
+}
+const userOf = (role) => {
+  const u = users.find((x) => x.role === role);
+  if (!u) throw new Error(`no ${role} user in SMEV_UI_USERS`);
+  return u;
+};
+
+mkdirSync(shots, { recursive: true });
+const work = mkdtempSync(join(tmpdir(), "smev-ui-e2e-"));
+const profile = join(work, "profile");
+
+const ACTIVE = ["В очереди на отправку", "Отправляется", "Ожидает ответа"];
+let passed = 0;
+let failed = 0;
+let n = 0;
+let page;
+
+async function step(name, fn) {
+  n += 1;
+  const started = Date.now();
+  try {
+    await fn();
+    passed += 1;
+    console.log(`ok ${n} - ${name} (${Date.now() - started} ms)`);
+  } catch (e) {
+    failed += 1;
+    console.log(`not ok ${n} - ${name}`);
+    console.log(`  # ${String(e && e.stack || e).split("\n").join("\n  # ")}`);
+    if (page) {
+      try {
+        console.log(`  # at ${page.url()}`);
+        const text = (await page.locator("main").innerText({ timeout: 2000 })).slice(0, 800);
+        console.log(`  # page: ${text.split("\n").join(" | ")}`);
+        await page.screenshot({ path: join(shots, `failure-${n}.png`), fullPage: true });
+      } catch { /* the page may be gone */ }
+    }
+  }
+}
+
+function check(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+/** Polls until the locator's text is one of `texts` (or contains it); returns the text. */
+async function waitForText(locator, texts, timeoutMs, seen = []) {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline) {
+    try {
+      last = (await locator.first().innerText({ timeout: 1000 })).trim();
+    } catch { last = ""; }
+    if (last && seen[seen.length - 1] !== last) seen.push(last);
+    if (texts.some((t) => last.includes(t))) return last;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`waited ${timeoutMs} ms for ${JSON.stringify(texts)}; saw ${JSON.stringify(seen)}`);
+}
+
+async function shot(name, fullPage = true) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage });
+}
+
+async function login(role) {
+  const u = userOf(role);
+  await page.goto(`${base}/ui/login`);
+  await page.getByLabel("Логин").fill(u.login);
+  await page.getByLabel("Пароль").fill(u.password);
+  await Promise.all([page.waitForURL(/\/ui\/cases/), page.getByRole("button", { name: "Войти" }).click()]);
+}
+
+async function logout() {
+  await Promise.all([page.waitForURL(/\/ui\/login/), page.getByRole("button", { name: "Выйти" }).click()]);
+}
+
+const statusBadge = () => page.locator("#request-panel .status-line .badge");
+
+/** Fills and submits the «Создать запрос» form for fns-tax-debt; returns on the preview page. */
+async function fillTaxDebt(caseNo, inn) {
+  await page.goto(`${base}/ui/requests/new?kind=fns-tax-debt`);
+  await page.getByLabel("Номер заявки").fill(caseNo);
+  await page.getByLabel("Услуга").fill("Предоставление субсидии");
+  await page.getByLabel("Заявитель", { exact: true }).fill("ООО «Тест»");
+  await page.getByLabel("ИНН заявителя").fill(inn);
+  await page.getByLabel("Номер запроса").fill(`E2E-${randomBytes(3).toString("hex")}`);
+  await page.getByLabel("ИНН организации").fill(inn);
+  await page.getByLabel("На дату").fill("2026-11-20");
+}
+
+async function submitAndSend() {
+  await Promise.all([page.waitForURL(/\/ui\/requests\/new$/), page.getByRole("button", { name: "Подготовить запрос к отправке" }).click()]);
+  await page.getByRole("heading", { name: "Проверка запроса перед отправкой" }).waitFor();
+  await Promise.all([
+    page.waitForURL(/\/ui\/requests\/[0-9a-f-]+\?done=created/),
+    page.getByRole("button", { name: "Сохранить и отправить запрос" }).click(),
+  ]);
+}
+
+async function injectFault(rule) {
+  const r = await fetch(`${mockUrl}/admin/faults`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(rule),
+  });
+  check(r.ok, `mock admin refused the fault rule: HTTP ${r.status} ${await r.text()}`);
+}
+
+let context;
+try {
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+    viewport: { width: 1280, height: 900 },
+    locale: "ru-RU",
+    timezoneId: "Europe/Moscow",
+    acceptDownloads: true,
+  });
+} catch (e) {
+  console.error(`cannot start Chromium at ${chromiumPath}: ${e.message}`);
+  console.error("install it with: apt-get install -y chromium");
+  process.exit(2);
+}
+context.setDefaultTimeout(15000);
+page = context.pages()[0] || (await context.newPage());
+const consoleErrors = [];
+page.on("pageerror", (e) => consoleErrors.push(String(e)));
+page.on("console", (m) => {
+  // Pages refused on purpose (401 wrong password, 403 roles, 422 bad ЭП-СП) log a resource error; anything
+  // else — a script error, a missing stylesheet or script (404) — is a failure.
+  if (m.type() === "error" && !/status of (401|403|422)/.test(m.text())) consoleErrors.push(m.text());
+});
+
+let answeredCard = "";
+
+await step("login page, wrong password refused in Russian", async () => {
+  await page.goto(`${base}/ui/`);
+  await page.waitForURL(/\/ui\/login/);
+  check((await page.getAttribute("html", "lang")) === "ru", "html lang is not ru");
+  await shot("01-login", false);
+  await page.getByLabel("Логин").fill(userOf("operator").login);
+  await page.getByLabel("Пароль").fill("wrong-password");
+  await page.getByRole("button", { name: "Войти" }).click();
+  await page.getByRole("alert").filter({ hasText: "Неверный логин или пароль." }).waitFor();
+});
+
+await step("operator logs in and sees the cases list", async () => {
+  await login("operator");
+  await page.getByRole("heading", { name: "Заявки" }).waitFor();
+  await page.getByRole("link", { name: "ЗАЯВ-2026-000101" }).waitFor();
+  await shot("02-cases");
+});
+
+await step("operator cannot open the admin pages (403, Russian)", async () => {
+  for (const path of ["/ui/dead-letters", "/ui/settings"]) {
+    const resp = await page.goto(`${base}${path}`);
+    check(resp.status() === 403, `${path}: HTTP ${resp.status()}`);
+    await page.getByText("Эта страница доступна только администратору.").waitFor();
+  }
+  check(await page.getByRole("link", { name: "Необработанные" }).count() === 0, "the admin menu item is shown to an operator");
+});
+
+await step("create a request from the form; client-side validation in Russian", async () => {
+  await fillTaxDebt("E2E-2026-0001", "7707083894");
+  await shot("04-create-form");
+  // A wrong ИНН is caught before sending, with a Russian message next to the field.
+  await page.getByLabel("ИНН организации").fill("12345");
+  await page.getByRole("button", { name: "Подготовить запрос к отправке" }).click();
+  await page.getByText("Поле «ИНН организации» должно состоять из 10 цифр.").waitFor();
+  check((await page.getByLabel("ИНН организации").getAttribute("aria-invalid")) === "true", "aria-invalid not set");
+  await page.getByLabel("ИНН организации").fill("7707083894");
+  await submitAndSend();
+  await page.getByRole("status").filter({ hasText: "Запрос сохранён и поставлен в очередь" }).waitFor();
+});
+
+await step("status goes to «Ожидает ответа» (or queued first), then «Ответ получен» without a reload", async () => {
+  const seen = [];
+  const first = await waitForText(statusBadge(), [...ACTIVE, "Ответ получен"], 10000, seen);
+  console.log(`  # first status seen: ${first}`);
+  await page.evaluate(() => { window.__noReload = true; });
+  await waitForText(statusBadge(), ["Ответ получен"], 30000, seen);
+  check(await page.evaluate(() => window.__noReload === true), "the page was reloaded");
+  console.log(`  # statuses seen: ${seen.join(" → ")}`);
+  // The history keeps every step, «Ожидает ответа» included.
+  await page.locator(".timeline").getByText("Ожидает ответа").first().waitFor();
+  answeredCard = page.url().replace(/\?.*$/, "");
+});
+
+await step("open the answer: a table of fields, raw XML, signatures", async () => {
+  await page.getByRole("heading", { name: "Ответ" }).waitFor();
+  const table = page.locator("table.answer-table");
+  await table.getByText("ИНН налогоплательщика").waitFor();
+  await table.getByText("Признак наличия задолженности").waitFor();
+  check((await table.locator("td").allInnerTexts()).includes("7707083894"), "the INN is not in the answer table");
+  await page.getByText("XML ответа", { exact: true }).click();
+  await page.locator("details.raw pre").filter({ hasText: "TaxDebtResponse" }).first().waitFor();
+  await page.getByRole("heading", { name: "Электронные подписи" }).waitFor();
+  await page.getByText("ЭП-СМЭВ (подпись СМЭВ)").waitFor();
+  await shot("05-request-answer");
+});
+
+await step("download the PDF attachment; its bytes start with %PDF", async () => {
+  const link = page.locator("ul.files a").first();
+  const name = (await link.innerText()).trim();
+  const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
+  const path = join(work, "attachment.bin");
+  await download.saveAs(path);
+  const bytes = readFileSync(path);
+  check(bytes.subarray(0, 4).toString("latin1") === "%PDF", `attachment ${name} starts with ${JSON.stringify(bytes.subarray(0, 8).toString("latin1"))}`);
+  console.log(`  # ${name}: ${bytes.length} bytes, suggested name ${download.suggestedFilename()}`);
+});
+
+await step("case card with the tab «Межведомственные запросы» (keyboard tabs)", async () => {
+  await page.getByRole("link", { name: "Заявка № E2E-2026-0001" }).first().click();
+  await page.getByRole("heading", { name: "Заявка № E2E-2026-0001" }).waitFor();
+  const tab = page.getByRole("tab", { name: /Межведомственные запросы/ });
+  check((await tab.getAttribute("aria-selected")) === "true", "the requests tab is not selected");
+  const table = page.getByRole("table", { name: /Запросы по заявке/ });
+  await table.getByText("Ответ получен").waitFor();
+  await table.getByRole("columnheader", { name: "Срок ответа" }).waitFor();
+  await shot("03-case-card");
+  await tab.focus();
+  await page.keyboard.press("ArrowRight");
+  const info = page.getByRole("tab", { name: "Сведения о заявке" });
+  check((await info.getAttribute("aria-selected")) === "true", "ArrowRight did not select the next tab");
+  await page.getByRole("tabpanel").getByText("ООО «Тест»").waitFor();
+});
+
+await step("a failed request (fault injected at the mock) is retried and answered", async () => {
+  await injectFault({ fault: "InvalidContent", operations: ["SendRequest"], count: 1, description: "Injected by the UI test" });
+  await fillTaxDebt("E2E-2026-0002", "7707083895");
+  await submitAndSend();
+  await waitForText(statusBadge(), ["Ошибка"], 30000);
+  await page.locator(".card-error").getByText("Сообщение не соответствует схеме").waitFor();
+  await Promise.all([
+    page.waitForURL(/done=retried/),
+    page.getByRole("button", { name: "Повторить отправку" }).click(),
+  ]);
+  await page.getByRole("status").filter({ hasText: "Запрос поставлен в очередь на повторную отправку." }).waitFor();
+  await waitForText(statusBadge(), ["Ответ получен"], 30000);
+  await page.locator(".timeline").getByText("повторная отправка по решению сотрудника").waitFor();
+});
+
+await step("a rejected request (NO_DATA) shows the reason and can be retried", async () => {
+  await page.goto(`${base}/ui/requests?q=${encodeURIComponent("ЗАЯВ-2026-000103")}`);
+  const row = page.locator("tr[data-request-id]").first();
+  await waitForText(row.locator(".badge"), ["Отклонён"], 30000);
+  await row.getByRole("link").first().click();
+  await page.getByText("Запрос отклонён поставщиком сведений.").waitFor();
+  await page.getByText(/Сведения отсутствуют \(NO_DATA\)/).waitFor();
+  await Promise.all([page.waitForURL(/done=retried/), page.getByRole("button", { name: "Повторить отправку" }).click()]);
+  await waitForText(statusBadge(), ["Отклонён"], 30000, []);
+});
+
+await step("ЭП-СП: a bad signature is refused with a clear message; the right one is accepted", async () => {
+  await page.goto(`${base}/ui/requests/new?kind=zags-marriage`);
+  await page.getByLabel("Номер заявки").fill("E2E-2026-0003");
+  await page.getByLabel("Фамилия супруга").fill("Иванов");
+  await page.getByLabel("Имя супруга").fill("Пётр");
+  await page.getByLabel("Дата рождения").fill("1990-05-01");
+  await page.getByLabel("СНИЛС", { exact: true }).fill("112-233-445 96");
+  await page.getByRole("button", { name: "Подготовить запрос к отправке" }).click();
+  await page.getByText("Контрольное число СНИЛС в поле «СНИЛС» не сходится: проверьте номер.").waitFor();
+  await page.getByLabel("СНИЛС", { exact: true }).fill("112-233-445 95");
+  await Promise.all([page.waitForURL(/\/sign$/), page.getByRole("button", { name: "Подготовить запрос к отправке" }).click()]);
+  await page.getByRole("heading", { name: "Подпись ЭП-СП должностного лица" }).waitFor();
+  await page.getByText("openssl dgst -engine gost -md_gost12_256 -sign key.pem -out signature.bin signed-info.bin").waitFor();
+  const cert = join(repo, "certs-example", "sp.cert.pem");
+  const key = join(repo, "certs-example", "sp.key.pem");
+  const bad = join(work, "bad-signature.bin");
+  writeFileSync(bad, randomBytes(64));
+  await page.getByLabel("Файл подписи (signature.bin: двоичный или base64)").setInputFiles(bad);
+  await page.getByLabel("Сертификат должностного лица (PEM или DER)").setInputFiles(cert);
+  await page.getByRole("button", { name: "Сохранить и отправить запрос" }).click();
+  const alert = page.getByRole("alert");
+  await alert.filter({ hasText: "Подпись ЭП-СП не принята" }).waitFor();
+  check((await alert.innerText()).includes("подпись не соответствует подготовленным данным"), "the refusal does not say why");
+  await shot("06-sign-step");
+  // Now sign the downloaded SignedInfo exactly as the page says.
+  const [dl] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Скачать signed-info.bin" }).click()]);
+  const info = join(work, "signed-info.bin");
+  const sig = join(work, "signature.bin");
+  await dl.saveAs(info);
+  execFileSync("openssl", ["dgst", "-engine", "gost", "-md_gost12_256", "-sign", key, "-out", sig, info], { stdio: ["ignore", "ignore", "pipe"] });
+  await page.getByLabel("Файл подписи (signature.bin: двоичный или base64)").setInputFiles(sig);
+  await page.getByLabel("Сертификат должностного лица (PEM или DER)").setInputFiles(cert);
+  await Promise.all([page.waitForURL(/done=signed/), page.getByRole("button", { name: "Сохранить и отправить запрос" }).click()]);
+  await page.getByRole("status").filter({ hasText: "Подпись ЭП-СП проверена и принята" }).waitFor();
+  await waitForText(statusBadge(), ["Ответ получен"], 30000);
+  await page.locator("dl.props").getByText(/действителен/).first().waitFor();
+});
+
+await step("the request list refreshes statuses live", async () => {
+  await fillTaxDebt("E2E-2026-0004", "7707083896");
+  await submitAndSend();
+  await page.goto(`${base}/ui/requests?q=E2E-2026-0004`);
+  const badge = page.locator("tr[data-request-id] .badge").first();
+  await page.evaluate(() => { window.__noReload = true; });
+  await waitForText(badge, ["Ответ получен"], 30000);
+  check(await page.evaluate(() => window.__noReload === true), "the list was reloaded");
+  await shot("09-requests");
+  await logout();
+});
+
+await step("руководитель sees monitoring; cannot open dead letters", async () => {
+  await login("supervisor");
+  await page.goto(`${base}/ui/monitoring`);
+  await page.getByRole("heading", { name: "Запросы по статусам" }).waitFor();
+  await page.getByText("ошибок и отказов сегодня").waitFor();
+  await page.getByRole("heading", { name: "Дольше всех ждёт ответа" }).waitFor();
+  await shot("07-monitoring");
+  const resp = await page.goto(`${base}/ui/dead-letters`);
+  check(resp.status() === 403, `supervisor got HTTP ${resp.status()} on dead letters`);
+  await page.goto(`${base}/ui/cases`);
+  await logout();
+});
+
+await step("администратор opens dead letters and settings", async () => {
+  await login("admin");
+  let resp = await page.goto(`${base}/ui/dead-letters`);
+  check(resp.status() === 200, `dead letters: HTTP ${resp.status()}`);
+  await page.getByRole("heading", { name: "Необработанные сообщения" }).waitFor();
+  resp = await page.goto(`${base}/ui/settings`);
+  check(resp.status() === 200, `settings: HTTP ${resp.status()}`);
+  await page.getByRole("heading", { name: "Информационные системы" }).waitFor();
+  check(!(await page.content()).includes("$argon2"), "a password hash is shown");
+});
+
+await step("tablet width 768 px: no horizontal page scroll", async () => {
+  await page.setViewportSize({ width: 768, height: 1024 });
+  for (const path of ["/ui/cases", answeredCard.replace(base, "") || "/ui/requests", "/ui/requests/new"]) {
+    await page.goto(`${base}${path}`);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(width <= 770, `${path} is ${width} px wide at 768 px`);
+  }
+  await page.goto(`${base}/ui/cases`);
+  await shot("08-cases-768");
+  await page.setViewportSize({ width: 1280, height: 900 });
+});
+
+await step("no script errors in the browser console", async () => {
+  check(consoleErrors.length === 0, consoleErrors.join("\n"));
+});
+
+await context.close();
+try { rmSync(work, { recursive: true, force: true }); } catch { /* best effort */ }
+console.log(`screenshots: ${shots}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
