@@ -139,9 +139,18 @@ fn name_entries(name: &X509NameRef) -> Vec<(String, String, String)> {
 }
 
 fn oid_numeric(obj: &openssl::asn1::Asn1ObjectRef) -> Option<String> {
-    // OBJ_obj2txt with no_name = 1 via the Display of a freshly built object is not exposed;
-    // map the NIDs OpenSSL knows and fall back to the text form (numeric for unknown OIDs).
+    // The crate does not expose OBJ_obj2txt(no_name = 1); map the attributes we read by short
+    // name (unknown objects already print as numeric OIDs).
     let known = [
+        ("CN", "2.5.4.3"),
+        ("O", "2.5.4.10"),
+        ("OU", "2.5.4.11"),
+        ("C", "2.5.4.6"),
+        ("L", "2.5.4.7"),
+        ("ST", "2.5.4.8"),
+        ("SN", "2.5.4.4"),
+        ("GN", "2.5.4.42"),
+        ("title", "2.5.4.12"),
         ("OGRN", OID_OGRN),
         ("SNILS", OID_SNILS),
         ("INN", OID_INN),
@@ -229,5 +238,30 @@ impl TrustStore {
             (true, _) => Ok(()),
             (false, err) => Err(err.error_string().to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_common_name_organization_and_russian_fields() {
+        let pem = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/certs-example/ov.cert.pem"
+        ))
+        .unwrap();
+        let _ = ensure_gost_engine();
+        let info = CertificateInfo::of(&X509::from_pem(&pem).unwrap());
+        assert!(info
+            .common_name
+            .as_deref()
+            .unwrap()
+            .contains("Тестовая ИС ведомства"));
+        assert_eq!(info.organization.as_deref(), Some("Тестовое ведомство"));
+        assert_eq!(info.ogrn.as_deref(), Some("1027700000008"));
+        assert_eq!(info.inn_le.as_deref(), Some("7700000009"));
+        assert!(info.subject.contains("CN="));
     }
 }

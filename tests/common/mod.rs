@@ -57,17 +57,26 @@ impl Proc {
 }
 
 fn unsafe_sigterm(pid: u32) {
-    let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status();
 }
 
 /// Spawns `cmd`, collects its stdout+stderr lines, and waits until a line contains `marker`;
 /// returns the text after the marker on that line.
-pub fn spawn_until(mut cmd: Command, marker: &str) -> (Child, String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+pub fn spawn_until(
+    mut cmd: Command,
+    marker: &str,
+) -> (Child, String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn");
     let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let (tx, rx) = std::sync::mpsc::channel::<String>();
-    for stream in [Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>, Box::new(child.stderr.take().expect("stderr"))] {
+    for stream in [
+        Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().expect("stderr")),
+    ] {
         let tx = tx.clone();
         let lines = lines.clone();
         std::thread::spawn(move || {
@@ -93,7 +102,10 @@ pub fn spawn_until(mut cmd: Command, marker: &str) -> (Child, String, std::sync:
             }
             Err(_) => {
                 let _ = child.kill();
-                panic!("process did not print {marker:?}; output:\n{}", lines.lock().map(|l| l.join("\n")).unwrap_or_default());
+                panic!(
+                    "process did not print {marker:?}; output:\n{}",
+                    lines.lock().map(|l| l.join("\n")).unwrap_or_default()
+                );
             }
         }
     }
@@ -102,15 +114,31 @@ pub fn spawn_until(mut cmd: Command, marker: &str) -> (Child, String, std::sync:
 /// Starts the mock SMEV with an optional TOML configuration.
 pub fn start_mock(dir: &Path, config: Option<&str>) -> Proc {
     let mut cmd = Command::new(bin());
-    cmd.arg("mock-smev").arg("--listen").arg("127.0.0.1:0").current_dir(root());
+    cmd.arg("mock-smev")
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .current_dir(root());
     if let Some(c) = config {
         let p = dir.join("mock.toml");
         std::fs::write(&p, c).unwrap();
         cmd.arg("--config").arg(p);
     }
     let (child, rest, output) = spawn_until(cmd, "mock-smev listening on ");
-    let addr = rest.split_whitespace().next().unwrap_or_default().trim_start_matches("http://").to_string();
-    Proc { child, addr, output }
+    // "HOST:PORT" (stdout) or "http://HOST:PORT/ws …" (the log line): keep host and port.
+    let addr = rest
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    Proc {
+        child,
+        addr,
+        output,
+    }
 }
 
 /// The tokens of the two test systems.
@@ -118,7 +146,11 @@ pub const TOKEN_A: &str = "token-system-a-0123456789";
 pub const TOKEN_B: &str = "token-system-b-0123456789";
 
 fn sha256_hex(s: &str) -> String {
-    let out = Command::new(bin()).arg("hash-token").arg(s).output().unwrap();
+    let out = Command::new(bin())
+        .arg("hash-token")
+        .arg(s)
+        .output()
+        .unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
@@ -196,23 +228,68 @@ sha256 = "{hb}"
         certs = certs.display(),
     );
     let p = dir.join("gateway.toml");
-    std::fs::write(&p, text).unwrap();
+    std::fs::write(&p, override_sections(&text, extra)).unwrap();
     p
+}
+
+/// Drops from `text` every plain section (`[name]`) that `extra` also defines, except the copy
+/// inside `extra` itself, so a test can replace a section of the base configuration.
+fn override_sections(text: &str, extra: &str) -> String {
+    let redefined: Vec<&str> = extra
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with('[') && !l.starts_with("[["))
+        .collect();
+    let extra_at = if extra.trim().is_empty() {
+        usize::MAX
+    } else {
+        text.find(extra).unwrap_or(usize::MAX)
+    };
+    let mut out = String::new();
+    let mut skipping = false;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim();
+        if t.starts_with('[') {
+            skipping = !t.starts_with("[[") && redefined.contains(&t) && offset < extra_at;
+        }
+        if !skipping {
+            out.push_str(line);
+        }
+        offset += line.len();
+    }
+    out
 }
 
 /// Starts the gateway with a configuration file.
 pub fn start_gateway(config: &Path) -> Proc {
     let mut cmd = Command::new(bin());
-    cmd.arg("run").arg("--config").arg(config).current_dir(root());
+    cmd.arg("run")
+        .arg("--config")
+        .arg(config)
+        .current_dir(root());
     // Environment overrides the file (the config crate): every test gets a free port.
     cmd.env("SMEV_GATEWAY__API__LISTEN", "127.0.0.1:0");
     let (child, rest, output) = spawn_until(cmd, "smev-gateway listening on http://");
-    let addr = rest.split_whitespace().next().unwrap_or_default().to_string();
-    Proc { child, addr, output }
+    let addr = rest
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    Proc {
+        child,
+        addr,
+        output,
+    }
 }
 
 /// A JSON API call; returns (status, body).
-pub fn call(method: &str, url: &str, token: Option<&str>, body: Option<&serde_json::Value>) -> (u16, serde_json::Value) {
+pub fn call(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<&serde_json::Value>,
+) -> (u16, serde_json::Value) {
     let mut req = ureq::request(method, url).timeout(Duration::from_secs(30));
     if let Some(t) = token {
         req = req.set("Authorization", &format!("Bearer {t}"));
@@ -228,7 +305,10 @@ pub fn call(method: &str, url: &str, token: Option<&str>, body: Option<&serde_js
     };
     let status = resp.status();
     let text = resp.into_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
 }
 
 /// Polls `f` until it returns Some, or panics after `timeout`.
