@@ -55,7 +55,11 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
 fn peak_rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.to_string())
+        })
         .and_then(|l| l.split_whitespace().nth(1).and_then(|x| x.parse().ok()))
         .unwrap_or(0)
 }
@@ -68,15 +72,25 @@ fn dir_size(p: &Path) -> u64 {
                 Ok(m) => m,
                 Err(_) => continue,
             };
-            total += if m.is_dir() { dir_size(&e.path()) } else { m.len() };
+            total += if m.is_dir() {
+                dir_size(&e.path())
+            } else {
+                m.len()
+            };
         }
     }
     total
 }
 
 fn main() {
-    let n: usize = std::env::var("LOAD_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
-    let clients: usize = std::env::var("LOAD_CLIENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(8);
+    let n: usize = std::env::var("LOAD_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let clients: usize = std::env::var("LOAD_CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
     let bin = env!("CARGO_BIN_EXE_smev-gateway");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
@@ -86,12 +100,20 @@ fn main() {
     let (_mock, mock_addr) = spawn(
         {
             let mut c = Command::new(bin);
-            c.args(["mock-smev", "--listen", "127.0.0.1:0", "--config"]).arg(&mock_cfg);
+            c.args(["mock-smev", "--listen", "127.0.0.1:0", "--config"])
+                .arg(&mock_cfg);
             c
         },
         "mock-smev listening on ",
     );
-    let hash = String::from_utf8(Command::new(bin).args(["hash-token", TOKEN]).output().unwrap().stdout).unwrap();
+    let hash = String::from_utf8(
+        Command::new(bin)
+            .args(["hash-token", TOKEN])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
     let defaults = std::fs::read_to_string(root.join("config/default.toml")).unwrap();
     let kinds = &defaults[defaults.find("[[kinds]]").unwrap()..];
     let kinds = kinds.replace("../schemas/", &format!("{}/schemas/", root.display()));
@@ -171,9 +193,15 @@ sha256 = "{hash}"
         let _ = h.join();
     }
     let accepted_in = started.elapsed();
-    println!("  accepted {n} requests in {:.1} s ({:.0} accepted/s)", accepted_in.as_secs_f64(), n as f64 / accepted_in.as_secs_f64());
+    println!(
+        "  accepted {n} requests in {:.1} s ({:.0} accepted/s)",
+        accepted_in.as_secs_f64(),
+        n as f64 / accepted_in.as_secs_f64()
+    );
 
-    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build();
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(60))
+        .build();
     let count = |status: &str| -> usize {
         let mut total = 0;
         let mut cursor: Option<String> = None;
@@ -182,7 +210,11 @@ sha256 = "{hash}"
             if let Some(c) = &cursor {
                 url.push_str(&format!("&cursor={c}"));
             }
-            let v: serde_json::Value = match agent.get(&url).set("Authorization", &format!("Bearer {TOKEN}")).call() {
+            let v: serde_json::Value = match agent
+                .get(&url)
+                .set("Authorization", &format!("Bearer {TOKEN}"))
+                .call()
+            {
                 Ok(r) => r.into_json().unwrap_or_default(),
                 Err(_) => return total,
             };
@@ -215,12 +247,27 @@ sha256 = "{hash}"
         if let Some(c) = &cursor {
             url.push_str(&format!("&cursor={c}"));
         }
-        let v: serde_json::Value = agent.get(&url).set("Authorization", &format!("Bearer {TOKEN}")).call().unwrap().into_json().unwrap();
+        let v: serde_json::Value = agent
+            .get(&url)
+            .set("Authorization", &format!("Bearer {TOKEN}"))
+            .call()
+            .unwrap()
+            .into_json()
+            .unwrap();
         for r in v["items"].as_array().unwrap() {
-            let t = |k: &serde_json::Value| k.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|d| d.with_timezone(&Utc));
+            let t = |k: &serde_json::Value| {
+                k.as_str()
+                    .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                    .map(|d| d.with_timezone(&Utc))
+            };
             let created = t(&r["created_at"]).unwrap();
             let history = r["history"].as_array().unwrap();
-            let at_state = |s: &str| history.iter().find(|h| h["to"] == s).and_then(|h| t(&h["at"]));
+            let at_state = |s: &str| {
+                history
+                    .iter()
+                    .find(|h| h["to"] == s)
+                    .and_then(|h| t(&h["at"]))
+            };
             if let Some(sent) = at_state("sent") {
                 to_sent.push((sent - created).num_microseconds().unwrap_or(0) as f64 / 1000.0);
             }
@@ -235,8 +282,24 @@ sha256 = "{hash}"
     }
     let rss = peak_rss_kib(pid);
     let db = dir_size(&dir.path().join("db"));
-    println!("  all {n} answered in {:.1} s: {:.0} requests/s end to end", total.as_secs_f64(), n as f64 / total.as_secs_f64());
-    println!("  accept → sent:     p50 {:>8.1} ms   p99 {:>8.1} ms", percentile(&mut to_sent, 0.5), percentile(&mut to_sent, 0.99));
-    println!("  accept → answered: p50 {:>8.1} ms   p99 {:>8.1} ms", percentile(&mut to_answered, 0.5), percentile(&mut to_answered, 0.99));
-    println!("  sled database: {:.1} MiB on disk; gateway peak RSS {:.1} MiB", db as f64 / 1048576.0, rss as f64 / 1024.0);
+    println!(
+        "  all {n} answered in {:.1} s: {:.0} requests/s end to end",
+        total.as_secs_f64(),
+        n as f64 / total.as_secs_f64()
+    );
+    println!(
+        "  accept → sent:     p50 {:>8.1} ms   p99 {:>8.1} ms",
+        percentile(&mut to_sent, 0.5),
+        percentile(&mut to_sent, 0.99)
+    );
+    println!(
+        "  accept → answered: p50 {:>8.1} ms   p99 {:>8.1} ms",
+        percentile(&mut to_answered, 0.5),
+        percentile(&mut to_answered, 0.99)
+    );
+    println!(
+        "  sled database: {:.1} MiB on disk; gateway peak RSS {:.1} MiB",
+        db as f64 / 1048576.0,
+        rss as f64 / 1024.0
+    );
 }

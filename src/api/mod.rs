@@ -83,7 +83,11 @@ async fn create_request(
 /// Refuses bodies whose declared length exceeds the limit with a problem+json 413 — after
 /// reading and discarding them (up to 64 MiB), so the client, still sending, receives the answer
 /// instead of a connection reset.
-async fn declared_length_limit(State(ctx): State<Arc<Context>>, req: Request, next: axum::middleware::Next) -> Response {
+async fn declared_length_limit(
+    State(ctx): State<Arc<Context>>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
     let limit = ctx.config.api.max_body_bytes;
     let declared = req
         .headers()
@@ -160,7 +164,10 @@ pub fn router(ctx: Arc<Context>) -> Router {
         )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(ctx.config.api.max_body_bytes))
-        .layer(axum::middleware::from_fn_with_state(ctx.clone(), declared_length_limit));
+        .layer(axum::middleware::from_fn_with_state(
+            ctx.clone(),
+            declared_length_limit,
+        ));
     let mut r = Router::new()
         .nest("/api/v1", api)
         .route("/api/openapi.json", get(openapi))
