@@ -9,7 +9,9 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-const METHODS: &[&str] = &["get", "put", "post", "delete", "patch", "head", "options", "trace"];
+const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "patch", "head", "options", "trace",
+];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -67,7 +69,9 @@ fn calls(s: &str, word: &str) -> bool {
 /// `.nest("/prefix", name)`-ed get the prefix.
 fn code_routes() -> BTreeMap<String, BTreeSet<String>> {
     let src = read("src/api/mod.rs");
-    let start = src.find("pub fn router(").expect("pub fn router in src/api/mod.rs");
+    let start = src
+        .find("pub fn router(")
+        .expect("pub fn router in src/api/mod.rs");
     let body = &src[start..];
     // `.nest("/api/v1", api)` → api ↦ /api/v1.
     let mut prefixes = BTreeMap::new();
@@ -100,7 +104,10 @@ fn code_routes() -> BTreeMap<String, BTreeSet<String>> {
             .filter(|m| calls(handlers, m))
             .map(|m| m.to_string())
             .collect();
-        assert!(!methods.is_empty(), "no method router in .route({path:?}, {handlers})");
+        assert!(
+            !methods.is_empty(),
+            "no method router in .route({path:?}, {handlers})"
+        );
         routes.entry(full).or_default().extend(methods);
     }
     assert!(routes.len() > 10, "parsed too few routes: {routes:?}");
@@ -134,7 +141,9 @@ fn every_route_is_documented_and_every_documented_path_exists() {
     let mut problems = Vec::new();
     for (path, methods) in &code {
         match documented.get(path) {
-            None => problems.push(format!("route {path} ({methods:?}) is not in src/api/openapi.json")),
+            None => problems.push(format!(
+                "route {path} ({methods:?}) is not in src/api/openapi.json"
+            )),
             Some(d) if d != methods => problems.push(format!(
                 "route {path}: the router has methods {methods:?}, the document {d:?}"
             )),
@@ -143,10 +152,16 @@ fn every_route_is_documented_and_every_documented_path_exists() {
     }
     for path in documented.keys() {
         if !code.contains_key(path) {
-            problems.push(format!("documented path {path} is not routed in src/api/mod.rs"));
+            problems.push(format!(
+                "documented path {path} is not routed in src/api/mod.rs"
+            ));
         }
     }
-    assert!(problems.is_empty(), "OpenAPI document out of sync:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "OpenAPI document out of sync:\n{}",
+        problems.join("\n")
+    );
 
     // Path parameters: each `{name}` of a path is declared as a path parameter of it.
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -156,7 +171,11 @@ fn every_route_is_documented_and_every_documented_path_exists() {
             .iter()
             .filter(|(k, _)| *k == "parameters" || METHODS.contains(&k.as_str()))
             .flat_map(|(k, v)| {
-                let list = if k == "parameters" { v.clone() } else { v["parameters"].clone() };
+                let list = if k == "parameters" {
+                    v.clone()
+                } else {
+                    v["parameters"].clone()
+                };
                 list.as_array().cloned().unwrap_or_default()
             })
             .map(|p| resolve(&doc, &p))
@@ -177,7 +196,11 @@ fn resolve(doc: &Value, v: &Value) -> Value {
     match v.get("$ref").and_then(Value::as_str) {
         Some(r) => {
             let pointer = r.strip_prefix('#').expect("local $ref");
-            resolve(doc, doc.pointer(pointer).unwrap_or_else(|| panic!("dangling $ref {r}")))
+            resolve(
+                doc,
+                doc.pointer(pointer)
+                    .unwrap_or_else(|| panic!("dangling $ref {r}")),
+            )
         }
         None => v.clone(),
     }
@@ -186,9 +209,12 @@ fn resolve(doc: &Value, v: &Value) -> Value {
 /// `CODES` of `src/api/error.rs`: (code, HTTP status).
 fn error_codes() -> Vec<(String, u16)> {
     let src = read("src/api/error.rs");
-    let start = src.find("pub const CODES").expect("CODES in src/api/error.rs");
+    let start = src
+        .find("pub const CODES")
+        .expect("CODES in src/api/error.rs");
     let block = &src[start..];
-    let block = &block[block.find("= &[").expect("CODES array") + 4..block.find("];").expect("end of CODES")];
+    let block = &block
+        [block.find("= &[").expect("CODES array") + 4..block.find("];").expect("end of CODES")];
     let mut out = Vec::new();
     let mut rest = block;
     while let Some(open) = rest.find('(') {
@@ -223,8 +249,14 @@ fn every_error_code_is_in_the_problem_schema() {
     let defined: BTreeSet<String> = codes.iter().map(|(c, _)| c.clone()).collect();
     let missing: Vec<_> = defined.difference(&documented).collect();
     let unknown: Vec<_> = documented.difference(&defined).collect();
-    assert!(missing.is_empty(), "codes of src/api/error.rs CODES missing from the Problem schema: {missing:?}");
-    assert!(unknown.is_empty(), "Problem schema codes that src/api/error.rs CODES does not define: {unknown:?}");
+    assert!(
+        missing.is_empty(),
+        "codes of src/api/error.rs CODES missing from the Problem schema: {missing:?}"
+    );
+    assert!(
+        unknown.is_empty(),
+        "Problem schema codes that src/api/error.rs CODES does not define: {unknown:?}"
+    );
     let description = problem["description"].as_str().unwrap_or_default();
     for (code, status) in &codes {
         assert!(
@@ -247,17 +279,23 @@ fn every_error_code_is_in_the_problem_schema() {
                 let is_problem = resp["content"].get("application/problem+json").is_some();
                 let desc = resp["description"].as_str().unwrap_or_default();
                 if is_problem && !(status.starts_with('4') || status.starts_with('5')) {
-                    problems.push(format!("{method} {path} {status}: a problem under a success status"));
+                    problems.push(format!(
+                        "{method} {path} {status}: a problem under a success status"
+                    ));
                 }
                 let Some(list) = desc.split("Codes: ").nth(1) else {
                     if is_problem && status != "401" {
-                        problems.push(format!("{method} {path} {status}: problem response without \"Codes: …\""));
+                        problems.push(format!(
+                            "{method} {path} {status}: problem response without \"Codes: …\""
+                        ));
                     }
                     continue;
                 };
                 for code in list.split('`').skip(1).step_by(2) {
                     match status_of.get(code) {
-                        None => problems.push(format!("{method} {path} {status}: unknown code {code}")),
+                        None => {
+                            problems.push(format!("{method} {path} {status}: unknown code {code}"))
+                        }
                         Some(s) if s.to_string() != *status => problems.push(format!(
                             "{method} {path} {status}: code {code} has HTTP status {s} in CODES"
                         )),

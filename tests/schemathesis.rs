@@ -83,13 +83,19 @@ fn start() -> Live {
     let mock = start_mock(dir.path(), Some(&mock_cfg));
     let cfg = gateway_config(
         dir.path(),
-        &format!("http://{}/ws", mock.addr.split('/').next().unwrap_or_default()),
+        &format!(
+            "http://{}/ws",
+            mock.addr.split('/').next().unwrap_or_default()
+        ),
         "[webhooks]\nmax_attempts = 1\ntimeout_ms = 1000\n",
     );
     // Port 9 (discard) on loopback is closed: every delivery fails and the event goes dead.
     let text = std::fs::read_to_string(&cfg).unwrap();
     let marker = "mnemonic = \"SYSTEM1\"\n";
-    assert!(text.contains(marker), "the test configuration changed: {marker:?} not found");
+    assert!(
+        text.contains(marker),
+        "the test configuration changed: {marker:?} not found"
+    );
     let text = text.replacen(
         marker,
         &format!("{marker}webhook = {{ url = \"http://127.0.0.1:9/hook\", secret = \"schemathesis\" }}\n"),
@@ -97,11 +103,20 @@ fn start() -> Live {
     );
     std::fs::write(&cfg, text).unwrap();
     let gw = start_gateway(&cfg);
-    Live { _dir: dir, mock, gw }
+    Live {
+        _dir: dir,
+        mock,
+        gw,
+    }
 }
 
 fn create(live: &Live, body: serde_json::Value) -> serde_json::Value {
-    let (s, r) = call("POST", &live.api("/api/v1/requests"), Some(TOKEN_A), Some(&body));
+    let (s, r) = call(
+        "POST",
+        &live.api("/api/v1/requests"),
+        Some(TOKEN_A),
+        Some(&body),
+    );
     assert_eq!(s, 202, "seed request {body}: {r}");
     r
 }
@@ -119,49 +134,82 @@ fn items(live: &Live, path: &str) -> Vec<serde_json::Value> {
 /// Returns the id of the request awaiting ЭП-СП.
 fn seed(live: &Live) -> String {
     let b64 = base64::engine::general_purpose::STANDARD;
-    let answered = create(live, json!({
-        "kind": "fns-tax-debt",
-        "business_xml": tax_request("ST-1", "7701000122"),
-        "client_id": "schemathesis-seed-1",
-        "case": {"reference": "ЗАЯВ-ST-1", "service": "Лицензирование", "applicant": "ООО «Ромашка»",
-                 "inn": "7701000122", "metadata": {"source": "schemathesis"}},
-        "attachments": [{"name": "справка.pdf", "mime_type": "application/pdf",
-                         "content_base64": b64.encode(b"%PDF-1.4 seed")}],
-    }));
-    let rejected = create(live, json!({
-        "kind": "fns-tax-debt",
-        "business_xml": tax_request("ST-2", "0100000000"),
-        "case": {"reference": "ЗАЯВ-ST-2"},
-    }));
-    let zags = std::fs::read_to_string(root().join("tests/fixtures/schemas/kinds/zags-marriage/request.valid.xml")).unwrap();
-    let awaiting = create(live, json!({"kind": "zags-marriage", "business_xml": zags, "case": {"reference": "ЗАЯВ-ST-1"}}));
+    let answered = create(
+        live,
+        json!({
+            "kind": "fns-tax-debt",
+            "business_xml": tax_request("ST-1", "7701000122"),
+            "client_id": "schemathesis-seed-1",
+            "case": {"reference": "ЗАЯВ-ST-1", "service": "Лицензирование", "applicant": "ООО «Ромашка»",
+                     "inn": "7701000122", "metadata": {"source": "schemathesis"}},
+            "attachments": [{"name": "справка.pdf", "mime_type": "application/pdf",
+                             "content_base64": b64.encode(b"%PDF-1.4 seed")}],
+        }),
+    );
+    let rejected = create(
+        live,
+        json!({
+            "kind": "fns-tax-debt",
+            "business_xml": tax_request("ST-2", "0100000000"),
+            "case": {"reference": "ЗАЯВ-ST-2"},
+        }),
+    );
+    let zags = std::fs::read_to_string(
+        root().join("tests/fixtures/schemas/kinds/zags-marriage/request.valid.xml"),
+    )
+    .unwrap();
+    let awaiting = create(
+        live,
+        json!({"kind": "zags-marriage", "business_xml": zags, "case": {"reference": "ЗАЯВ-ST-1"}}),
+    );
     assert_eq!(awaiting["status"], "awaiting_personal_signature");
     // A second one awaiting ЭП-СП, cancelled (the sender does not touch it: no race).
-    let cancelled = create(live, json!({"kind": "zags-marriage", "business_xml": zags, "client_id": "schemathesis-seed-2"}));
+    let cancelled = create(
+        live,
+        json!({"kind": "zags-marriage", "business_xml": zags, "client_id": "schemathesis-seed-2"}),
+    );
     let id = cancelled["id"].as_str().unwrap();
-    let (s, b) = call("POST", &live.api(&format!("/api/v1/requests/{id}/cancel")), Some(TOKEN_A), None);
+    let (s, b) = call(
+        "POST",
+        &live.api(&format!("/api/v1/requests/{id}/cancel")),
+        Some(TOKEN_A),
+        None,
+    );
     assert_eq!(s, 200, "cancel: {b}");
 
     // Provider role: the first incoming request arrives with a corrupted ЭП-СМЭВ (a dead
     // letter), the second one intact, with a file.
-    let (s, b) = call("POST", &live.admin("/faults"), None,
-        Some(&json!({"fault": "corrupt_signature", "operations": ["GetRequest"], "count": 1})));
+    let (s, b) = call(
+        "POST",
+        &live.admin("/faults"),
+        None,
+        Some(&json!({"fault": "corrupt_signature", "operations": ["GetRequest"], "count": 1})),
+    );
     assert!(s == 200 || s == 201, "mock fault: {s} {b}");
     let inject = json!({"kind": "zags-marriage", "to": "SYSTEM1"});
     let (s, b) = call("POST", &live.admin("/requests"), None, Some(&inject));
     assert_eq!(s, 201, "mock inject: {b}");
-    wait_for(Duration::from_secs(30), "a dead letter", || (!items(live, "/api/v1/dead-letters").is_empty()).then_some(()));
+    wait_for(Duration::from_secs(30), "a dead letter", || {
+        (!items(live, "/api/v1/dead-letters").is_empty()).then_some(())
+    });
     let inject = json!({"kind": "zags-marriage", "to": "SYSTEM1",
                         "attachments": [{"file": "builtin:samples/sample.png", "mime_type": "image/png"}]});
     let (s, b) = call("POST", &live.admin("/requests"), None, Some(&inject));
     assert_eq!(s, 201, "mock inject: {b}");
-    wait_for(Duration::from_secs(30), "an incoming request", || (!items(live, "/api/v1/incoming").is_empty()).then_some(()));
+    wait_for(Duration::from_secs(30), "an incoming request", || {
+        (!items(live, "/api/v1/incoming").is_empty()).then_some(())
+    });
 
     for (r, state) in [(&answered, "answered"), (&rejected, "rejected")] {
         let id = r["id"].as_str().unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let (_, b) = call("GET", &live.api(&format!("/api/v1/requests/{id}")), Some(TOKEN_A), None);
+            let (_, b) = call(
+                "GET",
+                &live.api(&format!("/api/v1/requests/{id}")),
+                Some(TOKEN_A),
+                None,
+            );
             if b["status"] == state {
                 break;
             }
@@ -226,7 +274,10 @@ fn schemathesis_finds_no_server_errors_and_no_schema_mismatches() {
         }
         std::thread::sleep(Duration::from_millis(200));
     };
-    eprintln!("schemathesis finished in {:.1?} with {status}", started.elapsed());
+    eprintln!(
+        "schemathesis finished in {:.1?} with {status}",
+        started.elapsed()
+    );
     check_webhook_bodies(&live);
     let lines = live.gw.lines();
     let errors: Vec<&String> = lines.iter().filter(|l| l.contains("ERROR")).collect();
@@ -237,7 +288,11 @@ fn schemathesis_finds_no_server_errors_and_no_schema_mismatches() {
         }
     }
     let panics: Vec<&String> = lines.iter().filter(|l| l.contains("panicked")).collect();
-    assert!(panics.is_empty(), "the gateway panicked:\n{}", lines.join("\n"));
+    assert!(
+        panics.is_empty(),
+        "the gateway panicked:\n{}",
+        lines.join("\n")
+    );
     assert!(
         status.success(),
         "schemathesis found problems (exit {status}); its report is above. Reproduce with \
@@ -262,7 +317,12 @@ fn check_webhook_bodies(live: &Live) {
         events.iter().filter_map(|e| e["event"].as_str()).collect();
     assert_eq!(
         kinds,
-        ["incoming.received", "request.answered", "request.status_changed"].into(),
+        [
+            "incoming.received",
+            "request.answered",
+            "request.status_changed"
+        ]
+        .into(),
         "the seeded gateway should have dead events of every type"
     );
     let file = live._dir.path().join("webhook-bodies.json");
@@ -291,8 +351,14 @@ sys.exit(1 if failed else 0)
         .arg(&file)
         .output()
         .expect("run the venv's python");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     eprint!("{text}");
-    assert!(out.status.success(), "webhook bodies do not match the document's webhooks:\n{text}");
+    assert!(
+        out.status.success(),
+        "webhook bodies do not match the document's webhooks:\n{text}"
+    );
 }
-
