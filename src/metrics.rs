@@ -140,7 +140,7 @@ impl Metrics {
         m.build_info
             .with_label_values(&[
                 env!("CARGO_PKG_VERSION"),
-                option_env!("SMEV_GATEWAY_GIT_HASH").unwrap_or("unknown"),
+                env!("SMEV_GATEWAY_GIT_HASH"),
             ])
             .set(1);
         Arc::new(m)

@@ -20,7 +20,7 @@ use clap::{Parser, Subcommand};
 
 /// SMEV 3 gateway for agency information systems.
 #[derive(Debug, Parser)]
-#[command(name = "smev-gateway", version, about)]
+#[command(name = "smev-gateway", version = concat!(env!("CARGO_PKG_VERSION"), " (git ", env!("SMEV_GATEWAY_GIT_HASH"), ")"), about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
