@@ -11,7 +11,8 @@ use base64::Engine as _;
 use common::*;
 use serde_json::{json, Value};
 
-const B64: base64::engine::general_purpose::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+const B64: base64::engine::general_purpose::GeneralPurpose =
+    base64::engine::general_purpose::STANDARD;
 
 struct Env {
     _dir: tempfile::TempDir,
@@ -33,7 +34,12 @@ fn start(extra: &str) -> Env {
 }
 
 fn create(env: &Env, token: &str, body: Value) -> (u16, Value) {
-    call("POST", &env.url("/api/v1/requests"), Some(token), Some(&body))
+    call(
+        "POST",
+        &env.url("/api/v1/requests"),
+        Some(token),
+        Some(&body),
+    )
 }
 
 fn tax(request_id: &str) -> Value {
@@ -47,19 +53,36 @@ fn requests_idempotency_auth_and_errors() {
     // Auth.
     let (s, b) = call("GET", &env.url("/api/v1/requests"), None, None);
     assert_eq!((s, b["code"].as_str()), (401, Some("unauthorized")));
-    let (s, b) = call("GET", &env.url("/api/v1/requests"), Some("wrong-token"), None);
+    let (s, b) = call(
+        "GET",
+        &env.url("/api/v1/requests"),
+        Some("wrong-token"),
+        None,
+    );
     assert_eq!((s, b["code"].as_str()), (401, Some("unauthorized")));
 
     // Create, then the same client_id again: the same request, 200 instead of 202.
     let mut body = tax("REQ-1");
     body["client_id"] = json!("client-1");
-    body["case"] = json!({"reference": "ЗАЯВ-1", "applicant": "ООО «Ромашка»", "inn": "7701000121"});
+    body["case"] =
+        json!({"reference": "ЗАЯВ-1", "applicant": "ООО «Ромашка»", "inn": "7701000121"});
     let (s, first) = create(&env, TOKEN_A, body.clone());
     assert_eq!(s, 202, "{first}");
-    assert!(matches!(first["status"].as_str(), Some("queued" | "sending")));
+    assert!(matches!(
+        first["status"].as_str(),
+        Some("queued" | "sending")
+    ));
     let (s, again) = create(&env, TOKEN_A, body.clone());
     assert_eq!(s, 200);
     assert_eq!(again["id"], first["id"]);
+    // The same client_id with different content is a conflict, not a silent replay.
+    let mut changed = body.clone();
+    changed["business_xml"] = json!(tax_request("REQ-1-CHANGED", "7701000121"));
+    let (s, b) = create(&env, TOKEN_A, changed);
+    assert_eq!((s, b["code"].as_str()), (409, Some("conflict")), "{b}");
+    // An unsupported method is a problem+json 405.
+    let (s, b) = call("DELETE", &env.url("/api/v1/requests"), Some(TOKEN_A), None);
+    assert_eq!((s, b["code"].as_str()), (405, Some("method_not_allowed")));
     // The same client_id of another system is another request.
     let (s, other) = create(&env, TOKEN_B, body.clone());
     assert_eq!(s, 202);
@@ -67,42 +90,123 @@ fn requests_idempotency_auth_and_errors() {
 
     // System B cannot read system A's request, and does not see it in lists.
     let id = first["id"].as_str().unwrap();
-    let (s, b) = call("GET", &env.url(&format!("/api/v1/requests/{id}")), Some(TOKEN_B), None);
+    let (s, b) = call(
+        "GET",
+        &env.url(&format!("/api/v1/requests/{id}")),
+        Some(TOKEN_B),
+        None,
+    );
     assert_eq!((s, b["code"].as_str()), (404, Some("not_found")));
     let (_, list) = call("GET", &env.url("/api/v1/requests"), Some(TOKEN_B), None);
-    assert!(list["items"].as_array().unwrap().iter().all(|r| r["system"] == "sys-b"));
-    let (s, mine) = call("GET", &env.url(&format!("/api/v1/requests/{id}")), Some(TOKEN_A), None);
+    assert!(list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["system"] == "sys-b"));
+    let (s, mine) = call(
+        "GET",
+        &env.url(&format!("/api/v1/requests/{id}")),
+        Some(TOKEN_A),
+        None,
+    );
     assert_eq!(s, 200);
     assert_eq!(mine["case"]["reference"], "ЗАЯВ-1");
     assert!(!mine["history"].as_array().unwrap().is_empty());
 
     // Error codes.
     let cases: Vec<(Value, &str, u16, &str)> = vec![
-        (json!({"kind": "fns-tax-debt", "business_xml": "<td:TaxDebtRequest xmlns:td=\"urn://smev-gateway/example/fns-tax-debt/1.0\">\n<td:RequestID>x</td:RequestID>\n</td:Tax>"}), TOKEN_A, 422, "invalid_xml"),
-        (json!({"kind": "fns-tax-debt", "business_xml": tax_request("R", "12345")}), TOKEN_A, 422, "schema_violation"),
-        (json!({"kind": "no-such-kind", "business_xml": tax_request("R", "7701000121")}), TOKEN_A, 422, "unknown_kind"),
-        (json!({"kind": "zags-marriage", "business_xml": "<zm:MarriageRecordRequest xmlns:zm=\"urn://smev-gateway/example/zags-marriage/1.0\"/>"}), TOKEN_B, 403, "kind_not_allowed"),
-        (json!({"kind": "zags-marriage", "business_xml": tax_request("R", "7701000121")}), TOKEN_A, 422, "wrong_root_element"),
-        (json!({"kind": "fns-tax-debt", "business_xml": "<TaxDebtRequest/>"}), TOKEN_A, 422, "invalid_content"),
-        (json!({"kind": "fns-tax-debt", "business_xml": format!("<!DOCTYPE x [<!ENTITY e \"x\">]>{}", tax_request("R", "7701000121"))}), TOKEN_A, 422, "invalid_xml"),
-        (json!({"kind": "fns-tax-debt", "business_xml": format!("<!-- {} -->{}", "x".repeat(60000), tax_request("R", "7701000121"))}), TOKEN_A, 413, "payload_too_large"),
-        (json!({"kind": "fns-tax-debt", "business_xml": tax_request("R", "7701000121"), "attachments": [{"name": "a.pdf", "mime_type": "application/pdf", "content_base64": "!!!"}]}), TOKEN_A, 400, "invalid_parameter"),
-        (json!({"kind": "fns-tax-debt", "business_xml": tax_request("R", "7701000121"), "attachments": [{"name": "a.pdf", "mime_type": "pdf", "content_base64": "AAAA"}]}), TOKEN_A, 400, "invalid_parameter"),
-        (json!({"kind": "fns-tax-debt", "business_xml": tax_request("R", "7701000121"), "unexpected": 1}), TOKEN_A, 400, "invalid_json"),
+        (
+            json!({"kind": "fns-tax-debt", "business_xml": "<td:TaxDebtRequest xmlns:td=\"urn://smev-gateway/example/fns-tax-debt/1.0\">\n<td:RequestID>x</td:RequestID>\n</td:Tax>"}),
+            TOKEN_A,
+            422,
+            "invalid_xml",
+        ),
+        (
+            json!({"kind": "fns-tax-debt", "business_xml": tax_request("R", "12345")}),
+            TOKEN_A,
+            422,
+            "schema_violation",
+        ),
+        (
+            json!({"kind": "no-such-kind", "business_xml": tax_request("R", "7701000121")}),
+            TOKEN_A,
+            422,
+            "unknown_kind",
+        ),
+        (
+            json!({"kind": "zags-marriage", "business_xml": "<zm:MarriageRecordRequest xmlns:zm=\"urn://smev-gateway/example/zags-marriage/1.0\"/>"}),
+            TOKEN_B,
+            403,
+            "kind_not_allowed",
+        ),
+        (
+            json!({"kind": "zags-marriage", "business_xml": tax_request("R", "7701000121")}),
+            TOKEN_A,
+            422,
+            "wrong_root_element",
+        ),
+        (
+            json!({"kind": "fns-tax-debt", "business_xml": "<TaxDebtRequest/>"}),
+            TOKEN_A,
+            422,
+            "invalid_content",
+        ),
+        (
+            json!({"kind": "fns-tax-debt", "business_xml": format!("<!DOCTYPE x [<!ENTITY e \"x\">]>{}", tax_request("R", "7701000121"))}),
+            TOKEN_A,
+            422,
+            "invalid_xml",
+        ),
+        (
+            json!({"kind": "fns-tax-debt", "business_xml": format!("<!-- {} -->{}", "x".repeat(60000), tax_request("R", "7701000121"))}),
+            TOKEN_A,
+            413,
+            "payload_too_large",
+        ),
+        (
+            json!({"kind": "fns-tax-debt", "business_xml": tax_request("R", "7701000121"), "attachments": [{"name": "a.pdf", "mime_type": "application/pdf", "content_base64": "!!!"}]}),
+            TOKEN_A,
+            400,
+            "invalid_parameter",
+        ),
+        (
+            json!({"kind": "fns-tax-debt", "business_xml": tax_request("R", "7701000121"), "attachments": [{"name": "a.pdf", "mime_type": "pdf", "content_base64": "AAAA"}]}),
+            TOKEN_A,
+            400,
+            "invalid_parameter",
+        ),
+        (
+            json!({"kind": "fns-tax-debt", "business_xml": tax_request("R", "7701000121"), "unexpected": 1}),
+            TOKEN_A,
+            400,
+            "invalid_json",
+        ),
         (json!({"business_xml": "x"}), TOKEN_A, 400, "invalid_json"),
     ];
     for (body, token, status, code) in cases {
         let (s, b) = create(&env, token, body.clone());
-        assert_eq!((s, b["code"].as_str()), (status, Some(code)), "{body:.200}: {b}");
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (status, Some(code)),
+            "{body:.200}: {b}"
+        );
         assert!(b["detail"].as_str().is_some_and(|d| !d.is_empty()));
     }
     // Schema violations and malformed XML carry positions.
-    let (_, b) = create(&env, TOKEN_A, json!({"kind": "fns-tax-debt", "business_xml": tax_request("R", "12345")}));
+    let (_, b) = create(
+        &env,
+        TOKEN_A,
+        json!({"kind": "fns-tax-debt", "business_xml": tax_request("R", "12345")}),
+    );
     let e = &b["errors"][0];
     assert_eq!(e["line"], 1);
     assert!(e["column"].as_u64().unwrap() > 1);
     assert!(e["message"].as_str().unwrap().contains("INN"), "{e}");
-    let (_, b) = create(&env, TOKEN_A, json!({"kind": "fns-tax-debt", "business_xml": "<a xmlns=\"urn:x\">\n  <b>\n</a>"}));
+    let (_, b) = create(
+        &env,
+        TOKEN_A,
+        json!({"kind": "fns-tax-debt", "business_xml": "<a xmlns=\"urn:x\">\n  <b>\n</a>"}),
+    );
     assert_eq!(b["errors"][0]["line"], 3);
 
     // A body over api.max_body_bytes.
@@ -111,7 +215,10 @@ fn requests_idempotency_auth_and_errors() {
     assert_eq!((s, b["code"].as_str()), (413, Some("payload_too_large")));
 
     // Not JSON.
-    let resp = ureq::post(&env.url("/api/v1/requests")).set("Authorization", &format!("Bearer {TOKEN_A}")).set("Content-Type", "text/plain").send_string("hello");
+    let resp = ureq::post(&env.url("/api/v1/requests"))
+        .set("Authorization", &format!("Bearer {TOKEN_A}"))
+        .set("Content-Type", "text/plain")
+        .send_string("hello");
     let r = match resp {
         Err(ureq::Error::Status(_, r)) => r,
         other => panic!("{other:?}"),
@@ -120,32 +227,86 @@ fn requests_idempotency_auth_and_errors() {
     assert_eq!(r.header("content-type"), Some("application/problem+json"));
 
     // Unknown ids, answers not there yet, state conflicts, bad parameters.
-    let (s, b) = call("GET", &env.url("/api/v1/requests/0190d7a0-0000-7000-8000-000000000000"), Some(TOKEN_A), None);
+    let (s, b) = call(
+        "GET",
+        &env.url("/api/v1/requests/0190d7a0-0000-7000-8000-000000000000"),
+        Some(TOKEN_A),
+        None,
+    );
     assert_eq!((s, b["code"].as_str()), (404, Some("not_found")));
-    let (s, b) = call("GET", &env.url(&format!("/api/v1/requests/{id}/answer")), Some(TOKEN_A), None);
+    let (s, b) = call(
+        "GET",
+        &env.url(&format!("/api/v1/requests/{id}/answer")),
+        Some(TOKEN_A),
+        None,
+    );
     assert_eq!((s, b["code"].as_str()), (404, Some("answer_not_available")));
-    let (s, b) = call("GET", &env.url(&format!("/api/v1/requests/{id}/attachments/0")), Some(TOKEN_A), None);
+    let (s, b) = call(
+        "GET",
+        &env.url(&format!("/api/v1/requests/{id}/attachments/0")),
+        Some(TOKEN_A),
+        None,
+    );
     assert_eq!((s, b["code"].as_str()), (404, Some("not_found")));
-    let (s, b) = call("GET", &env.url(&format!("/api/v1/requests/{id}/attachments/x")), Some(TOKEN_A), None);
+    let (s, b) = call(
+        "GET",
+        &env.url(&format!("/api/v1/requests/{id}/attachments/x")),
+        Some(TOKEN_A),
+        None,
+    );
     assert_eq!((s, b["code"].as_str()), (400, Some("invalid_parameter")));
-    let (s, b) = call("POST", &env.url(&format!("/api/v1/requests/{id}/retry")), Some(TOKEN_A), None);
+    let (s, b) = call(
+        "POST",
+        &env.url(&format!("/api/v1/requests/{id}/retry")),
+        Some(TOKEN_A),
+        None,
+    );
     assert_eq!((s, b["code"].as_str()), (409, Some("conflict")));
-    let (s, b) = call("GET", &env.url(&format!("/api/v1/requests/{id}/signing-payload")), Some(TOKEN_A), None);
+    let (s, b) = call(
+        "GET",
+        &env.url(&format!("/api/v1/requests/{id}/signing-payload")),
+        Some(TOKEN_A),
+        None,
+    );
     assert_eq!((s, b["code"].as_str()), (409, Some("conflict")));
-    let (s, b) = call("GET", &env.url("/api/v1/requests?status=nonsense"), Some(TOKEN_A), None);
+    let (s, b) = call(
+        "GET",
+        &env.url("/api/v1/requests?status=nonsense"),
+        Some(TOKEN_A),
+        None,
+    );
     assert_eq!((s, b["code"].as_str()), (400, Some("invalid_parameter")));
-    let (s, b) = call("GET", &env.url("/api/v1/requests?limit=0"), Some(TOKEN_A), None);
+    let (s, b) = call(
+        "GET",
+        &env.url("/api/v1/requests?limit=0"),
+        Some(TOKEN_A),
+        None,
+    );
     assert_eq!((s, b["code"].as_str()), (400, Some("invalid_parameter")));
     let (s, b) = call("GET", &env.url("/api/v1/nothing-here"), Some(TOKEN_A), None);
     assert_eq!((s, b["code"].as_str()), (404, Some("not_found")));
 
     // Cancel, then cancelling again is a conflict; the retry count and next due are visible.
-    let c = wait_for(std::time::Duration::from_secs(10), "a cancel outside a send attempt", || {
-        let (s, c) = call("POST", &env.url(&format!("/api/v1/requests/{id}/cancel")), Some(TOKEN_A), None);
-        (s == 200).then_some(c)
-    });
+    let c = wait_for(
+        std::time::Duration::from_secs(10),
+        "a cancel outside a send attempt",
+        || {
+            let (s, c) = call(
+                "POST",
+                &env.url(&format!("/api/v1/requests/{id}/cancel")),
+                Some(TOKEN_A),
+                None,
+            );
+            (s == 200).then_some(c)
+        },
+    );
     assert_eq!(c["status"], "cancelled");
-    let (s, b) = call("POST", &env.url(&format!("/api/v1/requests/{id}/cancel")), Some(TOKEN_A), None);
+    let (s, b) = call(
+        "POST",
+        &env.url(&format!("/api/v1/requests/{id}/cancel")),
+        Some(TOKEN_A),
+        None,
+    );
     assert_eq!((s, b["code"].as_str()), (409, Some("conflict")));
 }
 
@@ -155,20 +316,37 @@ fn retries_are_visible_while_smev_is_unreachable() {
     let (_, r) = create(&env, TOKEN_A, tax("REQ-R"));
     let id = r["id"].as_str().unwrap().to_string();
     let view = wait_for(std::time::Duration::from_secs(20), "three attempts", || {
-        let (_, v) = call("GET", &env.url(&format!("/api/v1/requests/{id}")), Some(TOKEN_A), None);
+        let (_, v) = call(
+            "GET",
+            &env.url(&format!("/api/v1/requests/{id}")),
+            Some(TOKEN_A),
+            None,
+        );
         (v["attempts"].as_u64().unwrap_or(0) >= 3 && v["status"] == "queued").then_some(v)
     });
     assert!(view["retry_count"].as_u64().unwrap() >= 2);
     assert!(view["next_due"].is_string());
     assert_eq!(view["last_error"]["code"], "transport.connect");
     assert_eq!(view["last_error"]["class"], "temporary");
-    assert!(view["message_id"].as_str().is_some(), "the MessageID is assigned before the first send");
+    assert!(
+        view["message_id"].as_str().is_some(),
+        "the MessageID is assigned before the first send"
+    );
     // The MessageID does not change between retries.
     let mid = view["message_id"].clone();
-    let later = wait_for(std::time::Duration::from_secs(20), "another attempt", || {
-        let (_, v) = call("GET", &env.url(&format!("/api/v1/requests/{id}")), Some(TOKEN_A), None);
-        (v["attempts"].as_u64().unwrap_or(0) > view["attempts"].as_u64().unwrap()).then_some(v)
-    });
+    let later = wait_for(
+        std::time::Duration::from_secs(20),
+        "another attempt",
+        || {
+            let (_, v) = call(
+                "GET",
+                &env.url(&format!("/api/v1/requests/{id}")),
+                Some(TOKEN_A),
+                None,
+            );
+            (v["attempts"].as_u64().unwrap_or(0) > view["attempts"].as_u64().unwrap()).then_some(v)
+        },
+    );
     assert_eq!(later["message_id"], mid);
 }
 
@@ -209,33 +387,66 @@ fn pagination_and_filters() {
     assert_eq!(seen, expected, "newest first, each exactly once");
 
     let get = |q: &str| {
-        let (s, p) = call("GET", &env.url(&format!("/api/v1/requests?{q}")), Some(TOKEN_A), None);
+        let (s, p) = call(
+            "GET",
+            &env.url(&format!("/api/v1/requests?{q}")),
+            Some(TOKEN_A),
+            None,
+        );
         assert_eq!(s, 200, "{q}: {p}");
-        p["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+        p["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
     };
     assert_eq!(get("client_id=p-3"), vec![ids[3].clone()]);
     assert_eq!(get(&format!("case={}", urlencode("ЗАЯВ-НЕЧЁТ"))).len(), 3);
-    assert_eq!(get(&format!("q={}", urlencode("чёт"))).len(), 7, "case-insensitive text search");
+    assert_eq!(
+        get(&format!("q={}", urlencode("чёт"))).len(),
+        7,
+        "case-insensitive text search"
+    );
     assert_eq!(get("q=445").len(), 7, "search by СНИЛС");
     assert_eq!(get("kind=zags-marriage").len(), 0);
     assert_eq!(get("status=answered").len(), 0);
     assert_eq!(get("status=queued,sending").len(), 7);
-    assert_eq!(get("created_from=2000-01-01T00:00:00Z&created_to=2100-01-01T00:00:00Z").len(), 7);
+    assert_eq!(
+        get("created_from=2000-01-01T00:00:00Z&created_to=2100-01-01T00:00:00Z").len(),
+        7
+    );
     assert_eq!(get("created_from=2100-01-01T00:00:00Z").len(), 0);
 
     let (s, cases) = call("GET", &env.url("/api/v1/cases"), Some(TOKEN_A), None);
     assert_eq!(s, 200);
     assert_eq!(cases["items"].as_array().unwrap().len(), 2);
-    let (s, case) = call("GET", &env.url(&format!("/api/v1/cases/{}", urlencode("ЗАЯВ-ЧЁТ"))), Some(TOKEN_A), None);
+    let (s, case) = call(
+        "GET",
+        &env.url(&format!("/api/v1/cases/{}", urlencode("ЗАЯВ-ЧЁТ"))),
+        Some(TOKEN_A),
+        None,
+    );
     assert_eq!(s, 200);
     assert_eq!(case["requests"].as_array().unwrap().len(), 4);
-    let (s, _) = call("GET", &env.url(&format!("/api/v1/cases/{}", urlencode("ЗАЯВ-ЧЁТ"))), Some(TOKEN_B), None);
+    let (s, _) = call(
+        "GET",
+        &env.url(&format!("/api/v1/cases/{}", urlencode("ЗАЯВ-ЧЁТ"))),
+        Some(TOKEN_B),
+        None,
+    );
     assert_eq!(s, 404, "cases are per system");
 }
 
 fn urlencode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'-' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -250,19 +461,35 @@ fn openssl_sign(key: &str, data: &[u8], md: &str) -> Vec<u8> {
         .arg(&input)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::read(sig).unwrap()
 }
 
 #[test]
 fn two_phase_personal_signature() {
     let env = start("");
-    let xml = std::fs::read_to_string(root().join("tests/fixtures/schemas/kinds/zags-marriage/request.valid.xml")).unwrap();
-    let (s, r) = create(&env, TOKEN_A, json!({"kind": "zags-marriage", "business_xml": xml}));
+    let xml = std::fs::read_to_string(
+        root().join("tests/fixtures/schemas/kinds/zags-marriage/request.valid.xml"),
+    )
+    .unwrap();
+    let (s, r) = create(
+        &env,
+        TOKEN_A,
+        json!({"kind": "zags-marriage", "business_xml": xml}),
+    );
     assert_eq!(s, 202, "{r}");
     assert_eq!(r["status"], "awaiting_personal_signature");
     let id = r["id"].as_str().unwrap();
-    let (s, p) = call("GET", &env.url(&format!("/api/v1/requests/{id}/signing-payload")), Some(TOKEN_A), None);
+    let (s, p) = call(
+        "GET",
+        &env.url(&format!("/api/v1/requests/{id}/signing-payload")),
+        Some(TOKEN_A),
+        None,
+    );
     assert_eq!(s, 200, "{p}");
     assert_eq!(p["reference_id"], "MARRIAGE_REQUEST");
     let signed_info = B64.decode(p["signed_info"].as_str().unwrap()).unwrap();
@@ -273,34 +500,84 @@ fn two_phase_personal_signature() {
 
     // Signed with another key than the certificate's: refused.
     let wrong = openssl_sign(ov_key.to_str().unwrap(), &signed_info, "-md_gost12_256");
-    let (s, b) = call("POST", &env.url(&format!("/api/v1/requests/{id}/personal-signature")), Some(TOKEN_A), Some(&json!({"signature_base64": B64.encode(&wrong), "certificate": cert})));
+    let (s, b) = call(
+        "POST",
+        &env.url(&format!("/api/v1/requests/{id}/personal-signature")),
+        Some(TOKEN_A),
+        Some(&json!({"signature_base64": B64.encode(&wrong), "certificate": cert})),
+    );
     assert_eq!((s, b["code"].as_str()), (422, Some("bad_signature")), "{b}");
     // Right key, but over other data: refused.
-    let other = openssl_sign(sp_key.to_str().unwrap(), b"something else", "-md_gost12_256");
-    let (s, b) = call("POST", &env.url(&format!("/api/v1/requests/{id}/personal-signature")), Some(TOKEN_A), Some(&json!({"signature_base64": B64.encode(&other), "certificate": cert})));
+    let other = openssl_sign(
+        sp_key.to_str().unwrap(),
+        b"something else",
+        "-md_gost12_256",
+    );
+    let (s, b) = call(
+        "POST",
+        &env.url(&format!("/api/v1/requests/{id}/personal-signature")),
+        Some(TOKEN_A),
+        Some(&json!({"signature_base64": B64.encode(&other), "certificate": cert})),
+    );
     assert_eq!((s, b["code"].as_str()), (422, Some("bad_signature")));
     // Garbage certificate: refused.
-    let (s, b) = call("POST", &env.url(&format!("/api/v1/requests/{id}/personal-signature")), Some(TOKEN_A), Some(&json!({"signature_base64": B64.encode(&other), "certificate": "not a certificate"})));
+    let (s, b) = call(
+        "POST",
+        &env.url(&format!("/api/v1/requests/{id}/personal-signature")),
+        Some(TOKEN_A),
+        Some(&json!({"signature_base64": B64.encode(&other), "certificate": "not a certificate"})),
+    );
     assert_eq!((s, b["code"].as_str()), (422, Some("bad_signature")));
     // An expired certificate is refused even with a good signature.
-    let expired_sig = openssl_sign(root().join("certs-example/expired.key.pem").to_str().unwrap(), &signed_info, "-md_gost12_256");
-    let expired_cert = std::fs::read_to_string(root().join("certs-example/expired.cert.pem")).unwrap();
-    let (s, b) = call("POST", &env.url(&format!("/api/v1/requests/{id}/personal-signature")), Some(TOKEN_A), Some(&json!({"signature_base64": B64.encode(&expired_sig), "certificate": expired_cert})));
+    let expired_sig = openssl_sign(
+        root()
+            .join("certs-example/expired.key.pem")
+            .to_str()
+            .unwrap(),
+        &signed_info,
+        "-md_gost12_256",
+    );
+    let expired_cert =
+        std::fs::read_to_string(root().join("certs-example/expired.cert.pem")).unwrap();
+    let (s, b) = call(
+        "POST",
+        &env.url(&format!("/api/v1/requests/{id}/personal-signature")),
+        Some(TOKEN_A),
+        Some(&json!({"signature_base64": B64.encode(&expired_sig), "certificate": expired_cert})),
+    );
     assert_eq!((s, b["code"].as_str()), (422, Some("bad_signature")));
     assert!(b["detail"].as_str().unwrap().contains("expired"));
     // Still waiting.
-    let (_, v) = call("GET", &env.url(&format!("/api/v1/requests/{id}")), Some(TOKEN_A), None);
+    let (_, v) = call(
+        "GET",
+        &env.url(&format!("/api/v1/requests/{id}")),
+        Some(TOKEN_A),
+        None,
+    );
     assert_eq!(v["status"], "awaiting_personal_signature");
 
     // The official's own tool (here: the openssl CLI) signs the SignedInfo bytes: accepted.
     let good = openssl_sign(sp_key.to_str().unwrap(), &signed_info, "-md_gost12_256");
-    let (s, v) = call("POST", &env.url(&format!("/api/v1/requests/{id}/personal-signature")), Some(TOKEN_A), Some(&json!({"signature_base64": B64.encode(&good), "certificate": cert})));
+    let (s, v) = call(
+        "POST",
+        &env.url(&format!("/api/v1/requests/{id}/personal-signature")),
+        Some(TOKEN_A),
+        Some(&json!({"signature_base64": B64.encode(&good), "certificate": cert})),
+    );
     assert_eq!(s, 200, "{v}");
     assert!(matches!(v["status"].as_str(), Some("queued" | "sending")));
     assert_eq!(v["personal_signature"]["signed"], true);
-    assert!(v["personal_signature"]["signer"].as_str().unwrap().contains("11223344595"));
+    assert!(v["personal_signature"]["signer"]
+        .as_str()
+        .unwrap()
+        .contains("11223344595"));
     // A second signature is a conflict.
-    let (s, b) = call("POST", &env.url(&format!("/api/v1/requests/{id}/personal-signature")), Some(TOKEN_A), Some(&json!({"signature_base64": B64.encode(&good), "certificate": cert})));
+    let (s, b) = call(
+        "POST",
+        &env.url(&format!("/api/v1/requests/{id}/personal-signature")),
+        Some(TOKEN_A),
+        Some(&json!({"signature_base64": B64.encode(&good), "certificate": cert})),
+    );
     assert_eq!((s, b["code"].as_str()), (409, Some("conflict")));
 }
 
@@ -318,7 +595,10 @@ fn multipart_attachments_openapi_health_metrics() {
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     let resp = ureq::post(&env.url("/api/v1/requests"))
         .set("Authorization", &format!("Bearer {TOKEN_A}"))
-        .set("Content-Type", &format!("multipart/form-data; boundary={boundary}"))
+        .set(
+            "Content-Type",
+            &format!("multipart/form-data; boundary={boundary}"),
+        )
         .send_bytes(&body)
         .unwrap();
     assert_eq!(resp.status(), 202);
@@ -358,7 +638,18 @@ fn multipart_attachments_openapi_health_metrics() {
     let (s, live) = call("GET", &env.url("/health/live"), None, None);
     assert_eq!((s, live["status"].as_str()), (200, Some("ok")));
     let (_, ready) = call("GET", &env.url("/health/ready"), None, None);
-    assert!(ready["checks"].as_array().unwrap().iter().any(|c| c["name"] == "storage" && c["ok"] == true));
-    let metrics = ureq::get(&env.url("/metrics")).call().unwrap().into_string().unwrap();
-    assert!(metrics.contains("smev_gateway_requests{status=\"queued\"}") || metrics.contains("smev_gateway_requests{status=\"sending\"}"));
+    assert!(ready["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["name"] == "storage" && c["ok"] == true));
+    let metrics = ureq::get(&env.url("/metrics"))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert!(
+        metrics.contains("smev_gateway_requests{status=\"queued\"}")
+            || metrics.contains("smev_gateway_requests{status=\"sending\"}")
+    );
 }

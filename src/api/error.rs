@@ -74,6 +74,11 @@ pub const CODES: &[(&str, u16, &str)] = &[
     ("signing_failed", 500, "The gateway could not sign"),
     ("unsupported_media_type", 415, "Unsupported Content-Type"),
     ("storage_error", 503, "Storage unavailable"),
+    (
+        "method_not_allowed",
+        405,
+        "The endpoint does not support this HTTP method",
+    ),
     ("internal", 500, "Internal error"),
 ];
 

@@ -119,6 +119,13 @@ async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        "method_not_allowed",
+        "this endpoint does not support the HTTP method",
+    )
+}
+
 async fn not_found() -> ApiError {
     ApiError::new("not_found", "no such endpoint")
 }
@@ -163,6 +170,7 @@ pub fn router(ctx: Arc<Context>) -> Router {
             post(provider::redeliver),
         )
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(ctx.config.api.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(
             ctx.clone(),

@@ -16,7 +16,7 @@ use crate::store::RequestFilter;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::requests::{decode_attachments, file_response, AttachmentIn};
+use super::requests::{attachment_number, decode_attachments, file_response, AttachmentIn};
 use super::views::{DeadLetterView, IncomingView, Page, RequestView};
 use super::ApiJson;
 
@@ -93,12 +93,7 @@ pub async fn incoming_attachment(
     Path((id, n)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let r = load_incoming(&ctx, &caller, &id)?;
-    let n: usize = n.parse().map_err(|_| {
-        ApiError::new(
-            "invalid_parameter",
-            "the attachment number must be a non-negative integer",
-        )
-    })?;
+    let n = attachment_number(&n)?;
     let a = r
         .attachments
         .get(n)

@@ -327,6 +327,18 @@ pub fn file_response(bytes: Vec<u8>, mime: &str, name: &str) -> Response {
     (headers, Body::from(bytes)).into_response()
 }
 
+/// Parses an attachment number: digits only (no sign); a number beyond any list is simply
+/// not found.
+pub fn attachment_number(n: &str) -> Result<usize, ApiError> {
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::new(
+            "invalid_parameter",
+            "the attachment number must be a non-negative integer",
+        ));
+    }
+    Ok(n.parse().unwrap_or(usize::MAX))
+}
+
 /// `GET /api/v1/requests/{id}/attachments/{n}`: a file of the answer.
 pub async fn attachment(
     State(ctx): State<Arc<Context>>,
@@ -334,12 +346,7 @@ pub async fn attachment(
     Path((id, n)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let r = load(&ctx, &caller, &id)?;
-    let n: usize = n.parse().map_err(|_| {
-        ApiError::new(
-            "invalid_parameter",
-            "the attachment number must be a non-negative integer",
-        )
-    })?;
+    let n = attachment_number(&n)?;
     let a = r
         .answer
         .as_ref()

@@ -303,7 +303,21 @@ pub async fn submit(ctx: &Context, req: NewRequest) -> Result<(RequestRecord, bo
             ctx.wake_sender.notify_one();
             Ok((r, true))
         }
-        Created::Existing(r) => Ok((r, false)),
+        Created::Existing(r) => {
+            // The same client id must mean the same request: refuse different content instead
+            // of silently answering with the old one.
+            if r.kind != rec.kind
+                || r.business_xml != rec.business_xml
+                || r.attachments != rec.attachments
+            {
+                return Err(IntakeError::Conflict(format!(
+                    "client_id {:?} was already used for request {} with different content",
+                    r.client_id.as_deref().unwrap_or(""),
+                    r.id
+                )));
+            }
+            Ok((r, false))
+        }
     }
 }
 
@@ -526,7 +540,9 @@ pub async fn cancel(ctx: &Context, id: &str, actor: &str) -> Result<RequestRecor
                 ));
             }
             if rec.state == RequestState::Cancelled {
-                return Err(StoreError::Conflict("the request is already cancelled".into()));
+                return Err(StoreError::Conflict(
+                    "the request is already cancelled".into(),
+                ));
             }
             lifecycle::check(rec.state, RequestState::Cancelled)?;
             rec.state = RequestState::Cancelled;
