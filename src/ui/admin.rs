@@ -82,38 +82,45 @@ pub async fn monitoring(State(ui): State<UiState>, user: User) -> Response {
         }
         v
     });
-    let mut errors: Vec<_> = all
-        .iter()
-        .filter(|r| {
-            matches!(r.state, RequestState::Failed | RequestState::Rejected)
-                && r.updated_at >= today_start
-        })
-        .collect();
+    // Every failure or rejection that happened today counts, also when the request was
+    // retried and answered since.
+    let failures_today = |r: &crate::store::records::RequestRecord| {
+        r.history
+            .iter()
+            .filter(|t| {
+                t.at >= today_start && matches!(t.to, RequestState::Failed | RequestState::Rejected)
+            })
+            .count()
+    };
+    let mut errors: Vec<_> = all.iter().filter(|r| failures_today(r) > 0).collect();
     errors.sort_by_key(|r| std::cmp::Reverse(r.updated_at));
-    let errors_today = errors.len();
+    let errors_today: usize = errors.iter().map(|r| failures_today(r)).sum();
     let error_rows: Vec<Json> = errors
         .iter()
         .take(20)
         .map(|r| {
             let mut v = row_json(&ui, r);
             if let Json::Object(m) = &mut v {
-                let reason = match (&r.last_error, &r.answer) {
-                    (Some(e), _) if r.state == RequestState::Failed => {
-                        format!("{} ({})", messages::error_code_ru(&e.code), e.code)
-                    }
-                    (_, Some(a)) if !a.rejections.is_empty() => a
-                        .rejections
-                        .iter()
-                        .map(|x| format!("{}: {}", messages::rejection_ru(x.code), x.description))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                    (_, Some(a)) => a
-                        .smev_fault
-                        .as_ref()
-                        .map(|f| messages::error_code_ru(&f.code))
-                        .unwrap_or_default(),
-                    _ => String::new(),
-                };
+                let rejections = r
+                    .answer
+                    .as_ref()
+                    .filter(|a| !a.rejections.is_empty())
+                    .map(|a| {
+                        a.rejections
+                            .iter()
+                            .map(|x| {
+                                format!("{}: {}", messages::rejection_ru(x.code), x.description)
+                            })
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    });
+                let fault = r
+                    .answer
+                    .as_ref()
+                    .and_then(|a| a.smev_fault.as_ref())
+                    .or(r.last_error.as_ref())
+                    .map(|e| format!("{} ({})", messages::error_code_ru(&e.code), e.code));
+                let reason = rejections.or(fault).unwrap_or_default();
                 m.insert("reason".into(), json!(reason));
             }
             v
@@ -167,6 +174,19 @@ fn dead_json(ui: &Ui, d: &DeadLetter, with_xml: bool) -> Json {
         m.insert(
             "href".into(),
             json!(format!("/ui/dead-letters/{}", url_encode(&d.id))),
+        );
+        m.insert(
+            "reason_ru".into(),
+            json!(messages::dead_letter_reason_ru(&d.reason)),
+        );
+        m.insert("queue_ru".into(), json!(messages::queue_ru(&d.source)));
+        m.insert(
+            "reason_short".into(),
+            json!(if d.reason.chars().count() > 160 {
+                format!("{}…", d.reason.chars().take(160).collect::<String>())
+            } else {
+                d.reason.clone()
+            }),
         );
         m.insert(
             "state_label".into(),

@@ -207,6 +207,33 @@ pub fn error_class_ru(class: &str) -> &'static str {
     }
 }
 
+/// What went wrong with a dead letter, in Russian (the stored reason stays as the detail).
+pub fn dead_letter_reason_ru(reason: &str) -> &'static str {
+    if reason.starts_with("signature check failed") {
+        "Электронная подпись сообщения не прошла проверку"
+    } else if reason.starts_with("unparsable") {
+        "Сообщение не удалось разобрать"
+    } else if reason.contains("unknown MessageID") {
+        "Ответ на неизвестный запрос (MessageID не найден)"
+    } else if reason.contains("of another system") {
+        "Ответ на запрос другой информационной системы"
+    } else if reason.contains("which is already") {
+        "Повторный окончательный ответ на уже завершённый запрос"
+    } else {
+        "Сообщение не удалось обработать"
+    }
+}
+
+/// The SMEV queue a message came from, in Russian.
+pub fn queue_ru(source: &str) -> &'static str {
+    match source {
+        "GetResponse" => "ответы (GetResponse)",
+        "GetRequest" => "входящие запросы (GetRequest)",
+        "GetStatus" => "статусы (GetStatus)",
+        _ => "другая",
+    }
+}
+
 /// A rejection code with its Russian meaning.
 pub fn rejection_ru(code: RejectionReasonCode) -> &'static str {
     code.description_ru()
@@ -313,6 +340,12 @@ mod tests {
         assert_eq!(error_code_ru("transport.connect"), "Нет соединения со СМЭВ");
         assert_eq!(error_code_ru("???"), "Ошибка при обмене со СМЭВ");
         assert!(error_class_ru("temporary").contains("автоматически"));
+        assert_eq!(
+            dead_letter_reason_ru("signature check failed: /Envelope/…"),
+            "Электронная подпись сообщения не прошла проверку"
+        );
+        assert!(dead_letter_reason_ru("answer to an unknown MessageID x").contains("неизвестный"));
+        assert_eq!(queue_ru("GetRequest"), "входящие запросы (GetRequest)");
         assert_eq!(
             rejection_ru(RejectionReasonCode::NoData),
             "Сведения отсутствуют"

@@ -146,6 +146,7 @@ pub fn environment(tz: FixedOffset) -> Environment<'static> {
     });
     env.add_filter("actor_ru", |a: String| actor_ru(&a));
     env.add_filter("reason_ru", |r: String| reason_ru(&r));
+    env.add_filter("incoming_event_ru", |r: String| incoming_event_ru(&r));
     let label = if tz == crate::calendar::moscow() {
         "по московскому времени".to_string()
     } else {
@@ -153,6 +154,25 @@ pub fn environment(tz: FixedOffset) -> Environment<'static> {
     };
     env.add_global("tz_label", label);
     env
+}
+
+/// An incoming request's history entry ("received → responding: answer posted") in Russian.
+pub fn incoming_event_ru(e: &str) -> String {
+    use crate::store::records::IncomingState as S;
+    let label = |s: &str| {
+        [S::Received, S::Responding, S::Responded, S::Failed]
+            .into_iter()
+            .find(|x| x.as_str() == s.trim())
+            .map(|x| format!("«{}»", x.label_ru()))
+            .unwrap_or_else(|| s.trim().to_string())
+    };
+    match e.split_once(": ") {
+        Some((states, reason)) => match states.split_once(" → ") {
+            Some((from, to)) => format!("{} → {}: {}", label(from), label(to), reason_ru(reason)),
+            None => reason_ru(e),
+        },
+        None => reason_ru(e),
+    }
 }
 
 /// A history reason written by the engine, in Russian where it is a known one.
@@ -163,12 +183,18 @@ pub fn reason_ru(r: &str) -> String {
         "cancelled by the operator" => Some("отменён сотрудником"),
         "personal signature (ЭП-СП) accepted" => Some("подпись ЭП-СП проверена и принята"),
         "sending to SMEV" => Some("отправка в СМЭВ"),
+        "accepted by SMEV" => Some("принят СМЭВ"),
         "signed SendRequest prepared" => Some("сообщение подписано ЭП-ОВ"),
         "recovery after restart" => Some("восстановление после перезапуска шлюза"),
         "no answer within the legal deadline" => Some("ответ не получен в установленный срок"),
         "answer received" => Some("получен ответ"),
         "rejected" => Some("получен отказ"),
         "StaleMessageId: new MessageID" => Some("устаревший MessageID заменён новым"),
+        "ack_and_close" => Some("подтверждено (СМЭВ сообщено об отказе в приёме) и закрыто"),
+        "reprocess" => Some("обработано повторно"),
+        "answer posted" => Some("ответ подготовлен"),
+        "received" => Some("получен из СМЭВ"),
+        "response accepted by SMEV" => Some("ответ принят СМЭВ"),
         _ => None,
     };
     if let Some(k) = known {
@@ -182,6 +208,9 @@ pub fn reason_ru(r: &str) -> String {
     }
     if let Some(s) = r.strip_prefix("SMEV status ") {
         return format!("статус СМЭВ: {s}");
+    }
+    if let Some(s) = r.strip_prefix("reprocess failed: ") {
+        return format!("повторная обработка не удалась: {s}");
     }
     if let Some(s) = r.strip_prefix("provider status ") {
         return format!("статус от поставщика: {s}");
@@ -259,6 +288,10 @@ mod tests {
         );
         assert!(reason_ru("retry after transport.connect").contains("Нет соединения"));
         assert_eq!(reason_ru("something new"), "something new");
+        assert_eq!(
+            incoming_event_ru("received → responding: answer posted"),
+            "«Получен, ожидает ответа» → «Ответ отправляется»: ответ подготовлен"
+        );
         let env = environment(tz);
         let out = env
             .render_str(

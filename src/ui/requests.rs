@@ -220,7 +220,9 @@ fn signature_place(location: &str) -> &'static str {
         "ЭП-СМЭВ (подпись СМЭВ)"
     } else if location.contains("PersonalSignature") {
         "ЭП-СП (подпись должностного лица)"
-    } else if location.contains("CallerInformationSystemSignature") {
+    } else if location.contains("SenderInformationSystemSignature")
+        || location.contains("CallerInformationSystemSignature")
+    {
         "ЭП-ОВ (подпись ведомства-поставщика)"
     } else {
         "Подпись"

@@ -299,7 +299,7 @@ fn walk(
                 .cloned()
                 .unwrap_or_else(|| c.local.clone());
             group.push(if repeated {
-                format!("{base} {idx}")
+                format!("{base} № {idx}")
             } else {
                 base
             });
@@ -414,7 +414,7 @@ mod tests {
         // Without labels, element names are used.
         let plain = flatten(ANSWER, &Labels::new()).unwrap();
         assert_eq!(plain[0].label, "RequestID");
-        assert_eq!(plain[3].group, "Result › Debts › Debt 1");
+        assert_eq!(plain[3].group, "Result › Debts › Debt № 1");
     }
 
     #[test]

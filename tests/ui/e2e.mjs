@@ -14,7 +14,7 @@
 
 import { chromium } from "playwright-core";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,6 +44,7 @@ const userOf = (role) => {
 };
 
 mkdirSync(shots, { recursive: true });
+for (const f of readdirSync(shots)) if (f.startsWith("failure-")) rmSync(join(shots, f));
 const work = mkdtempSync(join(tmpdir(), "smev-ui-e2e-"));
 const profile = join(work, "profile");
 
@@ -156,6 +157,7 @@ try {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      "--lang=ru-RU",
     ],
     viewport: { width: 1280, height: 900 },
     locale: "ru-RU",
@@ -243,6 +245,7 @@ await step("open the answer: a table of fields, raw XML, signatures", async () =
   await page.getByRole("heading", { name: "Электронные подписи" }).waitFor();
   await page.getByText("ЭП-СМЭВ (подпись СМЭВ)").waitFor();
   await shot("05-request-answer");
+  await page.locator("section[aria-labelledby=answer-title]").screenshot({ path: join(shots, "05b-answer.png") });
 });
 
 await step("download the PDF attachment; its bytes start with %PDF", async () => {
@@ -256,25 +259,9 @@ await step("download the PDF attachment; its bytes start with %PDF", async () =>
   console.log(`  # ${name}: ${bytes.length} bytes, suggested name ${download.suggestedFilename()}`);
 });
 
-await step("case card with the tab «Межведомственные запросы» (keyboard tabs)", async () => {
-  await page.getByRole("link", { name: "Заявка № E2E-2026-0001" }).first().click();
-  await page.getByRole("heading", { name: "Заявка № E2E-2026-0001" }).waitFor();
-  const tab = page.getByRole("tab", { name: /Межведомственные запросы/ });
-  check((await tab.getAttribute("aria-selected")) === "true", "the requests tab is not selected");
-  const table = page.getByRole("table", { name: /Запросы по заявке/ });
-  await table.getByText("Ответ получен").waitFor();
-  await table.getByRole("columnheader", { name: "Срок ответа" }).waitFor();
-  await shot("03-case-card");
-  await tab.focus();
-  await page.keyboard.press("ArrowRight");
-  const info = page.getByRole("tab", { name: "Сведения о заявке" });
-  check((await info.getAttribute("aria-selected")) === "true", "ArrowRight did not select the next tab");
-  await page.getByRole("tabpanel").getByText("ООО «Тест»").waitFor();
-});
-
 await step("a failed request (fault injected at the mock) is retried and answered", async () => {
   await injectFault({ fault: "InvalidContent", operations: ["SendRequest"], count: 1, description: "Injected by the UI test" });
-  await fillTaxDebt("E2E-2026-0002", "7707083895");
+  await fillTaxDebt("E2E-2026-0001", "7707083895");
   await submitAndSend();
   await waitForText(statusBadge(), ["Ошибка"], 30000);
   await page.locator(".card-error").getByText("Сообщение не соответствует схеме").waitFor();
@@ -300,7 +287,7 @@ await step("a rejected request (NO_DATA) shows the reason and can be retried", a
 
 await step("ЭП-СП: a bad signature is refused with a clear message; the right one is accepted", async () => {
   await page.goto(`${base}/ui/requests/new?kind=zags-marriage`);
-  await page.getByLabel("Номер заявки").fill("E2E-2026-0003");
+  await page.getByLabel("Номер заявки").fill("E2E-2026-0001");
   await page.getByLabel("Фамилия супруга").fill("Иванов");
   await page.getByLabel("Имя супруга").fill("Пётр");
   await page.getByLabel("Дата рождения").fill("1990-05-01");
@@ -336,6 +323,25 @@ await step("ЭП-СП: a bad signature is refused with a clear message; the righ
   await page.locator("dl.props").getByText(/действителен/).first().waitFor();
 });
 
+await step("case card with the tab «Межведомственные запросы» (keyboard tabs)", async () => {
+  await page.goto(answeredCard);
+  await page.getByRole("link", { name: "Заявка № E2E-2026-0001" }).first().click();
+  await page.getByRole("heading", { name: "Заявка № E2E-2026-0001" }).waitFor();
+  const tab = page.getByRole("tab", { name: /Межведомственные запросы/ });
+  check((await tab.getAttribute("aria-selected")) === "true", "the requests tab is not selected");
+  const table = page.getByRole("table", { name: /Запросы по заявке/ });
+  await table.getByText("Ответ получен").first().waitFor();
+  const rows = await table.locator("tbody tr").count();
+  check(rows === 3, `the case has ${rows} requests, expected 3`);
+  await table.getByRole("columnheader", { name: "Срок ответа" }).waitFor();
+  await shot("03-case-card");
+  await tab.focus();
+  await page.keyboard.press("ArrowRight");
+  const info = page.getByRole("tab", { name: "Сведения о заявке" });
+  check((await info.getAttribute("aria-selected")) === "true", "ArrowRight did not select the next tab");
+  await page.getByRole("tabpanel").getByText("ООО «Тест»").waitFor();
+});
+
 await step("the request list refreshes statuses live", async () => {
   await fillTaxDebt("E2E-2026-0004", "7707083896");
   await submitAndSend();
@@ -345,6 +351,35 @@ await step("the request list refreshes statuses live", async () => {
   await waitForText(badge, ["Ответ получен"], 30000);
   check(await page.evaluate(() => window.__noReload === true), "the list was reloaded");
   await shot("09-requests");
+});
+
+await step("incoming request (provider role): a schema-invalid answer is refused with positions, a rejection is sent", async () => {
+  const r = await fetch(`${mockUrl}/admin/requests`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ kind: "zags-marriage", to: "SYSTEM1" }),
+  });
+  check(r.status === 201, `mock admin refused to inject a request: HTTP ${r.status} ${await r.text()}`);
+  const deadline = Date.now() + 30000;
+  while (true) {
+    await page.goto(`${base}/ui/incoming`);
+    if (await page.locator("tbody tr").filter({ hasText: "Получен, ожидает ответа" }).count()) break;
+    check(Date.now() < deadline, "the injected request did not appear in «Входящие запросы» within 30 s");
+    await page.waitForTimeout(500);
+  }
+  await page.locator("tbody tr").filter({ hasText: "Получен, ожидает ответа" }).first().getByRole("link").click();
+  await page.getByRole("heading", { name: "Сведения запроса" }).waitFor();
+  // The pre-filled skeleton is not a valid answer: refused with line and column, in Russian.
+  await page.getByRole("button", { name: "Отправить ответ" }).click();
+  const alert = page.getByRole("alert");
+  await alert.filter({ hasText: "XML не соответствует схеме (XSD) вида сведений" }).waitFor();
+  check(/строка \d+, позиция \d+/.test(await alert.innerText()), "the schema errors have no line/column");
+  await shot("10-incoming");
+  await page.getByLabel("Причина отказа").selectOption("NO_DATA");
+  await page.getByLabel(/Пояснение/).fill("Запись акта о заключении брака не найдена");
+  await Promise.all([page.waitForURL(/done=rejected/), page.getByRole("button", { name: "Отправить отказ" }).click()]);
+  await page.getByRole("status").filter({ hasText: "Отказ принят" }).waitFor();
+  await page.getByText(/Ответ отправляется|Ответ отправлен/).first().waitFor();
   await logout();
 });
 
@@ -361,8 +396,30 @@ await step("руководитель sees monitoring; cannot open dead letters",
   await logout();
 });
 
-await step("администратор opens dead letters and settings", async () => {
+await step("администратор: a message with a broken ЭП-СМЭВ becomes a dead letter and is closed", async () => {
   await login("admin");
+  await injectFault({ fault: "corrupt_signature", operations: ["GetResponse"], count: 1 });
+  await fillTaxDebt("E2E-2026-0005", "7707083897");
+  await submitAndSend();
+  const deadline = Date.now() + 30000;
+  let row;
+  while (true) {
+    const resp = await page.goto(`${base}/ui/dead-letters`);
+    check(resp.status() === 200, `dead letters: HTTP ${resp.status()}`);
+    row = page.locator("tbody tr").filter({ hasText: "Требует решения" }).first();
+    if (await row.count()) break;
+    check(Date.now() < deadline, "no dead letter appeared within 30 s");
+    await page.waitForTimeout(500);
+  }
+  await page.getByRole("heading", { name: "Необработанные сообщения" }).waitFor();
+  await shot("11-dead-letters");
+  await Promise.all([page.waitForURL(/done=closed/), row.getByRole("button", { name: "Подтвердить и закрыть" }).click()]);
+  await page.getByRole("status").filter({ hasText: "подтверждено" }).waitFor();
+  await page.getByText("Подтверждено и закрыто").first().waitFor();
+  await page.locator(".timeline").getByText(/подтверждено .* и закрыто/).waitFor();
+});
+
+await step("администратор opens dead letters and settings", async () => {
   let resp = await page.goto(`${base}/ui/dead-letters`);
   check(resp.status() === 200, `dead letters: HTTP ${resp.status()}`);
   await page.getByRole("heading", { name: "Необработанные сообщения" }).waitFor();
@@ -372,12 +429,16 @@ await step("администратор opens dead letters and settings", async (
   check(!(await page.content()).includes("$argon2"), "a password hash is shown");
 });
 
-await step("tablet width 768 px: no horizontal page scroll", async () => {
-  await page.setViewportSize({ width: 768, height: 1024 });
-  for (const path of ["/ui/cases", answeredCard.replace(base, "") || "/ui/requests", "/ui/requests/new"]) {
-    await page.goto(`${base}${path}`);
-    const width = await page.evaluate(() => document.documentElement.scrollWidth);
-    check(width <= 770, `${path} is ${width} px wide at 768 px`);
+await step("1280 px and a 768 px tablet: no horizontal page scroll", async () => {
+  const paths = ["/ui/cases", "/ui/requests", answeredCard.replace(base, "") || "/ui/requests", "/ui/requests/new",
+    "/ui/requests/new?kind=zags-marriage", "/ui/monitoring", "/ui/settings", "/ui/dead-letters", "/ui/incoming"];
+  for (const width of [1280, 768]) {
+    await page.setViewportSize({ width, height: 1024 });
+    for (const path of paths) {
+      await page.goto(`${base}${path}`);
+      const w = await page.evaluate(() => document.documentElement.scrollWidth);
+      check(w <= width + 2, `${path} is ${w} px wide in a ${width} px window`);
+    }
   }
   await page.goto(`${base}/ui/cases`);
   await shot("08-cases-768");
