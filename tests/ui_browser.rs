@@ -42,8 +42,8 @@ fn check_prerequisites() {
                 .and_then(|m| m.parse().ok())
                 .unwrap_or(0);
             assert!(
-                major >= 18,
-                "node {v} is too old for playwright-core (18 or newer needed); {INSTALL}"
+                major >= 20,
+                "node {v} is too old for playwright-core 1.65 (Node.js 20 or newer needed); {INSTALL}"
             );
         }
         _ => panic!("node is not installed (or not on PATH); {INSTALL}"),

@@ -208,15 +208,23 @@ impl Ui {
         access::sees_system(&user.s.systems, system)
     }
 
-    /// Systems the user may work with, as configured.
+    /// Systems the user may work with, as configured. Never empty: the store's filters read an
+    /// empty list as "all systems", so a user whose systems are all unknown gets a placeholder
+    /// that matches nothing.
     pub fn systems_of(&self, user: &User) -> Vec<String> {
-        self.ctx
+        let v: Vec<String> = self
+            .ctx
             .config
             .systems
             .iter()
             .filter(|s| self.sees(user, &s.id))
             .map(|s| s.id.clone())
-            .collect()
+            .collect();
+        if v.is_empty() {
+            vec!["\u{0}no system".into()]
+        } else {
+            v
+        }
     }
 
     /// Verifies a password against a user's hash, or against a dummy hash for unknown users.

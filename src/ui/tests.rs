@@ -52,6 +52,13 @@ async fn start() -> Env {
         role,
         systems: vec![],
     })
+    .chain(std::iter::once(UiUser {
+        login: "outsider".into(),
+        name: "Чужая система".into(),
+        password_hash: hash(),
+        role: Role::Admin,
+        systems: vec!["is-other".into()],
+    }))
     .collect();
     let ctx = Context::build(cfg).unwrap();
     let app = routes(Arc::new(Ui::new(ctx.clone())));
@@ -459,6 +466,42 @@ async fn create_preview_send_and_escape() {
     assert!(card.body.contains("Отменён"));
     let history = env.ctx.store.get_request(&id).unwrap().history;
     assert!(history.iter().any(|t| t.actor == "user:operator"));
+
+    // A user of another information system sees none of it.
+    let (other, _) = login(&env, "outsider").await;
+    let list = send(&env, Method::GET, "/ui/requests", &other, None).await;
+    assert!(list.body.contains("Запросов нет."), "{}", list.body);
+    let cases = send(&env, Method::GET, "/ui/cases", &other, None).await;
+    assert!(cases.body.contains("Заявок не найдено."));
+    let card = send(
+        &env,
+        Method::GET,
+        &format!("/ui/requests/{id}"),
+        &other,
+        None,
+    )
+    .await;
+    assert_eq!(card.status, StatusCode::NOT_FOUND);
+    let case = send(
+        &env,
+        Method::GET,
+        "/ui/cases/is-main/2026%2F77",
+        &other,
+        None,
+    )
+    .await;
+    assert_eq!(case.status, StatusCode::NOT_FOUND);
+    let st = send(
+        &env,
+        Method::GET,
+        &format!("/ui/status?ids={id}"),
+        &other,
+        None,
+    )
+    .await;
+    assert_eq!(st.body, r#"{"items":[]}"#);
+    let new = send(&env, Method::GET, "/ui/requests/new", &other, None).await;
+    assert_eq!(new.status, StatusCode::FORBIDDEN);
 }
 
 fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Option<(&'static str, Vec<u8>)> {
