@@ -41,6 +41,8 @@ fn spawn(mut cmd: Command, marker: &str) -> (Killer, String) {
             _ => break,
         }
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("{marker:?} not printed");
 }
 

@@ -138,10 +138,7 @@ impl Metrics {
             registry: r,
         };
         m.build_info
-            .with_label_values(&[
-                env!("CARGO_PKG_VERSION"),
-                env!("SMEV_GATEWAY_GIT_HASH"),
-            ])
+            .with_label_values(&[env!("CARGO_PKG_VERSION"), env!("SMEV_GATEWAY_GIT_HASH")])
             .set(1);
         Arc::new(m)
     }

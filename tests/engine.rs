@@ -524,10 +524,13 @@ fn provider_role_incoming_request_answer_and_reject() {
     );
 }
 
+/// One received webhook: delivery id, timestamp header, signature header, body.
+type Delivery = (String, String, String, Vec<u8>);
+
 /// A webhook receiver that fails the first `fail_first` deliveries.
 struct Receiver {
     addr: String,
-    events: Arc<Mutex<Vec<(String, String, String, Vec<u8>)>>>,
+    events: Arc<Mutex<Vec<Delivery>>>,
 }
 
 fn webhook_receiver(fail_first: usize) -> Receiver {

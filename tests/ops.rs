@@ -33,18 +33,37 @@ print(json.dumps(out))
         .expect("python3 with python3-prometheus-client");
     {
         use std::io::Write;
-        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
     }
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "the Prometheus parser refused the exposition: {}", String::from_utf8_lossy(&out.stderr));
-    let v: Vec<(String, serde_json::Map<String, Value>, f64)> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "the Prometheus parser refused the exposition: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Vec<(String, serde_json::Map<String, Value>, f64)> =
+        serde_json::from_slice(&out.stdout).unwrap();
     v
 }
 
-fn sample(samples: &[(String, serde_json::Map<String, Value>, f64)], name: &str, labels: &[(&str, &str)]) -> f64 {
+fn sample(
+    samples: &[(String, serde_json::Map<String, Value>, f64)],
+    name: &str,
+    labels: &[(&str, &str)],
+) -> f64 {
     samples
         .iter()
-        .filter(|(n, l, _)| n == name && labels.iter().all(|(k, v)| l.get(*k).and_then(|x| x.as_str()) == Some(v)))
+        .filter(|(n, l, _)| {
+            n == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| l.get(*k).and_then(|x| x.as_str()) == Some(v))
+        })
         .map(|(_, _, v)| *v)
         .sum()
 }
@@ -52,15 +71,33 @@ fn sample(samples: &[(String, serde_json::Map<String, Value>, f64)], name: &str,
 #[test]
 fn dev_mode_metrics_health_and_graceful_stop() {
     let mut cmd = Command::new(bin());
-    cmd.args(["dev", "--ephemeral", "--listen", "127.0.0.1:0", "--mock-listen", "127.0.0.1:0"]).current_dir(std::env::temp_dir());
+    cmd.args([
+        "dev",
+        "--ephemeral",
+        "--listen",
+        "127.0.0.1:0",
+        "--mock-listen",
+        "127.0.0.1:0",
+    ])
+    .current_dir(std::env::temp_dir());
     let (child, ready, output) = spawn_until(cmd, "DEV-READY ");
-    let mut dev = Proc { child, addr: String::new(), output };
+    let mut dev = Proc {
+        child,
+        addr: String::new(),
+        output,
+    };
     let ready: Value = serde_json::from_str(&ready).unwrap();
     let url = ready["url"].as_str().unwrap().to_string();
     let token = ready["token"].as_str().unwrap().to_string();
     assert_eq!(ready["users"].as_array().unwrap().len(), 3);
 
-    let before = parse_metrics(&ureq::get(&format!("{url}/metrics")).call().unwrap().into_string().unwrap());
+    let before = parse_metrics(
+        &ureq::get(&format!("{url}/metrics"))
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap(),
+    );
     for name in [
         "smev_gateway_requests",
         "smev_gateway_queue_depth",
@@ -75,22 +112,51 @@ fn dev_mode_metrics_health_and_graceful_stop() {
         "smev_gateway_build_info",
         "smev_gateway_last_smev_answer_timestamp_seconds",
     ] {
-        assert!(before.iter().any(|(n, _, _)| n == name), "{name} is exported");
+        assert!(
+            before.iter().any(|(n, _, _)| n == name),
+            "{name} is exported"
+        );
     }
-    assert!(sample(&before, "smev_gateway_certificate_expiry_timestamp_seconds", &[("role", "ep_ov")]) > 1.7e9);
+    assert!(
+        sample(
+            &before,
+            "smev_gateway_certificate_expiry_timestamp_seconds",
+            &[("role", "ep_ov")]
+        ) > 1.7e9
+    );
     assert!(sample(&before, "smev_gateway_disk_free_bytes", &[]) > 0.0);
 
     // A request with the printed token is answered by the built-in mock.
     let body = json!({"kind": "fns-tax-debt", "business_xml": tax_request("OPS-1", "7701000122")});
-    let (s, r) = call("POST", &format!("{url}/api/v1/requests"), Some(&token), Some(&body));
+    let (s, r) = call(
+        "POST",
+        &format!("{url}/api/v1/requests"),
+        Some(&token),
+        Some(&body),
+    );
     assert_eq!(s, 202, "{r}");
     let id = r["id"].as_str().unwrap().to_string();
-    wait_for(Duration::from_secs(60), "the dev-mode request to be answered", || {
-        let (_, v) = call("GET", &format!("{url}/api/v1/requests/{id}"), Some(&token), None);
-        (v["status"] == "answered").then_some(())
-    });
+    wait_for(
+        Duration::from_secs(60),
+        "the dev-mode request to be answered",
+        || {
+            let (_, v) = call(
+                "GET",
+                &format!("{url}/api/v1/requests/{id}"),
+                Some(&token),
+                None,
+            );
+            (v["status"] == "answered").then_some(())
+        },
+    );
 
-    let after = parse_metrics(&ureq::get(&format!("{url}/metrics")).call().unwrap().into_string().unwrap());
+    let after = parse_metrics(
+        &ureq::get(&format!("{url}/metrics"))
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap(),
+    );
     for name in [
         "smev_gateway_request_transitions_total",
         "smev_gateway_smev_calls_total",
@@ -99,14 +165,44 @@ fn dev_mode_metrics_health_and_graceful_stop() {
         "smev_gateway_signature_operations_total",
         "smev_gateway_received_messages_total",
     ] {
-        assert!(after.iter().any(|(n, _, _)| n == name), "{name} appears once work happened");
+        assert!(
+            after.iter().any(|(n, _, _)| n == name),
+            "{name} appears once work happened"
+        );
     }
-    assert!(sample(&after, "smev_gateway_request_transitions_total", &[("from", "sent"), ("to", "answered")]) >= 1.0);
-    assert!(sample(&after, "smev_gateway_smev_calls_total", &[("operation", "SendRequest"), ("result", "ok")]) >= 1.0);
-    assert!(sample(&after, "smev_gateway_smev_calls_total", &[("operation", "Ack"), ("result", "ok")]) >= 1.0);
-    assert!(sample(&after, "smev_gateway_requests", &[("status", "answered")]) >= sample(&before, "smev_gateway_requests", &[("status", "answered")]) + 1.0);
+    assert!(
+        sample(
+            &after,
+            "smev_gateway_request_transitions_total",
+            &[("from", "sent"), ("to", "answered")]
+        ) >= 1.0
+    );
+    assert!(
+        sample(
+            &after,
+            "smev_gateway_smev_calls_total",
+            &[("operation", "SendRequest"), ("result", "ok")]
+        ) >= 1.0
+    );
+    assert!(
+        sample(
+            &after,
+            "smev_gateway_smev_calls_total",
+            &[("operation", "Ack"), ("result", "ok")]
+        ) >= 1.0
+    );
+    assert!(
+        sample(&after, "smev_gateway_requests", &[("status", "answered")])
+            >= sample(&before, "smev_gateway_requests", &[("status", "answered")]) + 1.0
+    );
     assert!(sample(&after, "smev_gateway_sent_to_answered_seconds_count", &[]) >= 1.0);
-    assert!(sample(&after, "smev_gateway_last_smev_answer_timestamp_seconds", &[]) > 1.7e9);
+    assert!(
+        sample(
+            &after,
+            "smev_gateway_last_smev_answer_timestamp_seconds",
+            &[]
+        ) > 1.7e9
+    );
 
     let (s, h) = call("GET", &format!("{url}/health/ready"), None, None);
     assert_eq!(s, 200, "{h}");
@@ -117,8 +213,15 @@ fn dev_mode_metrics_health_and_graceful_stop() {
 }
 
 fn check(config: &std::path::Path) -> (i32, String) {
-    let out = Command::new(bin()).args(["check-config", "--offline"]).arg(config).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr))
+    let out = Command::new(bin())
+        .args(["check-config", "--offline"])
+        .arg(config)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
+    )
 }
 
 #[test]
@@ -137,24 +240,45 @@ fn check_config_names_each_problem() {
     };
     let expired = write(
         "expired.toml",
-        text.replacen(&format!("{}/ov.key.pem", certs.display()), &format!("{}/expired.key.pem", certs.display()), 1)
-            .replacen(&format!("{}/ov.cert.pem", certs.display()), &format!("{}/expired.cert.pem", certs.display()), 1),
+        text.replacen(
+            &format!("{}/ov.key.pem", certs.display()),
+            &format!("{}/expired.key.pem", certs.display()),
+            1,
+        )
+        .replacen(
+            &format!("{}/ov.cert.pem", certs.display()),
+            &format!("{}/expired.cert.pem", certs.display()),
+            1,
+        ),
     );
     let (code, out) = check(&expired);
     assert_eq!(code, 1);
     assert!(out.contains("certificate EXPIRED on 2021-01-01"), "{out}");
 
-    let mismatch = write("mismatch.toml", text.replacen(&format!("{}/ov.cert.pem", certs.display()), &format!("{}/sp.cert.pem", certs.display()), 1));
+    let mismatch = write(
+        "mismatch.toml",
+        text.replacen(
+            &format!("{}/ov.cert.pem", certs.display()),
+            &format!("{}/sp.cert.pem", certs.display()),
+            1,
+        ),
+    );
     let (code, out) = check(&mismatch);
     assert_eq!(code, 1);
     assert!(out.contains("does not match the certificate"), "{out}");
 
-    let no_schema = write("noschema.toml", text.replacen("fns-tax-debt-1.0.xsd", "missing-kind.xsd", 1));
+    let no_schema = write(
+        "noschema.toml",
+        text.replacen("fns-tax-debt-1.0.xsd", "missing-kind.xsd", 1),
+    );
     let (code, out) = check(&no_schema);
     assert_eq!(code, 1);
     assert!(out.contains("missing-kind.xsd does not exist"), "{out}");
 
-    let unknown = write("unknown.toml", text.replacen("[engine]", "[engine]\nsend_concurency = 4", 1));
+    let unknown = write(
+        "unknown.toml",
+        text.replacen("[engine]", "[engine]\nsend_concurency = 4", 1),
+    );
     let (code, out) = check(&unknown);
     assert_eq!(code, 1);
     assert!(out.contains("unknown field `send_concurency`"), "{out}");
@@ -172,14 +296,28 @@ fn check_config_names_each_problem() {
 
 #[test]
 fn cert_info_shows_russian_fields() {
-    let out = Command::new(bin()).args(["cert", "info"]).arg(root().join("certs-example/sp.cert.pem")).output().unwrap();
+    let out = Command::new(bin())
+        .args(["cert", "info"])
+        .arg(root().join("certs-example/sp.cert.pem"))
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("СНИЛС:") && text.contains("11223344595"), "{text}");
+    assert!(
+        text.contains("СНИЛС:") && text.contains("11223344595"),
+        "{text}"
+    );
     assert!(text.contains("GOST R 34.10-2012 (256 bit)"));
-    let out = Command::new(bin()).args(["cert", "info"]).arg(root().join("certs-example/ov.cert.pem")).output().unwrap();
+    let out = Command::new(bin())
+        .args(["cert", "info"])
+        .arg(root().join("certs-example/ov.cert.pem"))
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("ОГРН:") && text.contains("1027700000008") && text.contains("ИНН ЮЛ:"), "{text}");
+    assert!(
+        text.contains("ОГРН:") && text.contains("1027700000008") && text.contains("ИНН ЮЛ:"),
+        "{text}"
+    );
     let out = Command::new(bin()).args(["--version"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("smev-gateway "));
 }

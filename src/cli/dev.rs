@@ -80,7 +80,11 @@ fn credentials(dir: &Path) -> Result<Credentials, String> {
         supervisor: random_secret(6),
         admin: random_secret(6),
     };
-    std::fs::write(&path, serde_json::to_vec_pretty(&c).map_err(|e| e.to_string())?).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::write(
+        &path,
+        serde_json::to_vec_pretty(&c).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(c)
 }
 
@@ -97,7 +101,8 @@ fn write_assets(dir: &Path) -> Result<(), String> {
 
 fn dev_config(dir: &Path, creds: &Credentials, listen: &str, mock: &str) -> Result<Config, String> {
     let assets = dir.join("assets");
-    let text = std::fs::read_to_string(assets.join("config/default.toml")).map_err(|e| e.to_string())?;
+    let text =
+        std::fs::read_to_string(assets.join("config/default.toml")).map_err(|e| e.to_string())?;
     let mut cfg = Config::from_toml(&text, &assets.join("config")).map_err(|e| e.to_string())?;
     cfg.storage.path = dir.join("db");
     cfg.retention.archive_dir = dir.join("archive");
@@ -142,14 +147,37 @@ fn dev_config(dir: &Path, creds: &Credentials, listen: &str, mock: &str) -> Resu
 }
 
 async fn demo_cases(ctx: &smev_gateway::engine::Context) {
-    let Ok((existing, _)) = ctx.store.list_requests(&Default::default(), None, 1) else { return };
+    let Ok((existing, _)) = ctx.store.list_requests(&Default::default(), None, 1) else {
+        return;
+    };
     if !existing.is_empty() {
         return;
     }
     let demo = [
-        ("ЗАЯВ-2026-000101", "Предоставление субсидии малому бизнесу", "ООО «Ромашка»", "7701000121", "ДЕМО-1", "7701000121"),
-        ("ЗАЯВ-2026-000102", "Лицензирование розничной продажи", "АО «Василёк»", "7702000118", "ДЕМО-2", "7702000118"),
-        ("ЗАЯВ-2026-000103", "Предоставление субсидии малому бизнесу", "ООО «Нет данных»", "0100000000", "ДЕМО-3", "0100000000"),
+        (
+            "ЗАЯВ-2026-000101",
+            "Предоставление субсидии малому бизнесу",
+            "ООО «Ромашка»",
+            "7701000121",
+            "ДЕМО-1",
+            "7701000121",
+        ),
+        (
+            "ЗАЯВ-2026-000102",
+            "Лицензирование розничной продажи",
+            "АО «Василёк»",
+            "7702000118",
+            "ДЕМО-2",
+            "7702000118",
+        ),
+        (
+            "ЗАЯВ-2026-000103",
+            "Предоставление субсидии малому бизнесу",
+            "ООО «Нет данных»",
+            "0100000000",
+            "ДЕМО-3",
+            "0100000000",
+        ),
     ];
     for (case, service, applicant, inn, request_no, request_inn) in demo {
         let xml = format!(
@@ -204,7 +232,9 @@ pub fn run(a: DevArgs) -> CmdResult {
     rt.block_on(async move {
         let mut mock_cfg = MockConfig::demo();
         mock_cfg.base_dir = dir.join("assets");
-        let mock = MockSmev::start(mock_cfg, a.mock_listen).await.map_err(|e| format!("mock SMEV: {e:#}"))?;
+        let mock = MockSmev::start(mock_cfg, a.mock_listen)
+            .await
+            .map_err(|e| format!("mock SMEV: {e:#}"))?;
         let cfg = dev_config(&dir, &creds, &a.listen, &mock.addr().to_string())?;
         let running = match daemon::start(cfg, smev_gateway::ui::router).await {
             Ok(r) => r,
@@ -215,13 +245,36 @@ pub fn run(a: DevArgs) -> CmdResult {
         };
         demo_cases(&running.ctx).await;
         let url = format!("http://{}", running.addr);
-        println!("smev-gateway dev mode (ТОЛЬКО ДЛЯ РАЗРАБОТКИ И ТЕСТОВ — example keys, mock SMEV)");
-        println!("  UI:        {url}/ui/   users: operator / {}, supervisor / {}, admin / {}", creds.operator, creds.supervisor, creds.admin);
-        println!("  API:       {url}/api/v1/requests   token: {}", creds.token);
-        println!("             curl -H 'Authorization: Bearer {}' {url}/api/v1/requests", creds.token);
+        println!(
+            "smev-gateway dev mode (ТОЛЬКО ДЛЯ РАЗРАБОТКИ И ТЕСТОВ — example keys, mock SMEV)"
+        );
+        println!(
+            "  UI:        {url}/ui/   users: operator / {}, supervisor / {}, admin / {}",
+            creds.operator, creds.supervisor, creds.admin
+        );
+        println!(
+            "  API:       {url}/api/v1/requests   token: {}",
+            creds.token
+        );
+        println!(
+            "             curl -H 'Authorization: Bearer {}' {url}/api/v1/requests",
+            creds.token
+        );
         println!("  OpenAPI:   {url}/api/openapi.json   metrics: {url}/metrics");
-        println!("  mock SMEV: http://{}/ws   admin: http://{}/admin/", mock.addr(), mock.addr());
-        println!("  data:      {}{}", dir.display(), if a.ephemeral { " (removed at exit)" } else { "" });
+        println!(
+            "  mock SMEV: http://{}/ws   admin: http://{}/admin/",
+            mock.addr(),
+            mock.addr()
+        );
+        println!(
+            "  data:      {}{}",
+            dir.display(),
+            if a.ephemeral {
+                " (removed at exit)"
+            } else {
+                ""
+            }
+        );
         println!("smev-gateway listening on {url}");
         let ready = serde_json::json!({
             "url": url,
@@ -259,7 +312,9 @@ pub fn mock(listen: SocketAddr, config: Option<PathBuf>) -> CmdResult {
         .build()
         .map_err(|e| e.to_string())?;
     rt.block_on(async move {
-        let handle = MockSmev::start(cfg, listen).await.map_err(|e| format!("{e:#}"))?;
+        let handle = MockSmev::start(cfg, listen)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
         println!("mock-smev listening on {}", handle.addr());
         daemon::shutdown_signal().await;
         handle.shutdown().await;

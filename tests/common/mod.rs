@@ -102,6 +102,7 @@ pub fn spawn_until(
             }
             Err(_) => {
                 let _ = child.kill();
+                let _ = child.wait();
                 panic!(
                     "process did not print {marker:?}; output:\n{}",
                     lines.lock().map(|l| l.join("\n")).unwrap_or_default()
