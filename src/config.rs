@@ -124,6 +124,8 @@ pub struct EngineConfig {
     pub expiry_check_interval_ms: u64,
     /// Poll the status queue (GetStatus).
     pub poll_status: bool,
+    /// Concurrent GetResponse pollers per system (SMEV lets several messages be outstanding).
+    pub poll_concurrency: usize,
 }
 
 impl Default for EngineConfig {
@@ -140,6 +142,7 @@ impl Default for EngineConfig {
             shutdown_grace_ms: 10_000,
             expiry_check_interval_ms: 60_000,
             poll_status: true,
+            poll_concurrency: 4,
         }
     }
 }

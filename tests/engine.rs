@@ -366,10 +366,17 @@ fn dead_letters_duplicates_and_ack_and_close() {
     env.fault(json!({"fault": "corrupt_signature", "operations": ["GetResponse"], "count": 1}));
     let r = env.post(tax("DL-1"));
     let id = r["id"].as_str().unwrap().to_string();
-    let dl = wait_for(Duration::from_secs(30), "a dead letter", || {
-        let (_, l) = call("GET", &env.api("/api/v1/dead-letters"), Some(TOKEN_A), None);
-        l["items"].as_array().and_then(|a| a.first().cloned())
-    });
+    let dl = wait_for(
+        Duration::from_secs(30),
+        "an acknowledged dead letter",
+        || {
+            let (_, l) = call("GET", &env.api("/api/v1/dead-letters"), Some(TOKEN_A), None);
+            l["items"]
+                .as_array()
+                .and_then(|a| a.first().cloned())
+                .filter(|d| d["acked"] == true)
+        },
+    );
     assert!(dl["reason"].as_str().unwrap().contains("signature"), "{dl}");
     assert_eq!(dl["acked"], true);
     assert_eq!(
@@ -406,8 +413,14 @@ fn dead_letters_duplicates_and_ack_and_close() {
         Duration::from_secs(20),
         "the duplicate to be delivered and acknowledged",
         || {
+            // Both copies are delivered; in the end nothing is waiting or pending.
             let c = env.count(amid);
-            (c["deliveries"].as_u64().unwrap_or(0) >= 2 && c["acks"].as_u64().unwrap_or(0) >= 2)
+            let stats = call("GET", &env.admin("/stats"), None, None).1;
+            let q = &stats["queues"]["SYSTEM1"]["responses"];
+            let idle = q["ready"].as_u64() == Some(0) && q["pending"].as_u64() == Some(0);
+            (c["deliveries"].as_u64().unwrap_or(0) >= 2
+                && c["acks"].as_u64().unwrap_or(0) >= 1
+                && idle)
                 .then_some(())
         },
     );

@@ -262,10 +262,12 @@ impl Engine {
             tokio::spawn(upkeep::run(ctx.clone())),
         ];
         for system in ctx.systems.keys() {
-            tasks.push(tokio::spawn(receiver::run_responses(
-                ctx.clone(),
-                system.clone(),
-            )));
+            for _ in 0..ctx.config.engine.poll_concurrency.max(1) {
+                tasks.push(tokio::spawn(receiver::run_responses(
+                    ctx.clone(),
+                    system.clone(),
+                )));
+            }
             if ctx.config.engine.poll_status {
                 tasks.push(tokio::spawn(receiver::run_status(
                     ctx.clone(),

@@ -267,8 +267,45 @@ pub fn check_signatures(ctx: &Context, envelope: &[u8]) -> (Vec<SignatureSummary
     (summaries, problems)
 }
 
+/// MessageIDs being processed right now, so that two pollers never store the same message.
+fn in_progress() -> &'static std::sync::Mutex<std::collections::HashSet<String>> {
+    static SET: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+        std::sync::OnceLock::new();
+    SET.get_or_init(Default::default)
+}
+
+/// Removes the id from [`in_progress`] when dropped.
+struct Claim(String);
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if let Ok(mut s) = in_progress().lock() {
+            s.remove(&self.0);
+        }
+    }
+}
+
+fn claim(id: &str) -> Option<Claim> {
+    let mut s = in_progress().lock().ok()?;
+    s.insert(id.to_string()).then(|| Claim(id.to_string()))
+}
+
 async fn handle_response(ctx: &Context, system: &str, msg: ResponseMessage, envelope: &[u8]) {
     let ack_id = msg.ack_id().to_string();
+    // Another poller may be storing the same message (a duplicate delivery): wait for it, then
+    // this copy is recognised as stored and only acknowledged.
+    let mut waited = 0;
+    let _claim = loop {
+        if let Some(c) = claim(&ack_id) {
+            break c;
+        }
+        if waited >= 600 {
+            tracing::warn!(message_id = %ack_id, "still being processed by another poller; SMEV will redeliver it");
+            return;
+        }
+        waited += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     let span = tracing::info_span!("answer", system, answer_message_id = %ack_id, original_message_id = ?msg.original_message_id, request_id = tracing::field::Empty);
     async {
         match ctx.store.received_as(&ack_id) {
