@@ -116,8 +116,6 @@ pub struct EngineConfig {
     pub retry_max_ms: u64,
     /// Delay after `QuoteLimitExceeded`.
     pub quota_retry_ms: u64,
-    /// A stored MessageID older than this is replaced before a resend (SMEV refuses stale ids).
-    pub message_id_max_age_hours: u64,
     /// Time given to in-flight work on shutdown.
     pub shutdown_grace_ms: u64,
     /// How often expiry (EOL / deadline) is checked.
@@ -138,7 +136,6 @@ impl Default for EngineConfig {
             retry_base_ms: 1_000,
             retry_max_ms: 300_000,
             quota_retry_ms: 600_000,
-            message_id_max_age_hours: 20,
             shutdown_grace_ms: 10_000,
             expiry_check_interval_ms: 60_000,
             poll_status: true,
@@ -538,8 +535,11 @@ impl Config {
                 }
             }
             if let Some(w) = &s.webhook {
-                if !w.url.starts_with("http://") && !w.url.starts_with("https://") {
-                    errors.push(format!("systems.{}: webhook url must be http(s)", s.id));
+                if !w.url.starts_with("http://") {
+                    errors.push(format!(
+                        "systems.{}: webhook url must be http:// (https is not supported yet: put a local TLS proxy in front of the receiver)",
+                        s.id
+                    ));
                 }
             }
         }

@@ -35,6 +35,9 @@ response = "TaxDebtResponse"
 schema = "builtin:schemas/kinds/fns-tax-debt-1.0.xsd"
 provider = "FNS01"
 [[kinds.rules]]
+when = { INN = "7701000130" }
+reply = "ignore"
+[[kinds.rules]]
 when = { INN = "0100000000" }
 reply = "reject"
 reject_code = "NO_DATA"
@@ -226,9 +229,12 @@ fn faults_by_class_and_operator_retry() {
     env.fault(
         json!({"fault": "slow", "operations": ["SendRequest"], "count": 1, "delay_ms": 8000}),
     );
-    let r = env.post(tax("F-LOST"));
-    let v = env.wait_status(r["id"].as_str().unwrap(), "answered", 60);
+    // (The provider of INN 7701000130 never answers, so only the resend can settle it.)
+    let r = env
+        .post(json!({"kind": "fns-tax-debt", "business_xml": tax_request("F-LOST", "7701000130")}));
+    let v = env.wait_status(r["id"].as_str().unwrap(), "sent", 60);
     assert_eq!(env.count(v["message_id"].as_str().unwrap())["accepted"], 1);
+    assert_eq!(v["attempts"], 2, "{v}");
     assert!(
         v["history"].as_array().unwrap().iter().any(|h| h["reason"]
             .as_str()
@@ -236,6 +242,15 @@ fn faults_by_class_and_operator_retry() {
             .contains("MessageIsAlreadySent")),
         "{v}"
     );
+
+    // The answer arrives before the lost HTTP answer is retried: it settles the request.
+    env.fault(
+        json!({"fault": "slow", "operations": ["SendRequest"], "count": 1, "delay_ms": 8000}),
+    );
+    let r = env.post(tax("F-RACE"));
+    let v = env.wait_status(r["id"].as_str().unwrap(), "answered", 60);
+    assert_eq!(env.count(v["message_id"].as_str().unwrap())["accepted"], 1);
+    assert!(v["replaced_message_ids"].as_array().unwrap().is_empty());
 
     // StaleMessageId: resent under a new MessageID, the old one recorded.
     env.fault(json!({"fault": "StaleMessageId", "operations": ["SendRequest"], "count": 1}));

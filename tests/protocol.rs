@@ -838,3 +838,76 @@ fn signer_is_object_safe_for_the_engine() {
     let s: std::sync::Arc<dyn Signer> = std::sync::Arc::new(signer("ov"));
     assert_eq!(s.sign(b"abc").unwrap().len(), 64);
 }
+
+/// A forged `Response` slipped in beside the one SMEV signed is refused, and the element the
+/// parser reads is the one a signature must cover.
+#[test]
+fn forged_sibling_responses_are_refused() {
+    let smev = signer("ov512");
+    let (answer, _) =
+        build::business_content(&kind_fixture("fns-tax-debt", "response-debts.valid.xml")).unwrap();
+    let provider = SenderProvidedResponseData {
+        id: build::ID_PROVIDER.into(),
+        message_id: MessageId::new().to_string(),
+        to: "to".into(),
+        content: ResponseContent::Primary {
+            content: answer,
+            personal_signature: None,
+            attachment_headers: vec![],
+            ref_attachment_headers: vec![],
+        },
+    };
+    let data = build::response_data_xml(&provider);
+    let (xml, _) = build::get_response_answer(
+        &Delivery {
+            sender_data: &data,
+            metadata: MessageMetadata::default(),
+            original_message_id: Some("x"),
+            ..Default::default()
+        },
+        AttachmentMode::Inline,
+    );
+    let xml = sign_envelope(
+        build::Outgoing {
+            xml,
+            parts: vec![],
+            action: "",
+        },
+        &smev,
+        build::ID_SMEV,
+    )
+    .unwrap()
+    .xml;
+    let env = parse::envelope(&xml).unwrap();
+    let signed = parse::smev_signed_element(&env).unwrap();
+    assert_eq!(
+        env.doc.element(signed).unwrap().attr("Id"),
+        Some(build::ID_SMEV)
+    );
+    assert!(parse::get_response_answer(&xml).is_ok());
+    // The attacker's copy goes first, without an Id; the genuine signed one stays.
+    let text = String::from_utf8(xml).unwrap();
+    let genuine_start = text.find("<tns:Response ").unwrap();
+    let genuine_end = text.find("</tns:Response>").unwrap() + "</tns:Response>".len();
+    let forged = text[genuine_start..genuine_end]
+        .replacen(" Id=\"SIGNED_BY_SMEV\"", "", 1)
+        .replace("Налог на доходы", "Ничего не должен");
+    let attacked = format!(
+        "{}{}{}",
+        &text[..genuine_start],
+        forged,
+        &text[genuine_start..]
+    );
+    let err = parse::get_response_answer(attacked.as_bytes()).unwrap_err();
+    assert!(
+        err.to_string().contains("more than one <Response>"),
+        "{err}"
+    );
+    // Every signature still verifies: signature validity alone would not have caught it.
+    assert!(
+        verify_document(attacked.as_bytes(), &VerifyOptions::default())
+            .unwrap()
+            .iter()
+            .all(|r| r.valid)
+    );
+}

@@ -91,25 +91,15 @@ async fn poll_request(ctx: &Context, system: &str) -> Result<bool, SmevError> {
             Err(SmevError::Fault(f))
         }
         Err(e) => {
-            let id = new_id();
-            let key = ctx
-                .store
-                .put_blob(&raw)
-                .map_err(|x| SmevError::UnexpectedAnswer(x.to_string()))?;
-            let d = DeadLetter {
-                id: id.clone(),
-                system: system.into(),
-                source: "GetRequest".into(),
-                smev_message_id: None,
-                received_at: Utc::now(),
-                reason: format!("unparsable request: {e}"),
-                envelope: key.clone(),
-                state: "open".into(),
-                acked: false,
-                history: Vec::new(),
-            };
-            let _ = ctx.store.add_dead_letter(&d, &format!("envelope:{key}"));
-            let _ = ctx.store.durable().await;
+            receiver::unprocessable(
+                ctx,
+                system,
+                "GetRequest",
+                &raw,
+                &format!("unparsable request: {e}"),
+                Some(false),
+            )
+            .await;
             Ok(true)
         }
     }
@@ -138,6 +128,10 @@ async fn handle_request(ctx: &Context, system: &str, msg: RequestMessage, envelo
                     .received_messages
                     .with_label_values(&["GetRequest", "duplicate"])
                     .inc();
+                // The first copy's flush may have failed: make sure it is on disk first.
+                if ctx.store.durable().await.is_err() {
+                    return;
+                }
                 let _ = ctx.systems[system]
                     .client
                     .ack(&ack_id, !subject.starts_with("D:"))
@@ -363,6 +357,9 @@ async fn respond_one(ctx: &Context, id: &str) {
             let _ =
                 ctx.store
                     .update_incoming(id, "engine", "response accepted by SMEV", None, |r| {
+                        if r.state != IncomingState::Responding {
+                            return Err(StoreError::Rejected("no longer responding".into()));
+                        }
                         r.state = IncomingState::Responded;
                         r.next_due = None;
                         r.last_error = None;
@@ -385,6 +382,10 @@ async fn respond_one(ctx: &Context, id: &str) {
                 &format!("SendResponse: {code}"),
                 None,
                 |r| {
+                    if r.state != IncomingState::Responding {
+                        // SMEV's asynchronous verdict got here first: it stands.
+                        return Err(StoreError::Rejected("no longer responding".into()));
+                    }
                     r.last_error = Some(info.clone());
                     match &decision {
                         Decision::RetryAt(at) => r.next_due = Some(*at),
@@ -410,7 +411,10 @@ async fn respond_one(ctx: &Context, id: &str) {
 }
 
 fn build_response(ctx: &Context, rec: &IncomingRecord) -> Result<Outgoing, String> {
-    let system = &ctx.systems[&rec.system];
+    let system = ctx
+        .systems
+        .get(&rec.system)
+        .ok_or_else(|| format!("information system {} is not configured", rec.system))?;
     let mode = match ctx.config.smev.attachment_transfer {
         AttachmentTransfer::Mtom => AttachmentMode::Xop,
         AttachmentTransfer::Inline => AttachmentMode::Inline,

@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tracing::Instrument;
 
-use crate::dsig::verify::{verify_document, SignatureReport, VerifyOptions};
+use crate::dsig::verify::{find_signatures, verify_signature, SignatureReport, VerifyOptions};
 use crate::smev::model::{InteractionStatus, ResponseContent, ResponseMessage};
 use crate::smev::{parse, SmevError};
 use crate::store::records::*;
@@ -100,7 +100,7 @@ pub async fn poll_response(ctx: &Context, system: &str) -> Result<bool, SmevErro
                 "GetResponse",
                 &raw,
                 &format!("unparsable answer: {e}"),
-                None,
+                Some(false),
             )
             .await;
             Ok(true)
@@ -140,7 +140,7 @@ fn scavenge_message_id(raw: &[u8]) -> Option<String> {
 }
 
 /// Stores a dead letter and acknowledges the message (accepted = `accepted`) when its id is known.
-async fn unprocessable(
+pub(crate) async fn unprocessable(
     ctx: &Context,
     system: &str,
     source: &str,
@@ -218,52 +218,90 @@ async fn ack(ctx: &Context, system: &str, message_id: &str, accepted: bool) {
     }
 }
 
-/// Signature checks of a received envelope, per the configuration.
+/// Signature checks of a received envelope, per the configuration: every signature present must
+/// verify (SMEV's own against `smev.trust`, when configured), and the element the parser reads
+/// (`Response`, `Request` or `AsyncProcessingStatusData`) must itself be covered by a valid
+/// ЭП-СМЭВ — so a forged element slipped in beside a genuine signed one is refused.
 pub fn check_signatures(ctx: &Context, envelope: &[u8]) -> (Vec<SignatureSummary>, Vec<String>) {
     if !ctx.config.smev.verify_answers {
         return (Vec::new(), Vec::new());
     }
-    let opts = VerifyOptions {
-        trust: ctx.smev_trust.as_ref(),
-        require_valid_certificate: false,
-        at: None,
-    };
-    let reports = verify_document(envelope, &opts).unwrap_or_default();
     let mut problems = Vec::new();
-    let summaries = reports
-        .iter()
-        .map(|r: &SignatureReport| {
-            let ok = r.valid;
-            ctx.metrics
-                .signatures
-                .with_label_values(&["verify", if ok { "ok" } else { "failed" }])
-                .inc();
-            if !ok {
-                problems.push(format!(
-                    "{}: {}",
-                    r.location,
-                    r.causes
-                        .iter()
-                        .map(|c| c.to_string())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ));
-            }
-            SignatureSummary {
-                location: r.location.clone(),
-                valid: ok,
-                signer: r.certificate.as_ref().map(|c| c.subject.clone()),
-                not_before: r.certificate.as_ref().map(|c| c.not_before),
-                not_after: r.certificate.as_ref().map(|c| c.not_after),
-                problems: r
-                    .causes
+    let env = match parse::envelope(envelope) {
+        Ok(e) => e,
+        Err(e) => {
+            return (
+                Vec::new(),
+                vec![format!(
+                    "the envelope cannot be read for signature checks: {e}"
+                )],
+            )
+        }
+    };
+    let doc = &env.doc;
+    let mut summaries = Vec::new();
+    let mut smev_covered: Vec<String> = Vec::new();
+    for sig in find_signatures(doc) {
+        let by_smev = doc
+            .node(sig)
+            .parent
+            .and_then(|p| doc.element(p))
+            .is_some_and(|e| e.local == "SMEVSignature");
+        let opts = VerifyOptions {
+            trust: if by_smev {
+                ctx.smev_trust.as_ref()
+            } else {
+                None
+            },
+            require_valid_certificate: false,
+            at: None,
+        };
+        let r: SignatureReport = verify_signature(doc, sig, &opts);
+        ctx.metrics
+            .signatures
+            .with_label_values(&["verify", if r.valid { "ok" } else { "failed" }])
+            .inc();
+        if r.valid && by_smev {
+            smev_covered.extend(r.referenced_ids().into_iter().map(str::to_string));
+        }
+        if !r.valid {
+            problems.push(format!(
+                "{}: {}",
+                r.location,
+                r.causes
                     .iter()
                     .map(|c| c.to_string())
-                    .chain(r.warnings.iter().cloned())
-                    .collect(),
-            }
-        })
-        .collect();
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ));
+        }
+        summaries.push(SignatureSummary {
+            location: r.location.clone(),
+            valid: r.valid,
+            signer: r.certificate.as_ref().map(|c| c.subject.clone()),
+            not_before: r.certificate.as_ref().map(|c| c.not_before),
+            not_after: r.certificate.as_ref().map(|c| c.not_after),
+            problems: r
+                .causes
+                .iter()
+                .map(|c| c.to_string())
+                .chain(r.warnings.iter().cloned())
+                .collect(),
+        });
+    }
+    if let Some(target) = parse::smev_signed_element(&env) {
+        let el = doc.element(target);
+        let id = el.and_then(|e| e.attr("Id"));
+        let bound = id.is_some_and(|id| {
+            smev_covered.iter().any(|c| c == id) && doc.find_by_id(id).ok() == Some(target)
+        });
+        if !bound {
+            problems.push(format!(
+                "<{}> is not covered by a valid SMEV signature (SMEVSignature)",
+                el.map(|e| e.local.as_str()).unwrap_or("?")
+            ));
+        }
+    }
     (summaries, problems)
 }
 
@@ -312,6 +350,10 @@ async fn handle_response(ctx: &Context, system: &str, msg: ResponseMessage, enve
             Ok(Some(subject)) => {
                 ctx.metrics.received_messages.with_label_values(&["GetResponse", "duplicate"]).inc();
                 tracing::info!(stored_as = %subject, "duplicate delivery: acknowledging again");
+                // The first copy's flush may have failed: make sure it is on disk first.
+                if ctx.store.durable().await.is_err() {
+                    return;
+                }
                 ack(ctx, system, &ack_id, !subject.starts_with("D:")).await;
                 return;
             }
@@ -502,12 +544,17 @@ fn apply_response(
                     &|r: &mut RequestRecord| {
                         if let Some(target) = to {
                             if matches!(r.state, RequestState::Sending | RequestState::Queued) {
-                                // Pass through `sent` so the lifecycle stays legal.
-                                r.state = RequestState::Sent;
+                                // The answer proves an attempt landed (its HTTP answer was lost).
                                 r.sent_at.get_or_insert(now);
                                 r.next_due = None;
                             }
-                            if !matches!(r.state, RequestState::Sent | RequestState::Expired) {
+                            if !matches!(
+                                r.state,
+                                RequestState::Sent
+                                    | RequestState::Expired
+                                    | RequestState::Sending
+                                    | RequestState::Queued
+                            ) {
                                 return Err(StoreError::Rejected(format!(
                                     "request is {}",
                                     r.state.as_str()
@@ -560,6 +607,7 @@ fn apply_response(
                 let mut new = old.clone();
                 if rejected {
                     new.state = IncomingState::Failed;
+                    new.next_due = None;
                     new.last_error = Some(ErrorInfo {
                         code: "SMEV.async_rejection".into(),
                         message: reason.clone(),
@@ -688,6 +736,20 @@ async fn poll_status(ctx: &Context, system: &str) -> Result<bool, SmevError> {
     let Some(status) = received.value else {
         return Ok(false);
     };
+    let (_, problems) = check_signatures(ctx, &received.envelope);
+    if !problems.is_empty() {
+        // There is no Ack for status messages: keep it for a human and move on.
+        unprocessable(
+            ctx,
+            system,
+            "GetStatus",
+            &received.envelope,
+            &format!("signature check failed: {}", problems.join(" | ")),
+            None,
+        )
+        .await;
+        return Ok(true);
+    }
     let s = status.status;
     let key = ctx
         .store
@@ -704,7 +766,13 @@ async fn poll_status(ctx: &Context, system: &str) -> Result<bool, SmevError> {
                 Some(&key),
                 |r| {
                     r.smev_status = Some(s.category.as_str().to_string());
-                    if rejected && matches!(r.state, RequestState::Sent) {
+                    if rejected
+                        && matches!(
+                            r.state,
+                            RequestState::Sent | RequestState::Queued | RequestState::Sending
+                        )
+                    {
+                        r.next_due = None;
                         r.state = RequestState::Rejected;
                         r.answer = Some(AnswerRecord {
                             kind: AnswerKind::SmevRejected,
@@ -748,6 +816,7 @@ async fn poll_status(ctx: &Context, system: &str) -> Result<bool, SmevError> {
                 |r| {
                     if cat.is_rejection() {
                         r.state = IncomingState::Failed;
+                        r.next_due = None;
                     }
                     Ok(())
                 },

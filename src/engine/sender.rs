@@ -85,19 +85,11 @@ fn lease(ctx: &Context) -> chrono::Duration {
     chrono::Duration::milliseconds((ctx.config.smev.request_timeout_ms + 30_000) as i64)
 }
 
-fn stale(message_id: &str, max_age_hours: u64) -> bool {
-    MessageId::parse(message_id)
-        .ok()
-        .and_then(|m| m.timestamp())
-        .is_none_or(|t| Utc::now() - t > chrono::Duration::hours(max_age_hours as i64))
-}
-
 /// Sends one request (if it is still due).
 pub async fn send_one(ctx: &Context, id: &str) {
     let span = tracing::info_span!("send", request_id = %id, message_id = tracing::field::Empty);
     async {
         let now = Utc::now();
-        let max_age = ctx.config.engine.message_id_max_age_hours;
         let claimed = ctx
             .store
             .update_request(id, "engine", "sending to SMEV", None, |r| {
@@ -108,11 +100,9 @@ pub async fn send_one(ctx: &Context, id: &str) {
                 }
                 r.state = RequestState::Sending;
                 r.attempts += 1;
-                let replace = r.message_id.as_deref().is_none_or(|m| stale(m, max_age));
-                if replace {
-                    if let Some(old) = r.message_id.take() {
-                        r.replaced_message_ids.push(old);
-                    }
+                // Assigned once and never replaced pre-emptively: an earlier attempt may have
+                // landed, so SMEV decides (MessageIsAlreadySent, or StaleMessageId → new id).
+                if r.message_id.is_none() {
                     r.message_id = Some(MessageId::new().to_string());
                     r.signed_envelope = None;
                 }
@@ -146,7 +136,16 @@ pub async fn send_one(ctx: &Context, id: &str) {
             tracing::error!(error = %e, "flush before sending failed; will retry");
             return;
         }
-        let system = &ctx.systems[&rec.system];
+        let Some(system) = ctx.systems.get(&rec.system) else {
+            finish_failed(
+                ctx,
+                &rec,
+                "gateway.unknown_system",
+                &format!("information system {} is not configured", rec.system),
+                "permanent",
+            );
+            return;
+        };
         let result = system.client.post_send_request(&outgoing).await;
         record_outcome(ctx, &rec, result).await;
     }
@@ -194,7 +193,10 @@ async fn prepare(ctx: &Context, rec: &RequestRecord) -> Result<Outgoing, String>
             action: "urn:SendRequest",
         });
     }
-    let system = &ctx.systems[&rec.system];
+    let system = ctx
+        .systems
+        .get(&rec.system)
+        .ok_or_else(|| format!("information system {} is not configured", rec.system))?;
     let content = ctx
         .store
         .blob_text(&rec.business_xml)

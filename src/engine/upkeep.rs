@@ -138,7 +138,7 @@ pub fn retain(ctx: &Context) -> Result<usize, StoreError> {
     file.sync_all()
         .map_err(|e| StoreError::Sled(e.to_string()))?;
     for r in &old {
-        ctx.store.purge_request(&r.id)?;
+        ctx.store.purge_request(&r.id, cutoff)?;
     }
     ctx.store.flush()?;
     Ok(old.len())

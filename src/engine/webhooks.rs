@@ -113,21 +113,27 @@ async fn deliver(ctx: &Context, client: &Client<HttpConnector, Full<Bytes>>, id:
         .header("x-smev-gateway-signature", format!("sha256={sig}"))
         .body(Full::new(Bytes::from(payload)));
     let timeout = Duration::from_millis(ctx.config.webhooks.timeout_ms);
-    let result: Result<(), String> = match request {
-        Err(e) => Err(e.to_string()),
-        Ok(req) => match tokio::time::timeout(timeout, client.request(req)).await {
-            Err(_) => Err(format!("no answer within {timeout:?}")),
-            Ok(Err(e)) => Err(format!("connection failed: {e}")),
-            Ok(Ok(resp)) => {
-                let status = resp.status();
-                let _ = resp.into_body().collect().await;
-                if status.is_success() {
-                    Ok(())
-                } else {
-                    Err(format!("HTTP {status}"))
-                }
-            }
-        },
+    // One deadline for the whole exchange, and only a bounded answer body is read, so a
+    // stalling or chatty endpoint cannot hold the dispatcher.
+    let exchange = async {
+        let req = request.map_err(|e| e.to_string())?;
+        let resp = client
+            .request(req)
+            .await
+            .map_err(|e| format!("connection failed: {e}"))?;
+        let status = resp.status();
+        let _ = http_body_util::Limited::new(resp.into_body(), 64 * 1024)
+            .collect()
+            .await;
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(format!("HTTP {status}"))
+        }
+    };
+    let result: Result<(), String> = match tokio::time::timeout(timeout, exchange).await {
+        Err(_) => Err(format!("no complete answer within {timeout:?}")),
+        Ok(r) => r,
     };
     let cfg = &ctx.config.webhooks;
     let now = Utc::now();

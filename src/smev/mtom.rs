@@ -196,6 +196,11 @@ pub fn resolve_xop(xml: &[u8], parts: &[MimePart]) -> Result<Vec<u8>, SmevError>
     let mut out = Vec::with_capacity(xml.len() + includes.iter().map(|i| i.1.len()).sum::<usize>());
     let mut last = 0;
     for (span, text) in includes {
+        if span.start < last {
+            return Err(SmevError::Mtom(
+                "xop:Include nested inside another xop:Include".into(),
+            ));
+        }
         out.extend_from_slice(&doc.source()[last..span.start]);
         out.extend_from_slice(text.as_bytes());
         last = span.end;
@@ -261,6 +266,20 @@ mod tests {
                 B64.encode(&part.body)
             )
         );
+    }
+
+    #[test]
+    fn nested_includes_are_an_error() {
+        let xml = format!(
+            "<a xmlns:xop=\"{x}\"><xop:Include href=\"cid:p\"><xop:Include href=\"cid:p\"/></xop:Include></a>",
+            x = ns::XOP
+        );
+        let part = MimePart {
+            content_id: "p".into(),
+            content_type: "application/octet-stream".into(),
+            body: b"x".to_vec(),
+        };
+        assert!(resolve_xop(xml.as_bytes(), &[part]).is_err());
     }
 
     #[test]

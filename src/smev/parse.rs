@@ -407,15 +407,15 @@ pub fn get_response_answer(bytes: &[u8]) -> Result<Received<Option<ResponseMessa
     let env = envelope(bytes)?;
     expect_operation(&env, &["GetResponseResponse"])?;
     let doc = &env.doc;
-    let Some(msg) = child(doc, env.body_child, "ResponseMessage") else {
+    let Some(msg) = single(doc, env.body_child, "ResponseMessage")? else {
         return Ok(Received {
             value: None,
             envelope: bytes.to_vec(),
         });
     };
-    let r = child(doc, msg, "Response")
+    let r = single(doc, msg, "Response")?
         .ok_or_else(|| unexpected("ResponseMessage without Response"))?;
-    let data = child(doc, r, "SenderProvidedResponseData")
+    let data = single(doc, r, "SenderProvidedResponseData")?
         .ok_or_else(|| unexpected("Response without SenderProvidedResponseData"))?;
     let value = ResponseMessage {
         original_message_id: text(doc, r, "OriginalMessageId"),
@@ -439,15 +439,15 @@ pub fn get_request_answer(bytes: &[u8]) -> Result<Received<Option<RequestMessage
     let env = envelope(bytes)?;
     expect_operation(&env, &["GetRequestResponse"])?;
     let doc = &env.doc;
-    let Some(msg) = child(doc, env.body_child, "RequestMessage") else {
+    let Some(msg) = single(doc, env.body_child, "RequestMessage")? else {
         return Ok(Received {
             value: None,
             envelope: bytes.to_vec(),
         });
     };
     let r =
-        child(doc, msg, "Request").ok_or_else(|| unexpected("RequestMessage without Request"))?;
-    let data = child(doc, r, "SenderProvidedRequestData")
+        single(doc, msg, "Request")?.ok_or_else(|| unexpected("RequestMessage without Request"))?;
+    let data = single(doc, r, "SenderProvidedRequestData")?
         .ok_or_else(|| unexpected("Request without SenderProvidedRequestData"))?;
     let value = RequestMessage {
         data: request_data(doc, data)?,
@@ -602,6 +602,35 @@ pub fn signed_element(env: &Envelope) -> Option<NodeId> {
 pub fn caller_signature(env: &Envelope) -> Option<NodeId> {
     child(&env.doc, env.body_child, "CallerInformationSystemSignature")
         .and_then(|c| env.doc.child_elements(c).next())
+}
+
+/// The element SMEV signs in a delivery — `Response` of GetResponse, `Request` of GetRequest,
+/// `AsyncProcessingStatusData` of GetStatus — exactly as the parsers above find it.
+pub fn smev_signed_element(env: &Envelope) -> Option<NodeId> {
+    let doc = &env.doc;
+    let b = env.body_child;
+    match env.operation() {
+        "GetResponseResponse" => {
+            child(doc, b, "ResponseMessage").and_then(|m| child(doc, m, "Response"))
+        }
+        "GetRequestResponse" => {
+            child(doc, b, "RequestMessage").and_then(|m| child(doc, m, "Request"))
+        }
+        "GetStatusResponse" => child(doc, b, "SmevAsyncProcessingMessage")
+            .and_then(|m| child(doc, m, "AsyncProcessingStatusData")),
+        _ => None,
+    }
+}
+
+/// Refuses a delivery with two elements of a name where the schema allows one (a forged copy
+/// beside the signed one).
+fn single(doc: &Document, n: NodeId, local: &str) -> Result<Option<NodeId>, SmevError> {
+    let mut it = children(doc, n, local);
+    let first = it.next();
+    if it.next().is_some() {
+        return Err(unexpected(format!("more than one <{local}> in the answer")));
+    }
+    Ok(first)
 }
 
 /// Whether an element has only whitespace text.

@@ -11,6 +11,9 @@ pub fn allowed(from: RequestState, to: RequestState) -> bool {
             | (AwaitingPersonalSignature, Queued | Cancelled)
             | (Queued, Sending | Cancelled | Failed | Expired)
             | (Sending, Sent | Queued | Failed)
+            // An answer (or SMEV's rejection) proves an attempt landed even when its HTTP answer
+            // was lost and the request is still queued for a retry or being sent.
+            | (Queued | Sending, Answered | Rejected)
             // Answers, SMEV's asynchronous rejections, and expiry by EOL or deadline.
             | (Sent, Answered | Rejected | Expired | Cancelled)
             // A late answer still completes an expired request.
@@ -44,6 +47,10 @@ mod tests {
         assert!(!allowed(Answered, Failed));
         assert!(!allowed(Cancelled, Queued));
         assert!(allowed(Expired, Answered));
-        assert!(!allowed(Queued, Answered));
+        assert!(
+            allowed(Queued, Answered),
+            "an answer proves an attempt landed"
+        );
+        assert!(!allowed(Draft, Answered));
     }
 }

@@ -729,6 +729,15 @@ impl Store {
     /// Stores a new incoming request (provider role) with its received mark and webhook event.
     pub fn add_incoming(&self, r: &IncomingRecord) -> Result<(), StoreError> {
         self.transaction(|tx| {
+            if let Some(existing) = tx.received.get(r.message_id.as_bytes())? {
+                if existing.starts_with(b"I:") {
+                    return Err(abort(StoreError::Conflict(format!(
+                        "the request {} is already stored as {}",
+                        r.message_id,
+                        String::from_utf8_lossy(&existing)
+                    ))));
+                }
+            }
             tx.put_incoming(None, r)?;
             tx.mark_received(&r.message_id, &format!("I:{}", r.id))?;
             tx.audit(&AuditEntry {
@@ -1102,11 +1111,15 @@ impl Store {
     // ----- retention -----
 
     /// Removes a closed request and its indexes (after it was archived).
-    pub fn purge_request(&self, id: &str) -> Result<(), StoreError> {
+    pub fn purge_request(&self, id: &str, cutoff: DateTime<Utc>) -> Result<(), StoreError> {
         self.transaction(|tx| {
             let Some(r) = tx.get_request(id)? else {
                 return Ok(());
             };
+            // Re-checked here: an operator may have reopened it since it was archived.
+            if !r.state.is_closed() || r.updated_at >= cutoff {
+                return Ok(());
+            }
             if let Some(c) = &r.client_id {
                 tx.client_ids
                     .remove(format!("{}\0{}", r.system, c).as_bytes())?;
