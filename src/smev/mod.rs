@@ -9,6 +9,7 @@
 pub mod build;
 pub mod client;
 pub mod fault;
+pub mod file_storage;
 pub mod message_id;
 pub mod model;
 pub mod mtom;
