@@ -16,7 +16,9 @@ use crate::store::RequestFilter;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::requests::{attachment_number, decode_attachments, file_response, AttachmentIn};
+use super::requests::{
+    attachment_number, decode_attachments, file_response, page_limit, AttachmentIn,
+};
 use super::views::{DeadLetterView, IncomingView, Page, RequestView};
 use super::ApiJson;
 
@@ -25,17 +27,6 @@ use super::ApiJson;
 pub struct CursorQuery {
     pub cursor: Option<String>,
     pub limit: Option<usize>,
-}
-
-fn limit(ctx: &Context, l: Option<usize>) -> Result<usize, ApiError> {
-    let l = l.unwrap_or(ctx.config.api.page_size);
-    if l == 0 || l > ctx.config.api.max_page_size {
-        return Err(ApiError::new(
-            "invalid_parameter",
-            format!("limit must be 1..={}", ctx.config.api.max_page_size),
-        ));
-    }
-    Ok(l)
 }
 
 type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
@@ -50,7 +41,7 @@ pub async fn list_incoming(
     let (items, next) = ctx.store.list_incoming(
         std::slice::from_ref(&caller.system),
         q.cursor.as_deref(),
-        limit(&ctx, q.limit)?,
+        page_limit(&ctx, q.limit)?,
     )?;
     Ok(Json(Page {
         items: items

@@ -209,6 +209,18 @@ pub fn parse_states(s: &Option<String>) -> Result<Vec<RequestState>, ApiError> {
         .collect()
 }
 
+/// The page size asked for, or the default; refused outside `1..=api.max_page_size`.
+pub fn page_limit(ctx: &Context, asked: Option<usize>) -> Result<usize, ApiError> {
+    let l = asked.unwrap_or(ctx.config.api.page_size);
+    if l == 0 || l > ctx.config.api.max_page_size {
+        return Err(ApiError::new(
+            "invalid_parameter",
+            format!("limit must be 1..={}", ctx.config.api.max_page_size),
+        ));
+    }
+    Ok(l)
+}
+
 /// `GET /api/v1/requests`.
 pub async fn list(
     State(ctx): State<Arc<Context>>,
@@ -216,13 +228,7 @@ pub async fn list(
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Page<RequestView>>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::new("invalid_parameter", e.body_text()))?;
-    let limit = q.limit.unwrap_or(ctx.config.api.page_size);
-    if limit == 0 || limit > ctx.config.api.max_page_size {
-        return Err(ApiError::new(
-            "invalid_parameter",
-            format!("limit must be 1..={}", ctx.config.api.max_page_size),
-        ));
-    }
+    let limit = page_limit(&ctx, q.limit)?;
     let filter = RequestFilter {
         systems: vec![caller.system.clone()],
         states: parse_states(&q.status)?,

@@ -17,6 +17,22 @@ pub struct AttachmentView {
     pub href: String,
 }
 
+/// Views of stored files; `href_base` + `/n` downloads file `n` (empty when there is no
+/// download endpoint).
+fn attachment_views(list: &[AttachmentRef], href_base: Option<&str>) -> Vec<AttachmentView> {
+    list.iter()
+        .enumerate()
+        .map(|(n, x)| AttachmentView {
+            n,
+            name: x.name.clone(),
+            mime_type: x.mime_type.clone(),
+            size: x.size,
+            sha256_gost: x.hash.clone(),
+            href: href_base.map(|b| format!("{b}/{n}")).unwrap_or_default(),
+        })
+        .collect()
+}
+
 #[derive(Debug, Serialize)]
 pub struct AnswerSummary {
     pub kind: AnswerKind,
@@ -77,19 +93,10 @@ impl RequestView {
             received_at: a.received_at,
             rejections: a.rejections.clone(),
             smev_fault: a.smev_fault.clone(),
-            attachments: a
-                .attachments
-                .iter()
-                .enumerate()
-                .map(|(n, x)| AttachmentView {
-                    n,
-                    name: x.name.clone(),
-                    mime_type: x.mime_type.clone(),
-                    size: x.size,
-                    sha256_gost: x.hash.clone(),
-                    href: format!("/api/v1/requests/{}/attachments/{n}", r.id),
-                })
-                .collect(),
+            attachments: attachment_views(
+                &a.attachments,
+                Some(&format!("/api/v1/requests/{}/attachments", r.id)),
+            ),
             sender: a.sender.clone(),
             href: format!("/api/v1/requests/{}/answer", r.id),
         });
@@ -128,19 +135,7 @@ impl RequestView {
                 signing_payload_href: (r.state == RequestState::AwaitingPersonalSignature)
                     .then(|| format!("/api/v1/requests/{}/signing-payload", r.id)),
             },
-            attachments: r
-                .attachments
-                .iter()
-                .enumerate()
-                .map(|(n, x)| AttachmentView {
-                    n,
-                    name: x.name.clone(),
-                    mime_type: x.mime_type.clone(),
-                    size: x.size,
-                    sha256_gost: x.hash.clone(),
-                    href: String::new(),
-                })
-                .collect(),
+            attachments: attachment_views(&r.attachments, None),
             answer,
             statuses: r.statuses.clone(),
             history: r.history.clone(),
@@ -189,19 +184,10 @@ impl IncomingView {
             } else {
                 None
             },
-            attachments: r
-                .attachments
-                .iter()
-                .enumerate()
-                .map(|(n, x)| AttachmentView {
-                    n,
-                    name: x.name.clone(),
-                    mime_type: x.mime_type.clone(),
-                    size: x.size,
-                    sha256_gost: x.hash.clone(),
-                    href: format!("/api/v1/incoming/{}/attachments/{n}", r.id),
-                })
-                .collect(),
+            attachments: attachment_views(
+                &r.attachments,
+                Some(&format!("/api/v1/incoming/{}/attachments", r.id)),
+            ),
             response_message_id: r.response_message_id.clone(),
             last_error: r.last_error.clone(),
             signatures: r.signatures.clone(),

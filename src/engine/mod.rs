@@ -245,6 +245,24 @@ pub async fn pause(shutdown: &mut watch::Receiver<bool>, wake: &Notify, d: Durat
     }
 }
 
+/// How long a scheduling loop sleeps before looking at the due index of `kind` again: until the
+/// earliest entry is due, briefly when something is already due (it may be in flight), at most
+/// a second so that new work is never missed.
+pub fn until_due(
+    ctx: &Context,
+    kind: crate::store::DueKind,
+    now: chrono::DateTime<Utc>,
+) -> Duration {
+    match ctx.store.next_due_time(kind) {
+        Some(t) if t > now => (t - now)
+            .to_std()
+            .unwrap_or(Duration::from_millis(50))
+            .min(Duration::from_secs(1)),
+        Some(_) => Duration::from_millis(20),
+        None => Duration::from_secs(1),
+    }
+}
+
 /// The running workers.
 pub struct Engine {
     ctx: Arc<Context>,

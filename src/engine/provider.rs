@@ -22,7 +22,7 @@ use crate::store::{new_id, DueKind, StoreError};
 use crate::xml::Document;
 
 use super::retry::{self, Decision};
-use super::{pause, receiver, Context};
+use super::{pause, receiver, until_due, Context};
 
 /// Polls GetRequest for one system until shutdown.
 pub async fn run_requests(ctx: Arc<Context>, system: String) {
@@ -286,14 +286,7 @@ pub async fn run_responder(ctx: Arc<Context>) {
         {
             respond_one(&ctx, &id).await;
         }
-        let wait = match ctx.store.next_due_time(DueKind::Incoming) {
-            Some(t) if t > now => (t - now)
-                .to_std()
-                .unwrap_or(Duration::from_millis(50))
-                .min(Duration::from_secs(1)),
-            Some(_) => Duration::from_millis(20),
-            None => Duration::from_secs(1),
-        };
+        let wait = until_due(&ctx, DueKind::Incoming, now);
         if !pause(&mut shutdown, &ctx.wake_responder, wait).await {
             break;
         }
@@ -369,12 +362,7 @@ async fn respond_one(ctx: &Context, id: &str) {
         Err(e) => {
             let code = retry::error_code(&e);
             ctx.metrics.smev_faults.with_label_values(&[&code]).inc();
-            let info = ErrorInfo {
-                code: code.clone(),
-                message: e.to_string(),
-                class: retry::class_name(&e).into(),
-                at: now,
-            };
+            let info = retry::error_info(&e, now);
             let decision = retry::decide(&e, rec.attempts, &ctx.config.engine, now);
             let _ = ctx.store.update_incoming(
                 id,

@@ -93,6 +93,16 @@ pub fn error_code(error: &SmevError) -> String {
     }
 }
 
+/// The failure as stored with a request or a response.
+pub fn error_info(error: &SmevError, at: DateTime<Utc>) -> crate::store::records::ErrorInfo {
+    crate::store::records::ErrorInfo {
+        code: error_code(error),
+        message: error.to_string(),
+        class: class_name(error).into(),
+        at,
+    }
+}
+
 /// The class name stored with an error.
 pub fn class_name(error: &SmevError) -> &'static str {
     match error.class() {

@@ -7,7 +7,6 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
@@ -26,7 +25,7 @@ use crate::store::records::{ErrorInfo, RequestRecord, RequestState};
 use crate::store::{DueKind, StoreError};
 
 use super::retry::{self, Decision};
-use super::{pause, Context};
+use super::{pause, until_due, Context};
 
 /// Runs until shutdown.
 pub async fn run(ctx: Arc<Context>) {
@@ -65,14 +64,7 @@ pub async fn run(ctx: Arc<Context>) {
                 drop(permit);
             });
         }
-        let wait = match ctx.store.next_due_time(DueKind::Request) {
-            Some(t) if t > now => (t - now)
-                .to_std()
-                .unwrap_or(Duration::from_millis(50))
-                .min(Duration::from_secs(1)),
-            Some(_) => Duration::from_millis(20),
-            None => Duration::from_secs(1),
-        };
+        let wait = until_due(&ctx, DueKind::Request, now);
         if !pause(&mut shutdown, &ctx.wake_sender, wait).await {
             break;
         }
@@ -263,15 +255,6 @@ async fn prepare(ctx: &Context, rec: &RequestRecord) -> Result<Outgoing, String>
     Ok(signed)
 }
 
-fn error_info(e: &SmevError) -> ErrorInfo {
-    ErrorInfo {
-        code: retry::error_code(e),
-        message: e.to_string(),
-        class: retry::class_name(e).into(),
-        at: Utc::now(),
-    }
-}
-
 fn finish_failed(ctx: &Context, rec: &RequestRecord, code: &str, message: &str, class: &str) {
     let err = ErrorInfo {
         code: code.into(),
@@ -379,7 +362,7 @@ async fn record_outcome(
                         .retries
                         .with_label_values(&[retry::class_name(&e)])
                         .inc();
-                    let info = error_info(&e);
+                    let info = retry::error_info(&e, now);
                     tracing::warn!(error = %e, retry_at = %at, attempts = rec.attempts, "send failed, will retry");
                     let r = ctx.store.update_request(
                         &rec.id,
@@ -403,7 +386,7 @@ async fn record_outcome(
                         .retries
                         .with_label_values(&["new_message_id"])
                         .inc();
-                    let info = error_info(&e);
+                    let info = retry::error_info(&e, now);
                     tracing::warn!(error = %e, "stale MessageID: resending under a new one");
                     let _ = ctx.store.update_request(
                         &rec.id,

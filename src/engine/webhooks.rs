@@ -19,7 +19,7 @@ use crate::store::records::WebhookEvent;
 use crate::store::DueKind;
 
 use super::retry::backoff;
-use super::{pause, Context};
+use super::{pause, until_due, Context};
 
 /// HMAC-SHA256 of `timestamp.body`, hex: the `X-Smev-Gateway-Signature` value (after `sha256=`).
 pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
@@ -70,14 +70,7 @@ pub async fn run(ctx: Arc<Context>) {
         for h in handles {
             let _ = h.await;
         }
-        let wait = match ctx.store.next_due_time(DueKind::Webhook) {
-            Some(t) if t > now => (t - now)
-                .to_std()
-                .unwrap_or(Duration::from_millis(50))
-                .min(Duration::from_secs(1)),
-            Some(_) => Duration::from_millis(20),
-            None => Duration::from_secs(1),
-        };
+        let wait = until_due(&ctx, DueKind::Webhook, now);
         if !pause(&mut shutdown, &ctx.wake_webhooks, wait).await {
             break;
         }

@@ -308,6 +308,47 @@ pub fn blob_key(bytes: &[u8]) -> Result<String, StoreError> {
         .map_err(|e| StoreError::Sled(e.to_string()))
 }
 
+/// Reads and decodes the record `id` of `tree`.
+fn load<T: serde::de::DeserializeOwned>(tree: &Tree, id: &str) -> Result<T, StoreError> {
+    match tree.get(id.as_bytes())? {
+        Some(v) => codec::decode(&v),
+        None => Err(StoreError::NotFound),
+    }
+}
+
+/// A page of the records of `tree` that `keep` accepts, newest id first, after `cursor` (the
+/// last id of the previous page); the second value is the cursor of the next page, if any.
+fn page<T: serde::de::DeserializeOwned>(
+    tree: &Tree,
+    cursor: Option<&str>,
+    limit: usize,
+    keep: impl Fn(&T) -> bool,
+    id_of: impl Fn(&T) -> &String,
+) -> Result<(Vec<T>, Option<String>), StoreError> {
+    let iter = match cursor {
+        Some(c) => tree.range(..c.as_bytes()),
+        None => tree.iter(),
+    };
+    let mut out = Vec::new();
+    for item in iter.rev() {
+        let (_, v) = item?;
+        let r: T = codec::decode(&v)?;
+        if keep(&r) {
+            out.push(r);
+            if out.len() > limit {
+                break;
+            }
+        }
+    }
+    let next = if out.len() > limit {
+        out.truncate(limit);
+        out.last().map(|r| id_of(r).clone())
+    } else {
+        None
+    };
+    Ok((out, next))
+}
+
 /// Result of creating a request with a client id.
 #[derive(Debug, Clone)]
 pub enum Created {
@@ -686,10 +727,7 @@ impl Store {
     }
 
     pub fn get_request(&self, id: &str) -> Result<RequestRecord, StoreError> {
-        match self.requests.get(id.as_bytes())? {
-            Some(v) => codec::decode(&v),
-            None => Err(StoreError::NotFound),
-        }
+        load(&self.requests, id)
     }
 
     /// Changes a request in one transaction (see [`Tx::update_request`]).
@@ -842,28 +880,13 @@ impl Store {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<RequestRecord>, Option<String>), StoreError> {
-        let iter = match cursor {
-            Some(c) => self.requests.range(..c.as_bytes()),
-            None => self.requests.iter(),
-        };
-        let mut out = Vec::new();
-        for item in iter.rev() {
-            let (_, v) = item?;
-            let r: RequestRecord = codec::decode(&v)?;
-            if filter.matches(&r) {
-                out.push(r);
-                if out.len() > limit {
-                    break;
-                }
-            }
-        }
-        let next = if out.len() > limit {
-            out.truncate(limit);
-            out.last().map(|r| r.id.clone())
-        } else {
-            None
-        };
-        Ok((out, next))
+        page(
+            &self.requests,
+            cursor,
+            limit,
+            |r: &RequestRecord| filter.matches(r),
+            |r| &r.id,
+        )
     }
 
     /// Request counts by state (metrics, monitoring).
@@ -934,10 +957,7 @@ impl Store {
     // ----- incoming (provider side) -----
 
     pub fn get_incoming(&self, id: &str) -> Result<IncomingRecord, StoreError> {
-        match self.incoming.get(id.as_bytes())? {
-            Some(v) => codec::decode(&v),
-            None => Err(StoreError::NotFound),
-        }
+        load(&self.incoming, id)
     }
 
     pub fn list_incoming(
@@ -946,28 +966,13 @@ impl Store {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<IncomingRecord>, Option<String>), StoreError> {
-        let iter = match cursor {
-            Some(c) => self.incoming.range(..c.as_bytes()),
-            None => self.incoming.iter(),
-        };
-        let mut out = Vec::new();
-        for item in iter.rev() {
-            let (_, v) = item?;
-            let r: IncomingRecord = codec::decode(&v)?;
-            if systems.is_empty() || systems.contains(&r.system) {
-                out.push(r);
-                if out.len() > limit {
-                    break;
-                }
-            }
-        }
-        let next = if out.len() > limit {
-            out.truncate(limit);
-            out.last().map(|r| r.id.clone())
-        } else {
-            None
-        };
-        Ok((out, next))
+        page(
+            &self.incoming,
+            cursor,
+            limit,
+            |r: &IncomingRecord| systems.is_empty() || systems.contains(&r.system),
+            |r| &r.id,
+        )
     }
 
     pub fn update_incoming<F>(
@@ -1015,10 +1020,7 @@ impl Store {
     // ----- dead letters -----
 
     pub fn get_dead_letter(&self, id: &str) -> Result<DeadLetter, StoreError> {
-        match self.dead_letters.get(id.as_bytes())? {
-            Some(v) => codec::decode(&v),
-            None => Err(StoreError::NotFound),
-        }
+        load(&self.dead_letters, id)
     }
 
     pub fn list_dead_letters(&self, systems: &[String]) -> Result<Vec<DeadLetter>, StoreError> {
@@ -1070,10 +1072,7 @@ impl Store {
     // ----- webhooks -----
 
     pub fn get_webhook(&self, id: &str) -> Result<WebhookEvent, StoreError> {
-        match self.outbox.get(id.as_bytes())? {
-            Some(v) => codec::decode(&v),
-            None => Err(StoreError::NotFound),
-        }
+        load(&self.outbox, id)
     }
 
     pub fn update_webhook<F>(&self, id: &str, f: F) -> Result<WebhookEvent, StoreError>
