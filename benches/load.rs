@@ -126,6 +126,7 @@ fn main() {
 path = "{db}"
 [smev]
 endpoint = "http://{mock_addr}/ws"
+trust = "{certs}/ca.cert.pem"
 [engine]
 send_concurrency = 16
 poll_min_interval_ms = 0

@@ -77,6 +77,10 @@ pub struct SmevConfig {
     /// PEM file of CAs whose certificates SMEV's signatures (ЭП-СМЭВ) must chain to; empty =
     /// check the cryptography only.
     pub trust: Option<PathBuf>,
+    /// Run without `trust`: SMEV's signatures are then checked for their cryptography only, so
+    /// anyone able to answer on SMEV's address can forge answers. Only for isolated test stands;
+    /// logged as a warning at every start.
+    pub insecure_skip_smev_chain: bool,
     /// Verify ЭП-СМЭВ on everything received (messages whose signature fails are Acked with
     /// accepted=false and kept as dead letters).
     pub verify_answers: bool,
@@ -94,6 +98,7 @@ impl Default for SmevConfig {
             attachment_transfer: AttachmentTransfer::Mtom,
             max_answer_bytes: 64 * 1024 * 1024,
             trust: None,
+            insecure_skip_smev_chain: false,
             verify_answers: true,
             test_messages: false,
         }
@@ -427,6 +432,10 @@ pub struct KindConfig {
     /// Legal answer deadline in working days from SMEV's SendingTimestamp.
     #[serde(default = "default_deadline")]
     pub deadline_working_days: u32,
+    /// Every received attachment of this kind must carry a verifying `SignaturePKCS7`
+    /// (otherwise an attachment listed in the signed header list is accepted as `declared`).
+    #[serde(default)]
+    pub require_attachment_signature: bool,
     #[serde(default)]
     pub fields: Vec<FieldConfig>,
     /// minijinja template of the request XML, filled from `fields` (values are XML-escaped).
@@ -543,6 +552,17 @@ impl Config {
                 }
             }
         }
+        if self.smev.trust.is_none() && !self.smev.insecure_skip_smev_chain {
+            errors.push(
+                "smev.trust: a PEM file of the CAs SMEV's certificate chains to is required (without it any self-signed key could forge SMEV's answers); set smev.insecure_skip_smev_chain = true only on an isolated test stand".into(),
+            );
+        }
+        if !self.smev.verify_answers && !self.smev.insecure_skip_smev_chain {
+            errors.push(
+                "smev.verify_answers = false accepts unsigned and forged answers; it needs smev.insecure_skip_smev_chain = true too".into(),
+            );
+        }
+        errors.extend(shared_participants(&self.systems));
         for u in &self.ui.users {
             for s in &u.systems {
                 if !system_ids.contains(s.as_str()) {
@@ -569,6 +589,15 @@ impl Config {
         }
     }
 
+    /// Warnings about a configuration that is valid but unsafe (logged at every start).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.smev.insecure_skip_smev_chain {
+            out.push("INSECURE: smev.insecure_skip_smev_chain = true — SMEV's certificate chain is not checked; forged answers signed by any key are accepted".to_string());
+        }
+        out
+    }
+
     /// The kind with `id`.
     pub fn kind(&self, id: &str) -> Option<&KindConfig> {
         self.kinds.iter().find(|k| k.id == id)
@@ -578,4 +607,31 @@ impl Config {
     pub fn system(&self, id: &str) -> Option<&SystemConfig> {
         self.systems.iter().find(|s| s.id == id)
     }
+}
+
+/// Systems that SMEV would see as one participant: in SMEV a participant is its signing
+/// certificate (and mnemonic), and it has one answer queue per NodeID. Two such systems would
+/// take — and acknowledge — each other's answers, so they need distinct `node_id`s.
+pub fn shared_participants(systems: &[SystemConfig]) -> Vec<String> {
+    let mut errors = Vec::new();
+    for (i, a) in systems.iter().enumerate() {
+        for b in &systems[i + 1..] {
+            let same_key = a.signing.key == b.signing.key && a.signing.cert == b.signing.cert;
+            let same_mnemonic = !a.mnemonic.is_empty() && a.mnemonic == b.mnemonic;
+            if (same_key || same_mnemonic) && !distinct_nodes(a, b) {
+                errors.push(format!(
+                    "systems {} and {} share {} without distinct node_id values: SMEV sees one participant with one queue, so each would take the other's answers",
+                    a.id,
+                    b.id,
+                    if same_key { "a signing key" } else { "a mnemonic" }
+                ));
+            }
+        }
+    }
+    errors
+}
+
+/// Both systems have a `node_id` and they differ.
+pub fn distinct_nodes(a: &SystemConfig, b: &SystemConfig) -> bool {
+    matches!((&a.node_id, &b.node_id), (Some(x), Some(y)) if x != y)
 }

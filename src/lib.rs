@@ -14,6 +14,7 @@
 pub mod api;
 pub mod calendar;
 pub mod config;
+pub mod cpu;
 pub mod daemon;
 pub mod dsig;
 pub mod engine;

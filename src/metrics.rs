@@ -120,7 +120,7 @@ impl Metrics {
             signatures: counter(&r, "smev_gateway_signature_operations_total", "Signature operations by operation (sign, verify) and result (ok, failed).", &["operation", "result"]),
             received_messages: counter(&r, "smev_gateway_received_messages_total", "Messages received from SMEV queues by queue and outcome (stored, duplicate, dead_letter).", &["queue", "outcome"]),
             certificate_expiry: {
-                let g = GaugeVec::new(Opts::new("smev_gateway_certificate_expiry_timestamp_seconds", "Expiry time (Unix seconds) of each configured certificate."), &["system", "role", "subject"]).expect("valid metric");
+                let g = GaugeVec::new(Opts::new("smev_gateway_certificate_expiry_timestamp_seconds", "Expiry time (Unix seconds) of each configured certificate."), &["system", "role", "thumbprint"]).expect("valid metric");
                 r.register(Box::new(g.clone())).expect("unique metric");
                 g
             },

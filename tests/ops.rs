@@ -321,3 +321,66 @@ fn cert_info_shows_russian_fields() {
     let out = Command::new(bin()).args(["--version"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("smev-gateway "));
 }
+
+#[test]
+fn check_config_refuses_an_unchecked_smev_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = gateway_config(dir.path(), "http://127.0.0.1:9/ws", "");
+    let certs = root().join("certs-example");
+    let text = std::fs::read_to_string(&good).unwrap();
+    let trust_line = format!("trust = \"{}/ca.cert.pem\"", certs.display());
+    assert!(text.contains(&trust_line));
+    let no_trust = text.replacen(&trust_line, "", 1);
+    let p = dir.path().join("no-trust.toml");
+    std::fs::write(&p, &no_trust).unwrap();
+    let (code, out) = check(&p);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("smev.trust"), "{out}");
+
+    let insecure = no_trust.replacen("[smev]", "[smev]\ninsecure_skip_smev_chain = true", 1);
+    std::fs::write(&p, &insecure).unwrap();
+    let (code, out) = check(&p);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("INSECURE"), "{out}");
+}
+
+#[test]
+fn check_config_refuses_two_systems_with_one_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = gateway_config(dir.path(), "http://127.0.0.1:9/ws", "");
+    let certs = root().join("certs-example");
+    let text = std::fs::read_to_string(&good).unwrap();
+    // sys-b signs with sys-a's key, by the same paths and by copies of the files.
+    let copy = dir.path().join("copy");
+    std::fs::create_dir_all(&copy).unwrap();
+    for f in ["ov.key.pem", "ov.cert.pem"] {
+        std::fs::copy(certs.join(f), copy.join(f)).unwrap();
+    }
+    for (name, dir_of_b) in [("same-path", certs.clone()), ("copied", copy.clone())] {
+        let shared = text
+            .replacen(
+                &format!("{}/ov512.key.pem", certs.display()),
+                &format!("{}/ov.key.pem", dir_of_b.display()),
+                1,
+            )
+            .replacen(
+                &format!("{}/ov512.cert.pem", certs.display()),
+                &format!("{}/ov.cert.pem", dir_of_b.display()),
+                1,
+            );
+        assert_ne!(shared, text);
+        let p = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&p, &shared).unwrap();
+        let (code, out) = check(&p);
+        assert_eq!(code, 1, "{name}: {out}");
+        assert!(out.contains("sys-a and sys-b"), "{name}: {out}");
+
+        // Distinct NodeIDs make them two queues of one participant: accepted.
+        let with_nodes = shared
+            .replacen("id = \"sys-a\"", "id = \"sys-a\"\nnode_id = \"node-a\"", 1)
+            .replacen("id = \"sys-b\"", "id = \"sys-b\"\nnode_id = \"node-b\"", 1);
+        std::fs::write(&p, &with_nodes).unwrap();
+        let (code, out) = check(&p);
+        assert_eq!(code, 0, "{name}: {out}");
+    }
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use smev_gateway::config::Config;
-use smev_gateway::dsig::certificate::Validity;
+use smev_gateway::dsig::certificate::{thumbprint, Validity};
 use smev_gateway::dsig::{CertificateInfo, Signer};
 use smev_gateway::engine::load_signer;
 use smev_gateway::smev::schema::Schema;
@@ -36,6 +36,10 @@ pub fn check_config(file: &Path, offline: bool) -> CmdResult {
         }
     };
     let now = Utc::now();
+    for w in cfg.warnings() {
+        println!("WARN {w}");
+    }
+    let mut participants: Vec<(&smev_gateway::config::SystemConfig, String)> = Vec::new();
     for s in &cfg.systems {
         for (role, key) in std::iter::once(("ЭП-ОВ", &s.signing))
             .chain(s.personal_signing.iter().map(|k| ("ЭП-СП", k)))
@@ -43,6 +47,15 @@ pub fn check_config(file: &Path, offline: bool) -> CmdResult {
             match load_signer(key) {
                 Ok(signer) => {
                     let info = CertificateInfo::of(signer.certificate());
+                    if role == "ЭП-ОВ" {
+                        let print = thumbprint(signer.certificate());
+                        if let Some((other, _)) = participants.iter().find(|(o, p)| {
+                            *p == print && !smev_gateway::config::distinct_nodes(o, s)
+                        }) {
+                            line(false, format!("systems {} and {}: the same ЭП-ОВ certificate ({print}) without distinct node_id values — SMEV sees one participant with one queue", other.id, s.id));
+                        }
+                        participants.push((s, print));
+                    }
                     line(
                         true,
                         format!(

@@ -13,6 +13,15 @@ use super::algorithm::Algorithm;
 use super::engine::ensure_gost_engine;
 use super::DsigError;
 
+/// SHA-1 thumbprint of the certificate's DER encoding, upper-case hex — the identifier CryptoPro
+/// and Windows show, and one that carries no personal data (unlike an official's subject with
+/// name and СНИЛС), so it may appear in metric labels and logs.
+pub fn thumbprint(cert: &X509) -> String {
+    cert.digest(openssl::hash::MessageDigest::sha1())
+        .map(|d| hex::encode_upper(&*d))
+        .unwrap_or_default()
+}
+
 /// A readable summary of a certificate.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct CertificateInfo {

@@ -9,6 +9,7 @@
 pub mod algorithm;
 pub mod certificate;
 pub mod engine;
+pub mod pkcs7;
 pub mod reference;
 pub mod sign;
 pub mod signer;

@@ -127,6 +127,7 @@ fn attachment_refs(attachments: &[NewAttachment]) -> Result<Vec<AttachmentRef>, 
             )));
         }
         out.push(AttachmentRef {
+            integrity: None,
             name: a.name.clone(),
             mime_type: a.mime_type.clone(),
             size: a.bytes.len() as u64,

@@ -22,6 +22,7 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
 use crate::config::{Config, KindConfig, PersonalSignatureMode, SystemConfig};
+use crate::dsig::certificate::thumbprint;
 use crate::dsig::{CertificateInfo, OpenSslSigner, Signer, TrustStore};
 use crate::metrics::Metrics;
 use crate::smev::client::SmevClient;
@@ -111,14 +112,31 @@ impl Context {
                 },
             );
         }
+        for w in config.warnings() {
+            tracing::warn!("{w}");
+        }
         let mut systems = BTreeMap::new();
+        let mut thumbprints: BTreeMap<String, String> = BTreeMap::new();
         for s in &config.systems {
             let signer = load_signer(&s.signing)
                 .map_err(|e| StartError(format!("system {}: ЭП-ОВ key: {e}", s.id)))?;
             let info = CertificateInfo::of(signer.certificate());
+            let print = thumbprint(signer.certificate());
+            if let Some(other) = config.systems.iter().find(|o| {
+                o.id != s.id
+                    && thumbprints.get(&o.id) == Some(&print)
+                    && !crate::config::distinct_nodes(o, s)
+            }) {
+                return Err(StartError(format!(
+                    "systems {} and {} sign with the same certificate ({print}) without distinct node_id values: SMEV sees one participant with one queue, so each would take the other's answers",
+                    other.id, s.id
+                )));
+            }
+            thumbprints.insert(s.id.clone(), print.clone());
+            // Thumbprints, never subjects: an ЭП-СП subject is a person's name and СНИЛС.
             metrics
                 .certificate_expiry
-                .with_label_values(&[&s.id, "ep_ov", &info.subject])
+                .with_label_values(&[&s.id, "ep_ov", &print])
                 .set(info.not_after.timestamp() as f64);
             let personal_signer: Option<Arc<dyn Signer>> = match &s.personal_signing {
                 Some(k) => {
@@ -127,7 +145,7 @@ impl Context {
                     let info = CertificateInfo::of(p.certificate());
                     metrics
                         .certificate_expiry
-                        .with_label_values(&[&s.id, "ep_sp", &info.subject])
+                        .with_label_values(&[&s.id, "ep_sp", &thumbprint(p.certificate())])
                         .set(info.not_after.timestamp() as f64);
                     Some(Arc::new(p))
                 }

@@ -69,7 +69,7 @@ async fn poll_request(ctx: &Context, system: &str) -> Result<bool, SmevError> {
         }
     };
     ctx.smev_answered();
-    match parse::get_request_answer(&raw) {
+    match crate::cpu::offload(|| parse::get_request_answer(&raw)).await {
         Ok(r) => {
             ctx.metrics
                 .smev_calls
@@ -141,9 +141,29 @@ async fn handle_request(ctx: &Context, system: &str, msg: RequestMessage, envelo
             Ok(None) => {}
             Err(_) => return,
         }
-        let (signatures, problems) = receiver::check_signatures(ctx, envelope);
+        let (signatures, mut problems) =
+            crate::cpu::offload(|| receiver::check_signatures(ctx, envelope)).await;
+        let mut integrity = Vec::new();
+        let mut what = "signature check failed";
+        if problems.is_empty() {
+            let require = root_of(&msg.data.content)
+                .1
+                .and_then(|(ns, local)| ctx.kind_by_root(&ns, &local))
+                .is_some_and(|k| k.config.require_attachment_signature);
+            match crate::smev::attachments::check(
+                &msg.data.attachment_headers,
+                &msg.attachments,
+                require,
+            ) {
+                Ok(i) => integrity = i,
+                Err(e) => {
+                    what = "attachment check failed";
+                    problems.push(e.to_string());
+                }
+            }
+        }
         let stored = if problems.is_empty() {
-            store_incoming(ctx, system, &msg, envelope, signatures).map(|id| {
+            store_incoming(ctx, system, &msg, envelope, signatures, &integrity).map(|id| {
                 tracing::Span::current().record("incoming_id", id.as_str());
             })
         } else {
@@ -156,7 +176,7 @@ async fn handle_request(ctx: &Context, system: &str, msg: RequestMessage, envelo
                         source: "GetRequest".into(),
                         smev_message_id: Some(ack_id.clone()),
                         received_at: Utc::now(),
-                        reason: format!("signature check failed: {}", problems.join(" | ")),
+                        reason: format!("{what}: {}", problems.join(" | ")),
                         envelope: key,
                         state: "open".into(),
                         acked: true,
@@ -201,6 +221,7 @@ fn store_incoming(
     msg: &RequestMessage,
     envelope: &[u8],
     signatures: Vec<SignatureSummary>,
+    integrity: &[crate::smev::attachments::Integrity],
 ) -> Result<String, StoreError> {
     let now = Utc::now();
     let (root, qn) = root_of(&msg.data.content);
@@ -208,16 +229,17 @@ fn store_incoming(
         .and_then(|(ns, local)| ctx.kind_by_root(&ns, &local))
         .map(|k| k.config.id.clone());
     let mut attachments = Vec::new();
-    for (i, a) in msg.attachments.iter().enumerate() {
+    for (i, (a, integrity)) in msg.attachments.iter().zip(integrity).enumerate() {
         let key = ctx.store.put_blob(&a.content)?;
         let mime = msg
             .data
             .attachment_headers
             .iter()
             .find(|h| h.content_id == a.id)
-            .map(|h| h.mime_type.clone())
+            .map(|h| receiver::safe_mime(&h.mime_type))
             .unwrap_or_else(|| "application/octet-stream".into());
         attachments.push(AttachmentRef {
+            integrity: Some(*integrity),
             name: receiver::file_name(&a.id, &mime, i),
             mime_type: mime,
             size: a.content.len() as u64,
@@ -262,11 +284,19 @@ fn store_incoming(
 pub async fn reprocess(ctx: &Context, system: &str, envelope: &[u8]) -> Result<(), String> {
     let r = parse::get_request_answer(envelope).map_err(|e| e.to_string())?;
     let msg = r.value.ok_or("the envelope holds no request")?;
-    let (signatures, problems) = receiver::check_signatures(ctx, envelope);
+    let (signatures, problems) =
+        crate::cpu::offload(|| receiver::check_signatures(ctx, envelope)).await;
     if !problems.is_empty() {
         return Err(format!("signature check failed: {}", problems.join(" | ")));
     }
-    store_incoming(ctx, system, &msg, envelope, signatures)
+    let require = root_of(&msg.data.content)
+        .1
+        .and_then(|(ns, local)| ctx.kind_by_root(&ns, &local))
+        .is_some_and(|k| k.config.require_attachment_signature);
+    let integrity =
+        crate::smev::attachments::check(&msg.data.attachment_headers, &msg.attachments, require)
+            .map_err(|e| format!("attachment check failed: {e}"))?;
+    store_incoming(ctx, system, &msg, envelope, signatures, &integrity)
         .map(|_| ())
         .map_err(|e| e.to_string())
 }

@@ -16,7 +16,7 @@ use tracing::Instrument;
 
 use crate::dsig::verify::{find_signatures, verify_signature, SignatureReport, VerifyOptions};
 use crate::smev::model::{InteractionStatus, ResponseContent, ResponseMessage};
-use crate::smev::{parse, SmevError};
+use crate::smev::{attachments, parse, SmevError};
 use crate::store::records::*;
 use crate::store::{new_id, StoreError};
 use crate::xml::Document;
@@ -70,7 +70,7 @@ pub async fn poll_response(ctx: &Context, system: &str) -> Result<bool, SmevErro
         }
     };
     ctx.smev_answered();
-    match parse::get_response_answer(&raw) {
+    match crate::cpu::offload(|| parse::get_response_answer(&raw)).await {
         Ok(received) => {
             ctx.metrics
                 .smev_calls
@@ -275,9 +275,11 @@ pub fn check_signatures(ctx: &Context, envelope: &[u8]) -> (Vec<SignatureSummary
                     .join("; ")
             ));
         }
+        let trusted = r.valid && opts.trust.is_some() && r.certificate_trusted == Some(Ok(()));
         summaries.push(SignatureSummary {
             location: r.location.clone(),
             valid: r.valid,
+            trusted,
             signer: r.certificate.as_ref().map(|c| c.subject.clone()),
             not_before: r.certificate.as_ref().map(|c| c.not_before),
             not_after: r.certificate.as_ref().map(|c| c.not_after),
@@ -363,7 +365,7 @@ async fn handle_response(ctx: &Context, system: &str, msg: ResponseMessage, enve
                 return;
             }
         }
-        let (signatures, problems) = check_signatures(ctx, envelope);
+        let (signatures, problems) = crate::cpu::offload(|| check_signatures(ctx, envelope)).await;
         if !problems.is_empty() {
             unprocessable(ctx, system, "GetResponse", envelope, &format!("signature check failed: {}", problems.join(" | ")), Some(false)).await;
             return;
@@ -379,6 +381,13 @@ async fn handle_response(ctx: &Context, system: &str, msg: ResponseMessage, enve
             Ok(Applied::Unmatched(reason)) => {
                 unprocessable(ctx, system, "GetResponse", envelope, &reason, Some(true)).await;
             }
+            Ok(Applied::Refused(reason)) => {
+                unprocessable(ctx, system, "GetResponse", envelope, &reason, Some(false)).await;
+            }
+            Ok(Applied::Foreign(owner)) => {
+                ctx.metrics.received_messages.with_label_values(&["GetResponse", "foreign"]).inc();
+                tracing::error!(owner = %owner, "answer to a request of another system arrived in this system's queue; not stored and not acknowledged (systems must not share a SMEV participant)");
+            }
             Err(e) => {
                 tracing::error!(error = %e, "cannot store the answer; not acknowledging (SMEV redelivers)");
             }
@@ -391,6 +400,12 @@ async fn handle_response(ctx: &Context, system: &str, msg: ResponseMessage, enve
 enum Applied {
     Stored(String),
     Unmatched(String),
+    /// The answer belongs to a request of another configured system: it is neither stored
+    /// under this system (whose token could then read it) nor acknowledged on the other's behalf.
+    Foreign(String),
+    /// The answer cannot be accepted as it is (its attachments do not match its signed header
+    /// list): a dead letter, acknowledged with accepted=false.
+    Refused(String),
 }
 
 fn original_id(msg: &ResponseMessage) -> Option<String> {
@@ -420,27 +435,38 @@ fn apply_response(
         Some((t, id)) if t == "R" => {
             let rec = ctx.store.get_request(&id)?;
             if rec.system != system {
-                return Ok(Applied::Unmatched(format!(
-                    "answer to request {id} of another system"
-                )));
+                return Ok(Applied::Foreign(rec.system));
             }
             let mut answer: Option<AnswerRecord> = None;
             let mut status: Option<StatusUpdate> = None;
             let mut smev_status: Option<String> = None;
             let mut to: Option<RequestState> = None;
             match &msg.data.content {
-                ResponseContent::Primary { content, .. } => {
+                ResponseContent::Primary {
+                    content,
+                    attachment_headers,
+                    ..
+                } => {
+                    let require = ctx
+                        .kinds
+                        .get(&rec.kind)
+                        .is_some_and(|k| k.config.require_attachment_signature);
+                    let integrity = match attachments::check(attachment_headers, &msg.attachments, require) {
+                        Ok(i) => i,
+                        Err(e) => return Ok(Applied::Refused(format!("attachment check failed: {e}"))),
+                    };
                     let xml_key = ctx.store.put_blob(content.as_bytes())?;
                     let mut attachments = Vec::new();
-                    for (i, a) in msg.attachments.iter().enumerate() {
+                    for (i, (a, integrity)) in msg.attachments.iter().zip(integrity).enumerate() {
                         let key = ctx.store.put_blob(&a.content)?;
-                        let mime = attachment_mime(msg, &a.id);
+                        let mime = safe_mime(&attachment_mime(msg, &a.id));
                         attachments.push(AttachmentRef {
                             name: file_name(&a.id, &mime, i),
                             mime_type: mime,
                             size: a.content.len() as u64,
                             hash: key,
                             content_id: Some(a.id.clone()),
+                            integrity: Some(integrity),
                         });
                     }
                     answer = Some(AnswerRecord {
@@ -637,6 +663,22 @@ fn attachment_mime(msg: &ResponseMessage, content_id: &str) -> String {
             .find(|h| h.content_id == content_id)
             .map(|h| h.mime_type.clone())
             .unwrap_or_else(|| "application/octet-stream".into()),
+        _ => "application/octet-stream".into(),
+    }
+}
+
+/// A received MIME type as it may be served back as `Content-Type`: `type/subtype` made of
+/// RFC 6838 name characters (parameters dropped), otherwise `application/octet-stream`.
+pub fn safe_mime(mime: &str) -> String {
+    let essence = mime.split(';').next().unwrap_or("").trim();
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 127
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    match essence.split_once('/') {
+        Some((t, st)) if token(t) && token(st) => essence.to_ascii_lowercase(),
         _ => "application/octet-stream".into(),
     }
 }
@@ -844,7 +886,7 @@ pub async fn reprocess(
         "GetResponse" => {
             let received = parse::get_response_answer(envelope).map_err(|e| e.to_string())?;
             let msg = received.value.ok_or("the envelope holds no message")?;
-            let (signatures, problems) = check_signatures(ctx, envelope);
+            let (signatures, problems) = crate::cpu::offload(|| check_signatures(ctx, envelope)).await;
             if !problems.is_empty() {
                 return Err(format!("signature check failed: {}", problems.join(" | ")));
             }
@@ -852,7 +894,10 @@ pub async fn reprocess(
                 .map_err(|e| e.to_string())?
             {
                 Applied::Stored(_) => Ok(()),
-                Applied::Unmatched(reason) => Err(reason),
+                Applied::Unmatched(reason) | Applied::Refused(reason) => Err(reason),
+                Applied::Foreign(owner) => Err(format!(
+                    "the answer belongs to a request of system {owner}"
+                )),
             }
         }
         "GetRequest" => super::provider::reprocess(ctx, system, envelope).await,

@@ -6,6 +6,7 @@
 //! Building produces exactly the bytes that get signed; parsing accepts any prefixes, whitespace
 //! and the 1.1/1.2/1.3 namespaces SMEV answers with, never expands entities and never panics.
 
+pub mod attachments;
 pub mod build;
 pub mod client;
 pub mod fault;

@@ -61,10 +61,17 @@ pub fn build(root_xml: &[u8], parts: &[MimePart], boundary: &str) -> (String, Ve
     (content_type, body)
 }
 
+/// Most MIME parts accepted in one message: the root plus SMEV's limit of 100 attachments.
+pub const MAX_MIME_PARTS: usize = 101;
+/// Longest header block of one MIME part: real ones are a few hundred bytes.
+pub const MAX_PART_HEADER_BYTES: usize = 8 * 1024;
+
 /// A parameter of a header value such as `boundary="x"`.
 pub fn header_param(value: &str, name: &str) -> Option<String> {
     for piece in value.split(';').skip(1) {
-        let (k, v) = piece.split_once('=')?;
+        let Some((k, v)) = piece.split_once('=') else {
+            continue;
+        };
         if k.trim().eq_ignore_ascii_case(name) {
             return Some(v.trim().trim_matches('"').to_string());
         }
@@ -72,32 +79,44 @@ pub fn header_param(value: &str, name: &str) -> Option<String> {
     None
 }
 
+/// Linear-time substring search (two-way / SIMD, no backtracking on hostile input).
 fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     if needle.is_empty() || from > hay.len() {
         return None;
     }
-    let first = needle[0];
-    let mut i = from;
-    while i + needle.len() <= hay.len() {
-        match hay[i..].iter().position(|b| *b == first) {
-            None => return None,
-            Some(off) => {
-                i += off;
-                if i + needle.len() <= hay.len() && &hay[i..i + needle.len()] == needle {
-                    return Some(i);
-                }
-                i += 1;
+    memchr::memmem::find(&hay[from..], needle).map(|i| i + from)
+}
+
+/// The end of a part's header block within `max` bytes of `pos`: (offset of the blank line,
+/// its length). The scan never goes past the bound, so hostile bodies cost O(body) in all.
+fn header_end(body: &[u8], pos: usize, max: usize) -> Option<(usize, usize)> {
+    let window = &body[pos..body.len().min(pos.saturating_add(max))];
+    let mut i = 0;
+    while let Some(off) = memchr::memchr(b'\n', &window[i..]) {
+        let nl = i + off;
+        match window.get(nl + 1) {
+            Some(b'\n') => return Some((pos + nl, 2)),
+            Some(b'\r') if window.get(nl + 2) == Some(&b'\n') => {
+                // "\r\n\r\n": the blank line starts at the preceding CR.
+                let at = if nl > 0 && window[nl - 1] == b'\r' { nl - 1 } else { nl };
+                return Some((pos + at, pos + nl + 3 - (pos + at)));
             }
+            _ => i = nl + 1,
         }
     }
     None
 }
 
-/// Parses a `multipart/related` body into its root part and the other parts.
+/// Parses a `multipart/related` body into its root part and the other parts. Work is linear in
+/// the body: delimiters are found by a linear search, header blocks are bounded, and at most
+/// [`MAX_MIME_PARTS`] parts are accepted.
 pub fn parse(content_type: &str, body: &[u8]) -> Result<(Vec<u8>, Vec<MimePart>), SmevError> {
     let err = |m: &str| SmevError::Mtom(m.to_string());
     let boundary =
         header_param(content_type, "boundary").ok_or_else(|| err("no boundary in Content-Type"))?;
+    if boundary.is_empty() || boundary.len() > 200 {
+        return Err(err("the MIME boundary must have 1 to 200 characters"));
+    }
     let start = header_param(content_type, "start").map(|s| s.trim_matches(['<', '>']).to_string());
     let delim = format!("--{boundary}");
     let delim = delim.as_bytes();
@@ -108,18 +127,22 @@ pub fn parse(content_type: &str, body: &[u8]) -> Result<(Vec<u8>, Vec<MimePart>)
         if body[pos..].starts_with(b"--") {
             break;
         }
+        if parts.len() >= MAX_MIME_PARTS {
+            return Err(SmevError::Mtom(format!(
+                "more than {MAX_MIME_PARTS} MIME parts (SMEV allows at most 100 attachments)"
+            )));
+        }
         // Skip the line end after the boundary.
         if body[pos..].starts_with(b"\r\n") {
             pos += 2;
         } else if body[pos..].starts_with(b"\n") {
             pos += 1;
         }
-        let (header_end, sep) = match (find(body, b"\r\n\r\n", pos), find(body, b"\n\n", pos)) {
-            (Some(a), Some(b)) if b < a => (b, 2),
-            (Some(a), _) => (a, 4),
-            (None, Some(b)) => (b, 2),
-            (None, None) => return Err(err("part without a header end")),
-        };
+        let (header_end, sep) = header_end(body, pos, MAX_PART_HEADER_BYTES).ok_or_else(|| {
+            SmevError::Mtom(format!(
+                "a part without a header end within {MAX_PART_HEADER_BYTES} bytes"
+            ))
+        })?;
         let headers = String::from_utf8_lossy(&body[pos..header_end]).to_string();
         let content_start = header_end + sep;
         let next = find(body, delim, content_start)
@@ -156,6 +179,12 @@ pub fn parse(content_type: &str, body: &[u8]) -> Result<(Vec<u8>, Vec<MimePart>)
         } else {
             raw.to_vec()
         };
+        if parts.iter().any(|p| p.content_id == content_id) {
+            return Err(SmevError::Mtom(format!(
+                "two MIME parts with Content-ID <{}>",
+                escape_for_message(&content_id)
+            )));
+        }
         parts.push(MimePart {
             content_id,
             content_type: ctype,
@@ -173,36 +202,72 @@ pub fn parse(content_type: &str, body: &[u8]) -> Result<(Vec<u8>, Vec<MimePart>)
     Ok((root.body, parts))
 }
 
-/// Replaces every `<xop:Include href="cid:…"/>` by the base64 of its part.
+/// Peer text put into an error message: bounded and with control characters escaped.
+fn escape_for_message(s: &str) -> String {
+    s.chars().take(100).flat_map(char::escape_default).collect()
+}
+
+/// Replaces every `<xop:Include href="cid:…"/>` by the base64 of its part. Each part may be
+/// referenced once, and only from `AttachmentContent/Content` (where the 1.3 schemas allow
+/// optimized binary content): so the resolved document is at most the root plus the base64 of
+/// the parts, computed before anything is allocated.
 pub fn resolve_xop(xml: &[u8], parts: &[MimePart]) -> Result<Vec<u8>, SmevError> {
     if find(xml, ns::XOP.as_bytes(), 0).is_none() {
         return Ok(xml.to_vec());
     }
     let doc = Document::parse(xml)?;
     let root = doc.root();
-    let mut includes: Vec<(std::ops::Range<usize>, String)> = Vec::new();
+    let mut used = vec![false; parts.len()];
+    let mut includes: Vec<(std::ops::Range<usize>, usize)> = Vec::new();
     for n in std::iter::once(root).chain(doc.descendants(root)) {
         let Some(e) = doc.element(n) else { continue };
         if e.is(ns::XOP, "Include") {
+            let parent = doc.node(n).parent.and_then(|p| doc.element(p).map(|e| (p, e)));
+            let in_content = parent.is_some_and(|(p, e)| {
+                e.local == "Content"
+                    && doc
+                        .node(p)
+                        .parent
+                        .and_then(|g| doc.element(g))
+                        .is_some_and(|g| g.local == "AttachmentContent")
+            });
+            if !in_content {
+                return Err(SmevError::Mtom(
+                    "xop:Include outside AttachmentContent/Content".into(),
+                ));
+            }
             let href = e.attr("href").unwrap_or("");
             let cid = href.strip_prefix("cid:").unwrap_or(href);
             let cid = percent_decode(cid);
-            let part = parts.iter().find(|p| p.content_id == cid).ok_or_else(|| {
-                SmevError::Mtom(format!("xop:Include refers to a missing part cid:{cid}"))
+            let index = parts.iter().position(|p| p.content_id == cid).ok_or_else(|| {
+                SmevError::Mtom(format!(
+                    "xop:Include refers to a missing part cid:{}",
+                    escape_for_message(&cid)
+                ))
             })?;
-            includes.push((e.span.clone(), B64.encode(&part.body)));
+            if std::mem::replace(&mut used[index], true) {
+                return Err(SmevError::Mtom(format!(
+                    "MIME part cid:{} is referenced more than once",
+                    escape_for_message(&cid)
+                )));
+            }
+            includes.push((e.span.clone(), index));
         }
     }
-    let mut out = Vec::with_capacity(xml.len() + includes.iter().map(|i| i.1.len()).sum::<usize>());
+    let size = includes.iter().try_fold(xml.len(), |acc, (_, i)| {
+        acc.checked_add(base64::encoded_len(parts[*i].body.len(), true)?)
+    });
+    let size = size.ok_or_else(|| SmevError::Mtom("resolved size overflows".into()))?;
+    let mut out = Vec::with_capacity(size);
     let mut last = 0;
-    for (span, text) in includes {
+    for (span, index) in includes {
         if span.start < last {
             return Err(SmevError::Mtom(
                 "xop:Include nested inside another xop:Include".into(),
             ));
         }
         out.extend_from_slice(&doc.source()[last..span.start]);
-        out.extend_from_slice(text.as_bytes());
+        out.extend_from_slice(B64.encode(&parts[index].body).as_bytes());
         last = span.end;
     }
     out.extend_from_slice(&doc.source()[last..]);
@@ -245,7 +310,7 @@ mod tests {
     #[test]
     fn round_trip_and_resolution() {
         let xml = format!(
-            "<a xmlns:xop=\"{}\"><c><xop:Include href=\"cid:f%401\"/></c></a>",
+            "<a xmlns:xop=\"{}\"><AttachmentContent><Content><xop:Include href=\"cid:f%401\"/></Content></AttachmentContent></a>",
             ns::XOP
         );
         let part = MimePart {
@@ -261,7 +326,7 @@ mod tests {
         assert_eq!(
             resolved,
             format!(
-                "<a xmlns:xop=\"{}\"><c>{}</c></a>",
+                "<a xmlns:xop=\"{}\"><AttachmentContent><Content>{}</Content></AttachmentContent></a>",
                 ns::XOP,
                 B64.encode(&part.body)
             )
@@ -280,6 +345,75 @@ mod tests {
             body: b"x".to_vec(),
         };
         assert!(resolve_xop(xml.as_bytes(), &[part]).is_err());
+    }
+
+    fn content(includes: &str) -> String {
+        format!(
+            "<a xmlns:xop=\"{}\">{includes}</a>",
+            ns::XOP
+        )
+    }
+
+    fn include(cid: &str) -> String {
+        format!("<AttachmentContent><Content><xop:Include href=\"cid:{cid}\"/></Content></AttachmentContent>")
+    }
+
+    #[test]
+    fn a_part_referenced_twice_is_refused_before_resolution() {
+        let part = MimePart {
+            content_id: "p".into(),
+            content_type: "application/octet-stream".into(),
+            body: vec![7u8; 1024],
+        };
+        let xml = content(&include("p").repeat(600));
+        let e = resolve_xop(xml.as_bytes(), &[part]).unwrap_err();
+        assert!(e.to_string().contains("more than once"), "{e}");
+    }
+
+    #[test]
+    fn include_outside_attachment_content_is_refused() {
+        let part = MimePart {
+            content_id: "p".into(),
+            content_type: "application/octet-stream".into(),
+            body: b"x".to_vec(),
+        };
+        let xml = content("<Other><xop:Include href=\"cid:p\"/></Other>");
+        let e = resolve_xop(xml.as_bytes(), &[part]).unwrap_err();
+        assert!(e.to_string().contains("outside"), "{e}");
+    }
+
+    #[test]
+    fn part_count_is_capped() {
+        let parts: Vec<MimePart> = (0..=MAX_MIME_PARTS)
+            .map(|i| MimePart {
+                content_id: format!("p{i}"),
+                content_type: "application/octet-stream".into(),
+                body: vec![b'a'],
+            })
+            .collect();
+        let (ct, body) = build(b"<a/>", &parts, "b");
+        let e = parse(&ct, &body).unwrap_err();
+        assert!(e.to_string().contains("MIME parts"), "{e}");
+    }
+
+    #[test]
+    fn header_blocks_are_bounded() {
+        let mut body = b"--b\r\nContent-ID: <a>\r\n".to_vec();
+        body.extend(std::iter::repeat_n(b'x', MAX_PART_HEADER_BYTES + 10));
+        body.extend_from_slice(b"\r\n\r\nroot\r\n--b--");
+        let e = parse("multipart/related; boundary=b", &body).unwrap_err();
+        assert!(e.to_string().contains("header end"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_content_ids_are_refused() {
+        let part = MimePart {
+            content_id: "p".into(),
+            content_type: "application/octet-stream".into(),
+            body: b"x".to_vec(),
+        };
+        let (ct, body) = build(b"<a/>", &[part.clone(), part], "b");
+        assert!(parse(&ct, &body).is_err());
     }
 
     #[test]

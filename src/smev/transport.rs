@@ -165,16 +165,29 @@ impl SoapClient {
             Ok(r) => r.map_err(SmevError::Transport)?,
             Err(_) => return Err(SmevError::Transport(TransportError::Timeout(timeout))),
         };
-        let xml = mtom::xml_of_body(&ctype, &body).ok();
+        // MIME parsing and XOP resolution are CPU work on peer bytes: off the async runtime.
+        let xml = crate::cpu::offload(|| mtom::xml_of_body(&ctype, &body).ok()).await;
         let is_soap = xml.as_deref().is_some_and(looks_like_soap);
         match (status, xml) {
             (200..=299 | 500, Some(xml)) if is_soap => Ok(xml),
             (status, _) => Err(SmevError::Transport(TransportError::Http {
                 status,
-                excerpt: String::from_utf8_lossy(&body[..body.len().min(200)]).to_string(),
+                excerpt: log_excerpt(&body),
             })),
         }
     }
+}
+
+/// Peer bytes as they may appear in a log line or an error: at most 200 characters, control,
+/// format (bidi) and other non-printable characters escaped, so a peer cannot forge log lines.
+pub fn log_excerpt(bytes: &[u8]) -> String {
+    let head = &bytes[..bytes.len().min(800)];
+    let text = String::from_utf8_lossy(head);
+    let mut out: String = text.chars().take(200).flat_map(char::escape_debug).collect();
+    if text.chars().count() > 200 || bytes.len() > head.len() {
+        out.push('…');
+    }
+    out
 }
 
 fn looks_like_soap(xml: &[u8]) -> bool {

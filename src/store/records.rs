@@ -114,6 +114,10 @@ pub struct AttachmentRef {
     /// MTOM content id (outgoing) or the part id it came with.
     #[serde(default)]
     pub content_id: Option<String>,
+    /// Received attachments: how the bytes are tied to the signed message (`None` for
+    /// outgoing attachments and records stored before the check existed).
+    #[serde(default)]
+    pub integrity: Option<crate::smev::attachments::Integrity>,
 }
 
 /// A failure as stored and shown.
@@ -184,6 +188,11 @@ pub struct SignatureSummary {
     /// Where it sat, e.g. "/Envelope/Body/…/SMEVSignature/Signature".
     pub location: String,
     pub valid: bool,
+    /// The signer's certificate chain was checked against a configured trust list (`smev.trust`)
+    /// and holds. `valid` without `trusted` only says the cryptography matches the embedded
+    /// certificate — anyone can make such a signature with a self-made key.
+    #[serde(default)]
+    pub trusted: bool,
     pub signer: Option<String>,
     pub not_before: Option<DateTime<Utc>>,
     pub not_after: Option<DateTime<Utc>>,

@@ -211,6 +211,10 @@ pub fn error_class_ru(class: &str) -> &'static str {
 pub fn dead_letter_reason_ru(reason: &str) -> &'static str {
     if reason.starts_with("signature check failed") {
         "Электронная подпись сообщения не прошла проверку"
+    } else if reason.starts_with("attachment check failed") || reason.starts_with("attachment ") {
+        "Вложения не совпадают с подписанным перечнем вложений (подмена или добавление в пути)"
+    } else if reason.starts_with("oversize") || reason.contains("exceeds") || reason.contains("more than") {
+        "Сообщение превышает допустимые размеры или ограничения разбора"
     } else if reason.starts_with("unparsable") {
         "Сообщение не удалось разобрать"
     } else if reason.contains("unknown MessageID") {

@@ -36,9 +36,10 @@ const WOODSTOX_MIN_ARRAYCOPY: usize = 12;
 /// Woodstox's copy buffer length (`DEFAULT_COPYBUFFER_LEN`).
 const WOODSTOX_COPY_BUFFER: usize = 512;
 
-/// Text escaping exactly as Woodstox's `BufferingXmlWriter` does it: `&`, `<` and CR always; `>`
-/// only where Woodstox escapes it (start of the text or of a 512-unit chunk, after `]`, and in
-/// long texts right after any character written as an entity).
+/// Text escaping exactly as Woodstox's `BufferingXmlWriter` does it: `&`, `<` and CR always;
+/// U+007F–U+009F as a lower-case hex character reference (`&#x85;`); `>` only where Woodstox
+/// escapes it (start of the text or of a 512-unit chunk, after `]`, and in long texts right after
+/// any character written as an entity or a character reference).
 pub fn woodstox_text(out: &mut Vec<u8>, s: &str) {
     let utf16_len: usize = s.chars().map(char::len_utf16).sum();
     let chunked = utf16_len >= WOODSTOX_MIN_ARRAYCOPY;
@@ -51,12 +52,19 @@ pub fn woodstox_text(out: &mut Vec<u8>, s: &str) {
         } else {
             pos == 0
         };
+        let reference;
         let entity: Option<&[u8]> = match c {
             '&' => Some(b"&amp;"),
             '<' => Some(b"&lt;"),
             '\r' => Some(b"&#xd;"),
             '>' if chunk_start || prev == Some(']') || (chunked && prev_was_entity) => {
                 Some(b"&gt;")
+            }
+            // Woodstox writes the C1 controls and DEL as character references (they are
+            // "discouraged" characters, and restricted in XML 1.1).
+            '\u{7f}'..='\u{9f}' => {
+                reference = format!("&#x{:x};", c as u32);
+                Some(reference.as_bytes())
             }
             _ => None,
         };
@@ -131,5 +139,22 @@ mod tests {
         long.push_str(">>");
         let expected = format!("{}&gt;&gt;", "a".repeat(512));
         assert_eq!(wt(&long), expected);
+    }
+
+    #[test]
+    fn woodstox_c1_controls_are_character_references() {
+        let cases = [
+            ("a\u{85}b", "a&#x85;b"),
+            ("\u{7f}", "&#x7f;"),
+            ("\u{9f}\u{a0}", "&#x9f;\u{a0}"),
+            ("\u{7e}", "\u{7e}"),
+            // Short text: `>` after a reference is not escaped, as after `&amp;`.
+            ("a\u{85}>", "a&#x85;>"),
+            // Long text: `>` right after a reference is escaped, as after `&amp;`.
+            ("abcdefghijkl\u{85}>m", "abcdefghijkl&#x85;&gt;m"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(wt(input), expected, "input {input:?}");
+        }
     }
 }

@@ -53,4 +53,18 @@ pub enum XmlError {
         "element <{0}> has no namespace; the SMEV transform does not support unqualified elements"
     )]
     UnqualifiedElement(String),
+    /// The SMEV transform cannot process attributes of the XML namespace (`xml:lang`,
+    /// `xml:space`): rule 6 would bind that namespace to `nsN`, which XML forbids, so the
+    /// reference implementation refuses them too.
+    #[error("attribute xml:{0} cannot be processed by the SMEV transform (the XML namespace cannot be rebound)")]
+    XmlNamespaceAttribute(String),
+    /// An element has more attributes than the parser accepts from a peer.
+    #[error("element <{element}> has more than {limit} attributes")]
+    TooManyAttributes { element: String, limit: usize },
+    /// Too many namespace declarations on one element or in scope at once.
+    #[error("more than {limit} namespace declarations {scope}")]
+    TooManyNamespaces { scope: &'static str, limit: usize },
+    /// The document is larger than the caller allows.
+    #[error("XML document of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge { size: usize, limit: usize },
 }

@@ -12,6 +12,7 @@
 //! In the signing pipeline the transform runs on exclusive-c14n output.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 use super::escape;
 use super::tree::{Attribute, Document, NodeId, NodeKind};
@@ -26,6 +27,7 @@ pub fn transform_subtree(doc: &Document, apex: NodeId) -> Result<Vec<u8>, XmlErr
         doc,
         out: Vec::with_capacity(doc.source().len()),
         stack: Vec::new(),
+        minted: HashMap::new(),
         counter: 1,
     };
     t.element(apex)?;
@@ -43,6 +45,9 @@ struct Transformer<'d> {
     out: Vec<u8>,
     /// One frame per open element: the (prefix, uri) mappings minted on it, in minting order.
     stack: Vec<Vec<(String, String)>>,
+    /// For each namespace URI, the prefixes minted for it by the open elements, outermost first:
+    /// the lookup is O(1) however deep or wide the document is.
+    minted: HashMap<String, Vec<String>>,
     counter: usize,
 }
 
@@ -50,11 +55,7 @@ impl Transformer<'_> {
     /// The prefix already mapped to `uri`, searching from the outermost element inwards, as the
     /// reference implementation does.
     fn find(&self, uri: &str) -> Option<String> {
-        self.stack
-            .iter()
-            .flat_map(|frame| frame.iter())
-            .find(|(_, u)| u == uri)
-            .map(|(p, _)| p.clone())
+        self.minted.get(uri).and_then(|p| p.first()).cloned()
     }
 
     fn mint(&mut self, uri: &str) -> String {
@@ -62,8 +63,24 @@ impl Transformer<'_> {
         self.counter += 1;
         if let Some(frame) = self.stack.last_mut() {
             frame.push((p.clone(), uri.to_string()));
+            self.minted
+                .entry(uri.to_string())
+                .or_default()
+                .push(p.clone());
         }
         p
+    }
+
+    /// Closes the innermost element: its minted prefixes go out of scope.
+    fn pop_frame(&mut self) {
+        for (_, uri) in self.stack.pop().unwrap_or_default() {
+            if let Some(prefixes) = self.minted.get_mut(&uri) {
+                prefixes.pop();
+                if prefixes.is_empty() {
+                    self.minted.remove(&uri);
+                }
+            }
+        }
     }
 
     fn element(&mut self, n: NodeId) -> Result<(), XmlError> {
@@ -73,6 +90,9 @@ impl Transformer<'_> {
         let Some(uri) = e.ns.as_deref() else {
             return Err(XmlError::UnqualifiedElement(e.qname()));
         };
+        if let Some(a) = e.attrs.iter().find(|a| a.ns.as_deref() == Some(super::ns::XML)) {
+            return Err(XmlError::XmlNamespaceAttribute(a.local.clone()));
+        }
         self.stack.push(Vec::new());
         let prefix = match self.find(uri) {
             Some(p) => p,
@@ -133,7 +153,7 @@ impl Transformer<'_> {
         self.out.push(b':');
         self.out.extend_from_slice(e.local.as_bytes());
         self.out.push(b'>');
-        self.stack.pop();
+        self.pop_frame();
         Ok(())
     }
 }
@@ -166,6 +186,28 @@ mod tests {
         assert_eq!(
             t(r#"<a xmlns="urn:1" xmlns:q="urn:2"><q:b/><q:c>x</q:c></a>"#),
             r#"<ns1:a xmlns:ns1="urn:1"><ns2:b xmlns:ns2="urn:2"></ns2:b><ns3:c xmlns:ns3="urn:2">x</ns3:c></ns1:a>"#
+        );
+    }
+
+    #[test]
+    fn xml_namespace_attributes_are_refused() {
+        for attr in ["xml:lang=\"ru\"", "xml:space=\"preserve\""] {
+            let doc = format!("<a xmlns=\"urn:1\"><b {attr}>x</b></a>");
+            assert!(
+                matches!(
+                    transform_bytes(doc.as_bytes()),
+                    Err(XmlError::XmlNamespaceAttribute(_))
+                ),
+                "{attr}"
+            );
+        }
+    }
+
+    #[test]
+    fn c1_controls_in_text_become_references() {
+        assert_eq!(
+            t("<a xmlns=\"urn:1\">x\u{85}y</a>"),
+            "<ns1:a xmlns:ns1=\"urn:1\">x&#x85;y</ns1:a>"
         );
     }
 

@@ -6,7 +6,7 @@
 //! normalization, the five predefined entities and character references only, DOCTYPE refused,
 //! namespace prefixes must be declared, attribute names unique, one root element, depth bounded.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use quick_xml::events::Event;
@@ -19,6 +19,14 @@ pub type NodeId = usize;
 
 /// Deepest element nesting accepted from a peer.
 pub const MAX_DEPTH: usize = 256;
+/// Most attributes (namespace declarations included) on one element. Real SMEV and VS documents
+/// carry a few dozen at most; the cap keeps every per-element pass cheap.
+pub const MAX_ATTRIBUTES: usize = 256;
+/// Most namespace declarations on one element.
+pub const MAX_NS_DECLS_PER_ELEMENT: usize = 64;
+/// Most namespace declarations in scope at once (on an element and its ancestors): bounds the
+/// work of canonicalization's namespace rendering per element.
+pub const MAX_NS_DECLS_IN_SCOPE: usize = 512;
 
 /// A parsed document.
 #[derive(Debug, Clone)]
@@ -314,13 +322,18 @@ impl Document {
             cur = self.nodes[n].parent;
         }
         let mut map: Vec<(Option<String>, String)> = Vec::new();
+        // Position of each prefix in `map`: linear in the declarations in scope, which the
+        // parser caps, however many prefixes there are.
+        let mut index: HashMap<&Option<String>, usize> = HashMap::new();
         for n in chain.iter().rev() {
             if let Some(e) = self.element(*n) {
                 for d in &e.ns_decls {
-                    if let Some(slot) = map.iter_mut().find(|(p, _)| *p == d.prefix) {
-                        slot.1 = d.uri.clone();
-                    } else {
-                        map.push((d.prefix.clone(), d.uri.clone()));
+                    match index.get(&d.prefix) {
+                        Some(&i) => map[i].1 = d.uri.clone(),
+                        None => {
+                            index.insert(&d.prefix, map.len());
+                            map.push((d.prefix.clone(), d.uri.clone()));
+                        }
                     }
                 }
             }
@@ -378,8 +391,12 @@ struct Parser<'a> {
     top: Vec<NodeId>,
     root: Option<NodeId>,
     open: Vec<OpenElement>,
-    /// Namespace scopes: one frame per open element.
-    scopes: Vec<Vec<NsDecl>>,
+    /// Namespace scopes: one frame per open element, the prefixes it declares.
+    scopes: Vec<Vec<Option<String>>>,
+    /// The namespace bound to each prefix now, innermost last (O(1) lookups at any depth).
+    bindings: HashMap<Option<String>, Vec<String>>,
+    /// Declarations in the open scopes, for [`MAX_NS_DECLS_IN_SCOPE`].
+    decls_in_scope: usize,
     pending_text: Option<(String, usize)>,
 }
 
@@ -394,6 +411,8 @@ impl<'a> Parser<'a> {
             root: None,
             open: Vec::new(),
             scopes: Vec::new(),
+            bindings: HashMap::new(),
+            decls_in_scope: 0,
             pending_text: None,
         }
     }
@@ -467,7 +486,7 @@ impl<'a> Parser<'a> {
                 Event::Empty(e) => {
                     self.flush_text()?;
                     let id = self.start_element(&e, start, end, true)?;
-                    self.scopes.pop();
+                    self.pop_scope();
                     if let NodeKind::Element(el) = &mut self.nodes[id].kind {
                         el.span = start..end;
                         el.content_start = end;
@@ -482,7 +501,7 @@ impl<'a> Parser<'a> {
                     if open.raw_name != e.name().as_ref() {
                         return Err(self.err(start, "end tag does not match the start tag"));
                     }
-                    self.scopes.pop();
+                    self.pop_scope();
                     if let NodeKind::Element(el) = &mut self.nodes[open.node].kind {
                         el.span = el.span.start..end;
                         el.content_end = start;
@@ -676,14 +695,21 @@ impl<'a> Parser<'a> {
             .ok_or_else(|| self.err(start, format!("invalid element name <{raw_name}>")))?;
         let mut decls: Vec<NsDecl> = Vec::new();
         let mut raw_attrs: Vec<(Option<String>, String, String)> = Vec::new();
-        let mut seen_names: Vec<String> = Vec::new();
-        for attr in e.attributes().with_checks(true) {
+        // quick-xml's own duplicate check compares every pair (quadratic on hostile input):
+        // uniqueness is checked here by hashing instead, with the count capped.
+        let mut seen_names: HashSet<String> = HashSet::new();
+        for attr in e.attributes().with_checks(false) {
             let attr = attr.map_err(|err| self.err(start, err.to_string()))?;
+            if seen_names.len() >= MAX_ATTRIBUTES {
+                return Err(XmlError::TooManyAttributes {
+                    element: raw_name.chars().take(100).collect(),
+                    limit: MAX_ATTRIBUTES,
+                });
+            }
             let key = String::from_utf8_lossy(attr.key.as_ref()).to_string();
-            if seen_names.contains(&key) {
+            if !seen_names.insert(key.clone()) {
                 return Err(self.err(start, format!("duplicate attribute {key}")));
             }
-            seen_names.push(key.clone());
             let value = self.normalize_attr_value(&attr.value, start)?;
             if key == "xmlns" {
                 if value == ns::XML || value == ns::XMLNS {
@@ -725,7 +751,7 @@ impl<'a> Parser<'a> {
                 .ok_or_else(|| self.err(start, format!("invalid attribute name {key}")))?;
             raw_attrs.push((ap, al, value));
         }
-        self.scopes.push(decls.clone());
+        self.push_scope(&decls)?;
         let element_ns =
             match &prefix {
                 Some(p) => Some(self.lookup(Some(p)).ok_or_else(|| {
@@ -734,6 +760,7 @@ impl<'a> Parser<'a> {
                 None => self.lookup(None).filter(|u| !u.is_empty()),
             };
         let mut attrs = Vec::with_capacity(raw_attrs.len());
+        let mut expanded: HashSet<(String, String)> = HashSet::new();
         for (ap, al, value) in raw_attrs {
             let ns = match &ap {
                 Some(p) => Some(self.lookup(Some(p)).ok_or_else(|| {
@@ -741,9 +768,9 @@ impl<'a> Parser<'a> {
                 })?),
                 None => None,
             };
-            if attrs
-                .iter()
-                .any(|a: &Attribute| a.local == al && a.ns == ns && ns.is_some())
+            if ns
+                .as_ref()
+                .is_some_and(|u| !expanded.insert((u.clone(), al.clone())))
             {
                 return Err(self.err(
                     start,
@@ -780,14 +807,51 @@ impl<'a> Parser<'a> {
         if prefix == Some("xml") {
             return Some(ns::XML.to_string());
         }
-        for frame in self.scopes.iter().rev() {
-            for d in frame.iter().rev() {
-                if d.prefix.as_deref() == prefix {
-                    return Some(d.uri.clone());
+        self.bindings
+            .get(&prefix.map(str::to_string))
+            .and_then(|uris| uris.last())
+            .cloned()
+    }
+
+    /// Opens the namespace scope of an element with its declarations.
+    fn push_scope(&mut self, decls: &[NsDecl]) -> Result<(), XmlError> {
+        if decls.len() > MAX_NS_DECLS_PER_ELEMENT {
+            return Err(XmlError::TooManyNamespaces {
+                scope: "on one element",
+                limit: MAX_NS_DECLS_PER_ELEMENT,
+            });
+        }
+        self.decls_in_scope += decls.len();
+        if self.decls_in_scope > MAX_NS_DECLS_IN_SCOPE {
+            return Err(XmlError::TooManyNamespaces {
+                scope: "in scope at once",
+                limit: MAX_NS_DECLS_IN_SCOPE,
+            });
+        }
+        let mut frame = Vec::with_capacity(decls.len());
+        for d in decls {
+            self.bindings
+                .entry(d.prefix.clone())
+                .or_default()
+                .push(d.uri.clone());
+            frame.push(d.prefix.clone());
+        }
+        self.scopes.push(frame);
+        Ok(())
+    }
+
+    /// Closes the innermost namespace scope.
+    fn pop_scope(&mut self) {
+        let frame = self.scopes.pop().unwrap_or_default();
+        self.decls_in_scope = self.decls_in_scope.saturating_sub(frame.len());
+        for prefix in frame {
+            if let Some(uris) = self.bindings.get_mut(&prefix) {
+                uris.pop();
+                if uris.is_empty() {
+                    self.bindings.remove(&prefix);
                 }
             }
         }
-        None
     }
 
     fn normalize_attr_value(&self, raw: &[u8], at: usize) -> Result<String, XmlError> {
