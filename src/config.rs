@@ -161,6 +161,15 @@ pub struct ApiConfig {
     /// Default and largest page size of list endpoints.
     pub page_size: usize,
     pub max_page_size: usize,
+    /// Most HTTP connections open at once (lowered to the descriptor limit less
+    /// `descriptor_reserve`); past it new connections wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// File descriptors kept free for sled, the SMEV client and webhooks.
+    pub descriptor_reserve: usize,
+    /// Time a client has to send a request's headers; also closes idle keep-alive connections.
+    pub header_read_timeout_ms: u64,
+    /// Time for a whole request (body read and handling); past it: 408 `request_timeout`.
+    pub request_timeout_ms: u64,
 }
 
 impl Default for ApiConfig {
@@ -171,6 +180,10 @@ impl Default for ApiConfig {
             max_xml_bytes: 1024 * 1024,
             page_size: 50,
             max_page_size: 500,
+            max_connections: 4096,
+            descriptor_reserve: 512,
+            header_read_timeout_ms: 10_000,
+            request_timeout_ms: 120_000,
         }
     }
 }
@@ -210,6 +223,15 @@ pub struct UiConfig {
     pub session_ttl_minutes: u64,
     /// Set the Secure flag on the session cookie (needs HTTPS in front of the gateway).
     pub secure_cookie: bool,
+    /// Login attempts per login name per minute (a burst of as many, then one every
+    /// 60/N seconds); past it: 429 without checking the password.
+    pub login_attempts_per_minute: u32,
+    /// Login attempts per client address per minute, whatever the login name.
+    pub login_attempts_per_minute_per_address: u32,
+    /// Consecutive failures that lock a login (audited, `smev_gateway_ui_login_lockouts_total`).
+    pub lockout_after_failures: u32,
+    /// How long a locked login stays locked.
+    pub lockout_minutes: u64,
     pub users: Vec<UiUser>,
 }
 
@@ -220,6 +242,10 @@ impl Default for UiConfig {
             timezone: "+03:00".into(),
             session_ttl_minutes: 480,
             secure_cookie: false,
+            login_attempts_per_minute: 10,
+            login_attempts_per_minute_per_address: 30,
+            lockout_after_failures: 10,
+            lockout_minutes: 15,
             users: Vec::new(),
         }
     }
@@ -231,6 +257,12 @@ pub struct MetricsConfig {
     pub enabled: bool,
     /// Readiness fails when SMEV has not answered for this long (while there is work).
     pub smev_silence_minutes: u64,
+    /// How often the gauges of stored state and the readiness checks are recomputed in the
+    /// background (a scrape or a readiness probe only reads the last result).
+    pub refresh_interval_ms: u64,
+    /// SHA-256 (hex) of a bearer token `/metrics` requires, and with which `/health/ready`
+    /// shows its checks; unset: `/metrics` is open (keep it on a loopback or internal address).
+    pub token_sha256: Option<String>,
 }
 
 impl Default for MetricsConfig {
@@ -238,6 +270,8 @@ impl Default for MetricsConfig {
         MetricsConfig {
             enabled: true,
             smev_silence_minutes: 10,
+            refresh_interval_ms: 5_000,
+            token_sha256: None,
         }
     }
 }
@@ -550,6 +584,11 @@ impl Config {
                         s.id
                     ));
                 }
+            }
+        }
+        if let Some(t) = &self.metrics.token_sha256 {
+            if t.len() != 64 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+                errors.push("metrics.token_sha256 needs a 64-hex-digit sha256 (smev-gateway hash-token TOKEN)".into());
             }
         }
         if self.smev.trust.is_none() && !self.smev.insecure_skip_smev_chain {

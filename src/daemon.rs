@@ -44,19 +44,15 @@ pub async fn start(
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let app = router(ctx.clone(), ui(ctx.clone()));
     let (stop_http, stopped) = tokio::sync::oneshot::channel::<()>();
+    let limits = crate::server::Limits::from_config(&ctx.config.api);
+    let grace = std::time::Duration::from_millis(ctx.config.engine.shutdown_grace_ms);
     let server = tokio::spawn(async move {
-        let serve = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
+        let stop = async {
             let _ = stopped.await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "HTTP server failed");
-        }
+        };
+        crate::server::serve(listener, app, limits, stop, grace).await;
     });
-    tracing::info!(%addr, "smev-gateway listening");
+    tracing::info!(%addr, max_connections = limits.max_connections, "smev-gateway listening");
     Ok(Running {
         ctx,
         addr,

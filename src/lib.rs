@@ -19,6 +19,7 @@ pub mod daemon;
 pub mod dsig;
 pub mod engine;
 pub mod metrics;
+pub mod server;
 pub mod smev;
 pub mod store;
 pub mod ui;

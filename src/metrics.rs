@@ -28,6 +28,8 @@ pub struct Metrics {
     pub received_messages: IntCounterVec,
     pub certificate_expiry: GaugeVec,
     pub last_smev_answer: Gauge,
+    pub ui_logins: IntCounterVec,
+    pub ui_login_lockouts: prometheus::IntCounter,
     requests: IntGaugeVec,
     queue_depth: IntGaugeVec,
     oldest_queued: Gauge,
@@ -100,6 +102,8 @@ pub const METRIC_NAMES: &[&str] = &[
     "smev_gateway_database_size_bytes",
     "smev_gateway_disk_free_bytes",
     "smev_gateway_build_info",
+    "smev_gateway_ui_logins_total",
+    "smev_gateway_ui_login_lockouts_total",
 ];
 
 impl Metrics {
@@ -125,6 +129,12 @@ impl Metrics {
                 g
             },
             last_smev_answer: gauge(&r, "smev_gateway_last_smev_answer_timestamp_seconds", "When SMEV last answered a call (Unix seconds)."),
+            ui_logins: counter(&r, "smev_gateway_ui_logins_total", "UI login attempts by result (ok, failed, limited, locked).", &["result"]),
+            ui_login_lockouts: {
+                let c = prometheus::IntCounter::new("smev_gateway_ui_login_lockouts_total", "UI logins locked after repeated failures.").expect("valid metric");
+                r.register(Box::new(c.clone())).expect("unique metric");
+                c
+            },
             requests: gauge_vec(&r, "smev_gateway_requests", "Requests by status.", &["status"]),
             queue_depth: gauge_vec(&r, "smev_gateway_queue_depth", "Scheduled work by queue (send, respond, webhook) and whether it is due now or delayed.", &["queue", "when"]),
             oldest_queued: gauge(&r, "smev_gateway_oldest_queued_request_age_seconds", "Age of the oldest request waiting to be sent."),
@@ -153,12 +163,21 @@ impl Metrics {
     /// Refreshes the gauges from the store and renders the text exposition.
     pub fn render(&self, store: &Store, database_dir: &std::path::Path) -> String {
         self.refresh(store, database_dir);
+        self.encode()
+    }
+
+    /// The text exposition of the current values (no store access).
+    pub fn encode(&self) -> String {
         let mut buf = Vec::new();
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buf) {
+            tracing::error!(error = %e, "cannot encode the metrics");
+        }
         String::from_utf8(buf).unwrap_or_default()
     }
 
-    fn refresh(&self, store: &Store, database_dir: &std::path::Path) {
+    /// Recomputes the gauges of stored state: a pass over the store, so it runs in the
+    /// background (`engine::observer`), never per scrape.
+    pub fn refresh(&self, store: &Store, database_dir: &std::path::Path) {
         let now = Utc::now();
         if let Ok(counts) = store.count_by_state() {
             for s in RequestState::ALL {

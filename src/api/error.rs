@@ -79,6 +79,16 @@ pub const CODES: &[(&str, u16, &str)] = &[
         405,
         "The endpoint does not support this HTTP method",
     ),
+    (
+        "request_timeout",
+        408,
+        "The request was not completed in time",
+    ),
+    (
+        "too_many_requests",
+        429,
+        "Too many attempts; wait and try again",
+    ),
     ("internal", 500, "Internal error"),
 ];
 

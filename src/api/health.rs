@@ -1,77 +1,66 @@
 //! `/health/live` (the process answers) and `/health/ready` (storage writable, signers usable,
-//! SMEV answered recently when there is work, certificates not expired), as JSON naming the
-//! failing check; and `/metrics`.
+//! SMEV answered recently when there is work, certificates not expired), and `/metrics`. Both
+//! read what the engine's observer last computed (see `engine::observer`): a probe or a scrape
+//! does no store scan and no signing, whatever the load. Without a token, readiness says only
+//! ready or not; the checks (system names, certificate dates) need the metrics token or an API
+//! token, and `/metrics` needs the metrics token when one is configured.
 
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
-use serde::Serialize;
 
-use crate::dsig::CertificateInfo;
+use crate::engine::observer::Check;
 use crate::engine::Context;
-use crate::store::records::RequestState;
 
-#[derive(Serialize)]
-struct Check {
-    name: String,
-    ok: bool,
-    detail: String,
-}
+use super::auth::{authenticate, token_hash};
+use super::error::ApiError;
 
 /// `GET /health/live`.
 pub async fn live() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
 
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    v.strip_prefix("Bearer ")
+        .or_else(|| v.strip_prefix("bearer "))
+        .map(str::trim)
+}
+
+/// The presented token is the configured metrics token.
+fn is_metrics_token(ctx: &Context, token: &str) -> bool {
+    let Some(expected) = &ctx.config.metrics.token_sha256 else {
+        return false;
+    };
+    let (Ok(a), Ok(b)) = (hex::decode(expected), hex::decode(token_hash(token))) else {
+        return false;
+    };
+    a.len() == b.len() && openssl::memcmp::eq(&a, &b)
+}
+
 /// `GET /health/ready`.
-pub async fn ready(State(ctx): State<Arc<Context>>) -> Response {
-    let mut checks = Vec::new();
-    let storage = ctx.store.check_writable();
-    checks.push(Check {
-        name: "storage".into(),
-        ok: storage.is_ok(),
-        detail: storage
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_else(|| "writable".into()),
-    });
-    let now = Utc::now();
-    for (id, s) in &ctx.systems {
-        let signer = s.client.signer();
-        let signed = signer.sign(b"health");
+pub async fn ready(State(ctx): State<Arc<Context>>, headers: HeaderMap) -> Response {
+    let observed = match ctx.readiness.read() {
+        Ok(r) => r.clone(),
+        Err(_) => Default::default(),
+    };
+    let mut checks = observed.checks;
+    if observed.observed_at.is_none() {
         checks.push(Check {
-            name: format!("signer:{id}"),
-            ok: signed.is_ok(),
-            detail: signed
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_else(|| "signs".into()),
-        });
-        let info = CertificateInfo::of(signer.certificate());
-        let valid = info.not_after > now && info.not_before <= now;
-        checks.push(Check {
-            name: format!("certificate:{id}"),
-            ok: valid,
-            detail: format!("valid until {}", info.not_after.format("%Y-%m-%d")),
+            name: "observer".into(),
+            ok: false,
+            detail: "not observed yet".into(),
         });
     }
+    let now = Utc::now();
     let silence = chrono::Duration::minutes(ctx.config.metrics.smev_silence_minutes as i64);
-    let busy = ctx
-        .store
-        .requests_where(|r| {
-            matches!(
-                r.state,
-                RequestState::Queued | RequestState::Sending | RequestState::Sent
-            )
-        })
-        .map(|v| !v.is_empty())
-        .unwrap_or(false);
     let last = ctx.last_smev_answer();
-    let smev_ok = !busy || last.is_some_and(|t| now - t < silence) || ctx.config.systems.is_empty();
+    let smev_ok =
+        !observed.busy || last.is_some_and(|t| now - t < silence) || ctx.config.systems.is_empty();
     checks.push(Check {
         name: "smev".into(),
         ok: smev_ok,
@@ -81,16 +70,24 @@ pub async fn ready(State(ctx): State<Arc<Context>>) -> Response {
         },
     });
     let ok = checks.iter().all(|c| c.ok);
-    let failing: Vec<&str> = checks
-        .iter()
-        .filter(|c| !c.ok)
-        .map(|c| c.name.as_str())
-        .collect();
-    let body = serde_json::json!({
-        "status": if ok { "ready" } else { "not_ready" },
-        "failing": failing,
-        "checks": checks,
-    });
+    let detailed = bearer(&headers)
+        .is_some_and(|t| is_metrics_token(&ctx, t) || authenticate(&ctx, t).is_some());
+    let status = if ok { "ready" } else { "not_ready" };
+    let body = if detailed {
+        let failing: Vec<&str> = checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| c.name.as_str())
+            .collect();
+        serde_json::json!({
+            "status": status,
+            "failing": failing,
+            "checks": checks,
+            "observed_at": observed.observed_at,
+        })
+    } else {
+        serde_json::json!({ "status": status })
+    };
     let code = if ok {
         StatusCode::OK
     } else {
@@ -100,14 +97,22 @@ pub async fn ready(State(ctx): State<Arc<Context>>) -> Response {
 }
 
 /// `GET /metrics`.
-pub async fn metrics(State(ctx): State<Arc<Context>>) -> Response {
-    let text = ctx.metrics.render(&ctx.store, &ctx.config.storage.path);
+pub async fn metrics(State(ctx): State<Arc<Context>>, headers: HeaderMap) -> Response {
+    if ctx.config.metrics.token_sha256.is_some()
+        && !bearer(&headers).is_some_and(|t| is_metrics_token(&ctx, t))
+    {
+        return ApiError::new(
+            "unauthorized",
+            "/metrics needs Authorization: Bearer <metrics token>",
+        )
+        .into_response();
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        text,
+        ctx.metrics.encode(),
     )
         .into_response()
 }

@@ -318,9 +318,17 @@ pub fn file_response(bytes: Vec<u8>, mime: &str, name: &str) -> Response {
         })
         .collect();
     let mut headers = HeaderMap::new();
-    if let Ok(v) = header::HeaderValue::from_str(mime) {
+    // A stored MIME type may come from a peer: only a plain `type/subtype` is echoed.
+    let mime = crate::engine::receiver::safe_mime(mime);
+    if let Ok(v) = header::HeaderValue::from_str(&mime) {
         headers.insert(header::CONTENT_TYPE, v);
     }
+    // Even if a browser renders the file (HTML, SVG), it runs in an opaque origin without
+    // scripts: a received file can never act as the gateway's own page.
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
     if let Ok(v) = header::HeaderValue::from_str(&format!(
         "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
     )) {

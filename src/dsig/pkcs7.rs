@@ -21,11 +21,12 @@ pub fn verify_detached(signature_der: &[u8], content: &[u8]) -> Result<(), DsigE
             signature_der.len()
         )));
     }
-    let mut cms = CmsContentInfo::from_der(signature_der).map_err(|e| {
-        DsigError::MalformedSignature(format!("not a DER CMS structure: {e}"))
-    })?;
+    let mut cms = CmsContentInfo::from_der(signature_der)
+        .map_err(|e| DsigError::MalformedSignature(format!("not a DER CMS structure: {e}")))?;
     // BINARY: the file is compared byte for byte (no MIME canonicalization of line ends).
     let flags = CMSOptions::BINARY | CMSOptions::NO_SIGNER_CERT_VERIFY;
     cms.verify(None, None, Some(content), None, flags)
-        .map_err(|e| DsigError::OpenSsl(format!("the PKCS#7 signature does not match the file: {e}")))
+        .map_err(|e| {
+            DsigError::OpenSsl(format!("the PKCS#7 signature does not match the file: {e}"))
+        })
 }

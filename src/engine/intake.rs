@@ -110,11 +110,7 @@ pub struct NewRequest {
 fn attachment_refs(attachments: &[NewAttachment]) -> Result<Vec<AttachmentRef>, IntakeError> {
     let mut out = Vec::new();
     for (i, a) in attachments.iter().enumerate() {
-        if a.name.trim().is_empty()
-            || a.name.contains('/')
-            || a.name.contains('\\')
-            || a.name.len() > 255
-        {
+        if !valid_file_name(&a.name) {
             return Err(IntakeError::Invalid(format!(
                 "attachment {i}: invalid file name {:?}",
                 a.name
@@ -136,6 +132,19 @@ fn attachment_refs(attachments: &[NewAttachment]) -> Result<Vec<AttachmentRef>, 
         });
     }
     Ok(out)
+}
+
+/// A file name an agency system may give an attachment: 1–255 bytes, no path separators, no
+/// control characters (CR/LF/NUL would split headers or logs), no bidirectional-text overrides
+/// (which disguise `exe.pdf` as `fdp.exe`), not only dots or spaces.
+pub fn valid_file_name(name: &str) -> bool {
+    let bidi = |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    !name.trim().is_empty()
+        && name.len() <= 255
+        && !name.trim_matches(['.', ' ']).is_empty()
+        && !name
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_control() || bidi(c))
 }
 
 /// SMEV's MimeType pattern: `(text|image|audio|video|application)/[a-zA-Z0-9\-+.]*`.
@@ -747,4 +756,30 @@ pub async fn webhook_redeliver(ctx: &Context, id: &str) -> Result<WebhookEvent, 
 /// A fresh MessageID string.
 pub fn fresh_message_id() -> String {
     MessageId::new().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_from_clients() {
+        let cases = [
+            ("выписка.pdf", true),
+            ("scan 01.jpeg", true),
+            ("", false),
+            ("  ", false),
+            ("..", false),
+            ("a/b.pdf", false),
+            ("a\\b.pdf", false),
+            ("a\r\nContent-Type: text/html.pdf", false),
+            ("a\u{0}.pdf", false),
+            ("invoice\u{202e}fdp.exe", false),
+            ("x\u{2066}.pdf", false),
+        ];
+        for (name, ok) in cases {
+            assert_eq!(valid_file_name(name), ok, "{name:?}");
+        }
+        assert!(!valid_file_name(&"a".repeat(256)));
+    }
 }

@@ -5,6 +5,7 @@
 //! in `sending` is re-examined and everything due is scheduled from the store.
 
 pub mod intake;
+pub mod observer;
 pub mod provider;
 pub mod receiver;
 pub mod retry;
@@ -80,6 +81,8 @@ pub struct Context {
     pub wake_responder: Notify,
     pub wake_webhooks: Notify,
     last_smev_answer_ms: AtomicI64,
+    /// Readiness as last observed by [`observer`].
+    pub readiness: std::sync::RwLock<observer::Readiness>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -212,6 +215,7 @@ impl Context {
             wake_responder: Notify::new(),
             wake_webhooks: Notify::new(),
             last_smev_answer_ms: AtomicI64::new(0),
+            readiness: Default::default(),
             shutdown,
         }))
     }
@@ -291,7 +295,9 @@ impl Engine {
     /// Recovers and starts every worker.
     pub fn start(ctx: Arc<Context>) -> Result<Engine, StartError> {
         upkeep::recover(&ctx).map_err(|e| StartError(format!("recovery: {e}")))?;
+        observer::observe(&ctx);
         let mut tasks = vec![
+            tokio::spawn(observer::run(ctx.clone())),
             tokio::spawn(sender::run(ctx.clone())),
             tokio::spawn(provider::run_responder(ctx.clone())),
             tokio::spawn(webhooks::run(ctx.clone())),

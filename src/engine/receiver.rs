@@ -451,10 +451,15 @@ fn apply_response(
                         .kinds
                         .get(&rec.kind)
                         .is_some_and(|k| k.config.require_attachment_signature);
-                    let integrity = match attachments::check(attachment_headers, &msg.attachments, require) {
-                        Ok(i) => i,
-                        Err(e) => return Ok(Applied::Refused(format!("attachment check failed: {e}"))),
-                    };
+                    let integrity =
+                        match attachments::check(attachment_headers, &msg.attachments, require) {
+                            Ok(i) => i,
+                            Err(e) => {
+                                return Ok(Applied::Refused(format!(
+                                    "attachment check failed: {e}"
+                                )))
+                            }
+                        };
                     let xml_key = ctx.store.put_blob(content.as_bytes())?;
                     let mut attachments = Vec::new();
                     for (i, (a, integrity)) in msg.attachments.iter().zip(integrity).enumerate() {
@@ -886,7 +891,8 @@ pub async fn reprocess(
         "GetResponse" => {
             let received = parse::get_response_answer(envelope).map_err(|e| e.to_string())?;
             let msg = received.value.ok_or("the envelope holds no message")?;
-            let (signatures, problems) = crate::cpu::offload(|| check_signatures(ctx, envelope)).await;
+            let (signatures, problems) =
+                crate::cpu::offload(|| check_signatures(ctx, envelope)).await;
             if !problems.is_empty() {
                 return Err(format!("signature check failed: {}", problems.join(" | ")));
             }
@@ -895,9 +901,9 @@ pub async fn reprocess(
             {
                 Applied::Stored(_) => Ok(()),
                 Applied::Unmatched(reason) | Applied::Refused(reason) => Err(reason),
-                Applied::Foreign(owner) => Err(format!(
-                    "the answer belongs to a request of system {owner}"
-                )),
+                Applied::Foreign(owner) => {
+                    Err(format!("the answer belongs to a request of system {owner}"))
+                }
             }
         }
         "GetRequest" => super::provider::reprocess(ctx, system, envelope).await,

@@ -69,7 +69,10 @@ pub fn check(
             None => Integrity::Declared,
         });
     }
-    if let Some(h) = headers.iter().find(|h| !seen.contains(h.content_id.as_str())) {
+    if let Some(h) = headers
+        .iter()
+        .find(|h| !seen.contains(h.content_id.as_str()))
+    {
         return Err(IntegrityError::Missing(bounded(&h.content_id)));
     }
     Ok(out)
@@ -100,17 +103,46 @@ mod tests {
 
     #[test]
     fn declared_attachments_pass() {
-        let r = check(&[header("a"), header("b")], &[content("b"), content("a")], false);
+        let r = check(
+            &[header("a"), header("b")],
+            &[content("b"), content("a")],
+            false,
+        );
         assert_eq!(r, Ok(vec![Integrity::Declared, Integrity::Declared]));
     }
 
     #[test]
     fn mismatches_are_refused() {
-        let cases: Vec<(Vec<AttachmentHeader>, Vec<AttachmentContent>, bool, IntegrityError)> = vec![
-            (vec![header("a")], vec![content("a"), content("x")], false, IntegrityError::Undeclared("x".into())),
-            (vec![header("a"), header("b")], vec![content("a")], false, IntegrityError::Missing("b".into())),
-            (vec![header("a")], vec![content("a"), content("a")], false, IntegrityError::Duplicated("a".into())),
-            (vec![header("a")], vec![content("a")], true, IntegrityError::SignatureRequired("a".into())),
+        let cases: Vec<(
+            Vec<AttachmentHeader>,
+            Vec<AttachmentContent>,
+            bool,
+            IntegrityError,
+        )> = vec![
+            (
+                vec![header("a")],
+                vec![content("a"), content("x")],
+                false,
+                IntegrityError::Undeclared("x".into()),
+            ),
+            (
+                vec![header("a"), header("b")],
+                vec![content("a")],
+                false,
+                IntegrityError::Missing("b".into()),
+            ),
+            (
+                vec![header("a")],
+                vec![content("a"), content("a")],
+                false,
+                IntegrityError::Duplicated("a".into()),
+            ),
+            (
+                vec![header("a")],
+                vec![content("a")],
+                true,
+                IntegrityError::SignatureRequired("a".into()),
+            ),
         ];
         for (h, c, require, expected) in cases {
             assert_eq!(check(&h, &c, require), Err(expected));

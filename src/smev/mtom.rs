@@ -98,7 +98,11 @@ fn header_end(body: &[u8], pos: usize, max: usize) -> Option<(usize, usize)> {
             Some(b'\n') => return Some((pos + nl, 2)),
             Some(b'\r') if window.get(nl + 2) == Some(&b'\n') => {
                 // "\r\n\r\n": the blank line starts at the preceding CR.
-                let at = if nl > 0 && window[nl - 1] == b'\r' { nl - 1 } else { nl };
+                let at = if nl > 0 && window[nl - 1] == b'\r' {
+                    nl - 1
+                } else {
+                    nl
+                };
                 return Some((pos + at, pos + nl + 3 - (pos + at)));
             }
             _ => i = nl + 1,
@@ -222,7 +226,10 @@ pub fn resolve_xop(xml: &[u8], parts: &[MimePart]) -> Result<Vec<u8>, SmevError>
     for n in std::iter::once(root).chain(doc.descendants(root)) {
         let Some(e) = doc.element(n) else { continue };
         if e.is(ns::XOP, "Include") {
-            let parent = doc.node(n).parent.and_then(|p| doc.element(p).map(|e| (p, e)));
+            let parent = doc
+                .node(n)
+                .parent
+                .and_then(|p| doc.element(p).map(|e| (p, e)));
             let in_content = parent.is_some_and(|(p, e)| {
                 e.local == "Content"
                     && doc
@@ -239,12 +246,15 @@ pub fn resolve_xop(xml: &[u8], parts: &[MimePart]) -> Result<Vec<u8>, SmevError>
             let href = e.attr("href").unwrap_or("");
             let cid = href.strip_prefix("cid:").unwrap_or(href);
             let cid = percent_decode(cid);
-            let index = parts.iter().position(|p| p.content_id == cid).ok_or_else(|| {
-                SmevError::Mtom(format!(
-                    "xop:Include refers to a missing part cid:{}",
-                    escape_for_message(&cid)
-                ))
-            })?;
+            let index = parts
+                .iter()
+                .position(|p| p.content_id == cid)
+                .ok_or_else(|| {
+                    SmevError::Mtom(format!(
+                        "xop:Include refers to a missing part cid:{}",
+                        escape_for_message(&cid)
+                    ))
+                })?;
             if std::mem::replace(&mut used[index], true) {
                 return Err(SmevError::Mtom(format!(
                     "MIME part cid:{} is referenced more than once",
@@ -348,10 +358,7 @@ mod tests {
     }
 
     fn content(includes: &str) -> String {
-        format!(
-            "<a xmlns:xop=\"{}\">{includes}</a>",
-            ns::XOP
-        )
+        format!("<a xmlns:xop=\"{}\">{includes}</a>", ns::XOP)
     }
 
     fn include(cid: &str) -> String {

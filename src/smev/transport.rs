@@ -183,7 +183,11 @@ impl SoapClient {
 pub fn log_excerpt(bytes: &[u8]) -> String {
     let head = &bytes[..bytes.len().min(800)];
     let text = String::from_utf8_lossy(head);
-    let mut out: String = text.chars().take(200).flat_map(char::escape_debug).collect();
+    let mut out: String = text
+        .chars()
+        .take(200)
+        .flat_map(char::escape_debug)
+        .collect();
     if text.chars().count() > 200 || bytes.len() > head.len() {
         out.push('…');
     }

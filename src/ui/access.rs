@@ -11,7 +11,8 @@ pub enum Action {
     View,
     /// Create and send requests, sign ЭП-СП, answer incoming requests, cancel.
     Create,
-    /// «Повторить отправку» of a failed, rejected or expired request.
+    /// «Повторить отправку» of a failed, rejected or expired request: a supervisor's decision
+    /// (a repeated interagency request is a new legal act of the agency).
     Retry,
     /// The monitoring page.
     Monitor,
@@ -30,8 +31,8 @@ fn rank(role: Role) -> u8 {
 /// Whether `role` may perform `action`.
 pub fn allows(role: Role, action: Action) -> bool {
     let needed = match action {
-        Action::View | Action::Create | Action::Retry => Role::Operator,
-        Action::Monitor => Role::Supervisor,
+        Action::View | Action::Create => Role::Operator,
+        Action::Retry | Action::Monitor => Role::Supervisor,
         Action::Admin => Role::Admin,
     };
     rank(role) >= rank(needed)
@@ -54,7 +55,10 @@ pub fn sees_system(user_systems: &[String], system: &str) -> bool {
 /// The Russian refusal for a missing permission.
 pub fn refusal(action: Action) -> &'static str {
     match action {
-        Action::View | Action::Create | Action::Retry => "У вас нет прав на это действие.",
+        Action::View | Action::Create => "У вас нет прав на это действие.",
+        Action::Retry => {
+            "Повторную отправку запроса может выполнить только руководитель или администратор."
+        }
         Action::Monitor => "Страница мониторинга доступна только руководителю и администратору.",
         Action::Admin => "Эта страница доступна только администратору.",
     }
@@ -67,11 +71,14 @@ mod tests {
     #[test]
     fn roles_are_cumulative() {
         use Action::*;
-        for a in [View, Create, Retry] {
+        for a in [View, Create] {
             assert!(allows(Role::Operator, a));
             assert!(allows(Role::Supervisor, a));
             assert!(allows(Role::Admin, a));
         }
+        assert!(!allows(Role::Operator, Retry));
+        assert!(allows(Role::Supervisor, Retry));
+        assert!(allows(Role::Admin, Retry));
         assert!(!allows(Role::Operator, Monitor));
         assert!(allows(Role::Supervisor, Monitor));
         assert!(allows(Role::Admin, Monitor));

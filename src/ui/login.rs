@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::store::records::AuditEntry;
 
 use super::forms::FormData;
+use super::login_guard::Verdict;
 use super::session::{self, LOGIN_COOKIE, SESSION_COOKIE};
 use super::{see_other, UiState, User};
 
@@ -199,11 +200,31 @@ pub async fn submit(
         );
     }
     let ip = addr.ip();
-    let login_key = format!("login:{}", login.to_lowercase());
-    let ip_key = format!("ip:{ip}");
-    let delay = ui.throttle.delay(&[&login_key, &ip_key]);
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
+    let login_key = login.to_lowercase();
+    match ui.guard.admit(&login_key, &ip) {
+        Verdict::Go => {}
+        Verdict::Limited(wait) => {
+            ui.ctx
+                .metrics
+                .ui_logins
+                .with_label_values(&["limited"])
+                .inc();
+            return too_many(&ui, &next, &login, wait, "Слишком много попыток входа.");
+        }
+        Verdict::Locked(wait) => {
+            ui.ctx
+                .metrics
+                .ui_logins
+                .with_label_values(&["locked"])
+                .inc();
+            return too_many(
+                &ui,
+                &next,
+                &login,
+                wait,
+                "Вход для этого пользователя временно заблокирован после неудачных попыток.",
+            );
+        }
     }
     let user = ui
         .ctx
@@ -215,17 +236,33 @@ pub async fn submit(
         .cloned();
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let ui2 = ui.clone();
-    let ok = tokio::task::spawn_blocking(move || ui2.verify(hash.as_deref(), &password))
-        .await
-        .unwrap_or(false);
+    // argon2 shares the bounded CPU pool: a flood of logins cannot take every core.
+    let ok = crate::cpu::offload(move || ui2.verify(hash.as_deref(), &password)).await;
     let Some(user) = user.filter(|_| ok) else {
-        ui.throttle.failed(&[&login_key, &ip_key]);
+        ui.ctx
+            .metrics
+            .ui_logins
+            .with_label_values(&["failed"])
+            .inc();
         audit(
             &ui,
             &login,
             "login_failed",
             format!("UI login failed from {ip} (unknown login or wrong password)"),
         );
+        if ui.guard.failed(&login_key) {
+            ui.ctx.metrics.ui_login_lockouts.inc();
+            audit(
+                &ui,
+                &login,
+                "login_locked",
+                format!(
+                    "UI login locked for {} minutes after {} consecutive failures (last from {ip})",
+                    ui.ctx.config.ui.lockout_minutes, ui.ctx.config.ui.lockout_after_failures
+                ),
+            );
+            tracing::warn!(login = %audit_login(&login), %ip, "UI login locked");
+        }
         tracing::warn!(login = %audit_login(&login), %ip, "UI login failed");
         return login_page(
             &ui,
@@ -236,7 +273,8 @@ pub async fn submit(
             None,
         );
     };
-    ui.throttle.succeeded(&login_key);
+    ui.guard.succeeded(&login_key);
+    ui.ctx.metrics.ui_logins.with_label_values(&["ok"]).inc();
     let (sid, _) = match ui.sessions.create(&user) {
         Ok(x) => x,
         Err(e) => {
@@ -261,6 +299,41 @@ pub async fn submit(
         }
     }
     r
+}
+
+/// The login page answered 429 with `Retry-After`.
+fn too_many(
+    ui: &UiState,
+    next: &str,
+    login: &str,
+    wait: std::time::Duration,
+    what: &str,
+) -> Response {
+    let secs = wait.as_secs().max(1);
+    let mut r = login_page(
+        ui,
+        StatusCode::TOO_MANY_REQUESTS,
+        next,
+        login,
+        Some(&format!(
+            "{what} Повторите через {}.",
+            russian_duration(secs)
+        )),
+        None,
+    );
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
+/// "45 с" or "15 мин".
+fn russian_duration(secs: u64) -> String {
+    if secs < 90 {
+        format!("{secs} с")
+    } else {
+        format!("{} мин", secs.div_ceil(60))
+    }
 }
 
 /// `POST /ui/logout`.

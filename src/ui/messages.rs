@@ -207,13 +207,26 @@ pub fn error_class_ru(class: &str) -> &'static str {
     }
 }
 
+/// How a received attachment is tied to the signed message, in Russian.
+pub fn integrity_ru(i: crate::smev::attachments::Integrity) -> &'static str {
+    match i {
+        crate::smev::attachments::Integrity::Verified => "подпись файла (PKCS#7) проверена",
+        crate::smev::attachments::Integrity::Declared => {
+            "указан в подписанном перечне вложений, без отдельной подписи файла"
+        }
+    }
+}
+
 /// What went wrong with a dead letter, in Russian (the stored reason stays as the detail).
 pub fn dead_letter_reason_ru(reason: &str) -> &'static str {
     if reason.starts_with("signature check failed") {
         "Электронная подпись сообщения не прошла проверку"
     } else if reason.starts_with("attachment check failed") || reason.starts_with("attachment ") {
         "Вложения не совпадают с подписанным перечнем вложений (подмена или добавление в пути)"
-    } else if reason.starts_with("oversize") || reason.contains("exceeds") || reason.contains("more than") {
+    } else if reason.starts_with("oversize")
+        || reason.contains("exceeds")
+        || reason.contains("more than")
+    {
         "Сообщение превышает допустимые размеры или ограничения разбора"
     } else if reason.starts_with("unparsable") {
         "Сообщение не удалось разобрать"

@@ -17,6 +17,7 @@
 pub mod access;
 pub mod auth;
 pub mod forms;
+pub mod login_guard;
 pub mod messages;
 pub mod render;
 pub mod session;
@@ -48,14 +49,15 @@ use crate::config::Role;
 use crate::engine::Context;
 
 use access::Action;
-use session::{LoginThrottle, Session, Sessions};
+use login_guard::LoginGuard;
+use session::{Session, Sessions};
 use xmltable::Labels;
 
 /// Shared state of the UI.
 pub struct Ui {
     pub ctx: Arc<Context>,
     pub sessions: Sessions,
-    pub throttle: LoginThrottle,
+    pub guard: LoginGuard,
     pub env: minijinja::Environment<'static>,
     /// Display time zone.
     pub tz: FixedOffset,
@@ -103,7 +105,7 @@ impl Ui {
         Ui {
             env: render::environment(tz),
             sessions: Sessions::new(ttl),
-            throttle: LoginThrottle::default(),
+            guard: LoginGuard::new(&ctx.config.ui),
             tz,
             labels,
             dummy_hash: auth::hash_password("dummy password for timing").unwrap_or_default(),

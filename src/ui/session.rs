@@ -174,65 +174,6 @@ pub fn set_cookie(name: &str, value: &str, secure: bool, max_age: Duration) -> S
     c
 }
 
-/// Failed logins per key (login name or client address), decaying after a quiet period.
-#[derive(Debug, Default)]
-pub struct LoginThrottle {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-}
-
-/// Failures before the brake starts.
-const FREE_FAILURES: u32 = 3;
-/// Failures are forgotten after this long without a new one.
-const FORGET_AFTER: Duration = Duration::from_secs(15 * 60);
-/// Longest delay.
-const MAX_DELAY: Duration = Duration::from_secs(8);
-
-impl LoginThrottle {
-    /// The delay to impose before answering a login attempt for these keys.
-    pub fn delay(&self, keys: &[&str]) -> Duration {
-        self.delay_at(keys, Instant::now())
-    }
-
-    fn delay_at(&self, keys: &[&str], now: Instant) -> Duration {
-        let Ok(mut map) = self.failures.lock() else {
-            return MAX_DELAY;
-        };
-        map.retain(|_, (_, last)| now.duration_since(*last) < FORGET_AFTER);
-        let worst = keys
-            .iter()
-            .filter_map(|k| map.get(*k).map(|(n, _)| *n))
-            .max()
-            .unwrap_or(0);
-        if worst < FREE_FAILURES {
-            return Duration::ZERO;
-        }
-        let exp = (worst - FREE_FAILURES).min(4);
-        (Duration::from_millis(500) * 2u32.pow(exp)).min(MAX_DELAY)
-    }
-
-    /// Notes a failed attempt.
-    pub fn failed(&self, keys: &[&str]) {
-        if let Ok(mut map) = self.failures.lock() {
-            if map.len() > 100_000 {
-                map.clear();
-            }
-            let now = Instant::now();
-            for k in keys {
-                let e = map.entry((*k).to_string()).or_insert((0, now));
-                e.0 = e.0.saturating_add(1);
-                e.1 = now;
-            }
-        }
-    }
-
-    /// Forgets the failures of a login after a success.
-    pub fn succeeded(&self, login_key: &str) {
-        if let Ok(mut map) = self.failures.lock() {
-            map.remove(login_key);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,28 +243,5 @@ mod tests {
         assert!(c.contains("Secure"));
         assert!(c.contains("Max-Age=60"));
         assert!(!set_cookie("x", "v", false, Duration::ZERO).contains("Secure"));
-    }
-
-    #[test]
-    fn throttle_grows_and_forgets() {
-        let t = LoginThrottle::default();
-        let keys = ["login:ivanova", "ip:127.0.0.1"];
-        for _ in 0..3 {
-            assert_eq!(t.delay(&keys), Duration::ZERO);
-            t.failed(&keys);
-        }
-        assert_eq!(t.delay(&keys), Duration::from_millis(500));
-        t.failed(&keys);
-        assert_eq!(t.delay(&keys), Duration::from_millis(1000));
-        for _ in 0..10 {
-            t.failed(&keys);
-        }
-        assert_eq!(t.delay(&keys), MAX_DELAY);
-        // Another login from the same address is braked too.
-        assert_eq!(t.delay(&["login:petrov", "ip:127.0.0.1"]), MAX_DELAY);
-        t.succeeded("login:ivanova");
-        assert_eq!(t.delay(&["login:ivanova"]), Duration::ZERO);
-        let later = Instant::now() + FORGET_AFTER + Duration::from_secs(1);
-        assert_eq!(t.delay_at(&keys, later), Duration::ZERO);
     }
 }

@@ -441,13 +441,25 @@ async fn create_preview_send_and_escape() {
     .await;
     assert_eq!(panel.status, StatusCode::OK);
     assert!(!panel.body.contains("<html"));
-    // Retry is refused for a queued request, in Russian.
+    // An operator may not retry (a supervisor's decision).
     let r = send(
         &env,
         Method::POST,
         &format!("/ui/requests/{id}/retry"),
         &sid,
         form(&[("csrf", &csrf)]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("только руководитель"));
+    // A supervisor's retry is refused for a queued request, in Russian.
+    let (sup, sup_csrf) = login(&env, "supervisor").await;
+    let r = send(
+        &env,
+        Method::POST,
+        &format!("/ui/requests/{id}/retry"),
+        &sup,
+        form(&[("csrf", &sup_csrf)]),
     )
     .await;
     assert_eq!(r.status, StatusCode::CONFLICT);

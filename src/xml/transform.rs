@@ -90,7 +90,11 @@ impl Transformer<'_> {
         let Some(uri) = e.ns.as_deref() else {
             return Err(XmlError::UnqualifiedElement(e.qname()));
         };
-        if let Some(a) = e.attrs.iter().find(|a| a.ns.as_deref() == Some(super::ns::XML)) {
+        if let Some(a) = e
+            .attrs
+            .iter()
+            .find(|a| a.ns.as_deref() == Some(super::ns::XML))
+        {
             return Err(XmlError::XmlNamespaceAttribute(a.local.clone()));
         }
         self.stack.push(Vec::new());

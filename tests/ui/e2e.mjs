@@ -244,6 +244,8 @@ await step("open the answer: a table of fields, raw XML, signatures", async () =
   await page.locator("details.raw pre").filter({ hasText: "TaxDebtResponse" }).first().waitFor();
   await page.getByRole("heading", { name: "Электронные подписи" }).waitFor();
   await page.getByText("ЭП-СМЭВ (подпись СМЭВ)").waitFor();
+  // SMEV's signature chains to the configured trust list: «верна», not just "mathematically".
+  await page.locator("tr", { hasText: "ЭП-СМЭВ (подпись СМЭВ)" }).getByText("верна", { exact: true }).waitFor();
   await shot("05-request-answer");
   await page.locator("section[aria-labelledby=answer-title]").screenshot({ path: join(shots, "05b-answer.png") });
 });
@@ -259,7 +261,9 @@ await step("download the PDF attachment; its bytes start with %PDF", async () =>
   console.log(`  # ${name}: ${bytes.length} bytes, suggested name ${download.suggestedFilename()}`);
 });
 
-await step("a failed request (fault injected at the mock) is retried and answered", async () => {
+await step("a failed request (fault injected at the mock) is retried by the руководитель and answered", async () => {
+  await logout();
+  await login("supervisor");
   await injectFault({ fault: "InvalidContent", operations: ["SendRequest"], count: 1, description: "Injected by the UI test" });
   await fillTaxDebt("E2E-2026-0001", "7707083895");
   await submitAndSend();
@@ -283,6 +287,8 @@ await step("a rejected request (NO_DATA) shows the reason and can be retried", a
   await page.getByText(/Сведения отсутствуют \(NO_DATA\)/).waitFor();
   await Promise.all([page.waitForURL(/done=retried/), page.getByRole("button", { name: "Повторить отправку" }).click()]);
   await waitForText(statusBadge(), ["Отклонён"], 30000, []);
+  await logout();
+  await login("operator");
 });
 
 await step("ЭП-СП: a bad signature is refused with a clear message; the right one is accepted", async () => {
