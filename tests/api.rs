@@ -637,7 +637,11 @@ fn multipart_attachments_openapi_health_metrics() {
 
     let (s, live) = call("GET", &env.url("/health/live"), None, None);
     assert_eq!((s, live["status"].as_str()), (200, Some("ok")));
-    let (_, ready) = call("GET", &env.url("/health/ready"), None, None);
+    // Without a token readiness says only ready or not: system names stay private.
+    let (_, anonymous) = call("GET", &env.url("/health/ready"), None, None);
+    assert!(anonymous["status"].is_string(), "{anonymous}");
+    assert!(anonymous.get("checks").is_none(), "{anonymous}");
+    let (_, ready) = call("GET", &env.url("/health/ready"), Some(TOKEN_A), None);
     assert!(ready["checks"]
         .as_array()
         .unwrap()

@@ -125,6 +125,24 @@ fn dev_mode_metrics_health_and_graceful_stop() {
         ) > 1.7e9
     );
     assert!(sample(&before, "smev_gateway_disk_free_bytes", &[]) > 0.0);
+    // Certificates are labelled by thumbprint: no holder's name or СНИЛС in any label.
+    for (name, labels, _) in before
+        .iter()
+        .filter(|(n, _, _)| n == "smev_gateway_certificate_expiry_timestamp_seconds")
+    {
+        assert!(labels.get("subject").is_none(), "{name}: {labels:?}");
+        let print = labels["thumbprint"].as_str().unwrap();
+        assert!(
+            print.len() == 40 && print.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{labels:?}"
+        );
+    }
+    for (_, labels, _) in &before {
+        for v in labels.values() {
+            let v = v.as_str().unwrap_or_default();
+            assert!(!v.contains("CN=") && !v.contains("СНИЛС"), "{labels:?}");
+        }
+    }
 
     // A request with the printed token is answered by the built-in mock.
     let body = json!({"kind": "fns-tax-debt", "business_xml": tax_request("OPS-1", "7701000122")});
@@ -150,12 +168,22 @@ fn dev_mode_metrics_health_and_graceful_stop() {
         },
     );
 
-    let after = parse_metrics(
-        &ureq::get(&format!("{url}/metrics"))
-            .call()
-            .unwrap()
-            .into_string()
-            .unwrap(),
+    // The gauges of stored state are observed in the background: wait for the next round.
+    let answered_before = sample(&before, "smev_gateway_requests", &[("status", "answered")]);
+    let after = wait_for(
+        Duration::from_secs(30),
+        "the observer to count the answered request",
+        || {
+            let m = parse_metrics(
+                &ureq::get(&format!("{url}/metrics"))
+                    .call()
+                    .unwrap()
+                    .into_string()
+                    .unwrap(),
+            );
+            (sample(&m, "smev_gateway_requests", &[("status", "answered")]) > answered_before)
+                .then_some(m)
+        },
     );
     for name in [
         "smev_gateway_request_transitions_total",

@@ -15,6 +15,11 @@ pub struct AttachmentView {
     pub size: u64,
     pub sha256_gost: String,
     pub href: String,
+    /// Received files: `verified` (a PKCS#7 signature in the signed header checked over the
+    /// bytes) or `declared` (listed in the signed header list, no file signature); absent for
+    /// files the agency sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<crate::smev::attachments::Integrity>,
 }
 
 /// Views of stored files; `href_base` + `/n` downloads file `n` (empty when there is no
@@ -29,6 +34,7 @@ fn attachment_views(list: &[AttachmentRef], href_base: Option<&str>) -> Vec<Atta
             size: x.size,
             sha256_gost: x.hash.clone(),
             href: href_base.map(|b| format!("{b}/{n}")).unwrap_or_default(),
+            integrity: x.integrity,
         })
         .collect()
 }

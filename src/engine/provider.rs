@@ -60,6 +60,19 @@ pub async fn run_requests(ctx: Arc<Context>, system: String) {
 async fn poll_request(ctx: &Context, system: &str) -> Result<bool, SmevError> {
     let raw = match ctx.systems[system].client.get_request_raw().await {
         Ok(r) => r,
+        Err(SmevError::Poison { reason, raw }) => {
+            ctx.smev_answered();
+            receiver::unprocessable(
+                ctx,
+                system,
+                "GetRequest",
+                &raw,
+                &format!("unprocessable request: {reason}"),
+                Some(false),
+            )
+            .await;
+            return Ok(true);
+        }
         Err(e) => {
             ctx.metrics
                 .smev_calls

@@ -64,6 +64,19 @@ pub async fn poll_response(ctx: &Context, system: &str) -> Result<bool, SmevErro
     let rt = &ctx.systems[system];
     let raw = match rt.client.get_response_raw().await {
         Ok(r) => r,
+        Err(SmevError::Poison { reason, raw }) => {
+            ctx.smev_answered();
+            unprocessable(
+                ctx,
+                system,
+                "GetResponse",
+                &raw,
+                &format!("unprocessable answer: {reason}"),
+                Some(false),
+            )
+            .await;
+            return Ok(true);
+        }
         Err(e) => {
             count_call(ctx, "GetResponse", &e);
             return Err(e);
@@ -124,8 +137,25 @@ fn count_call(ctx: &Context, op: &str, e: &SmevError) {
         .inc();
 }
 
-/// Finds MessageMetadata/MessageId in an envelope that did not parse as a whole.
+/// Finds MessageMetadata/MessageId in an envelope that did not parse as a whole: from the tree
+/// when the XML parses, otherwise by a bounded byte scan (an over-limit or malformed message
+/// must still be acknowledged, or SMEV would deliver it again and again).
 fn scavenge_message_id(raw: &[u8]) -> Option<String> {
+    message_id_from_tree(raw).or_else(|| scan_message_id(raw))
+}
+
+/// The first UUID-shaped `…MessageId>` text after `MessageMetadata`, found by linear scans.
+fn scan_message_id(raw: &[u8]) -> Option<String> {
+    let meta = memchr::memmem::find(raw, b"MessageMetadata")?;
+    let rest = &raw[meta..];
+    let at = memchr::memmem::find(rest, b"MessageId>")? + b"MessageId>".len();
+    let value = &rest[at..rest.len().min(at + 100)];
+    let end = memchr::memchr(b'<', value)?;
+    let id = std::str::from_utf8(&value[..end]).ok()?.trim();
+    uuid::Uuid::parse_str(id).ok().map(|_| id.to_string())
+}
+
+fn message_id_from_tree(raw: &[u8]) -> Option<String> {
     let doc = Document::parse(raw).ok()?;
     let root = doc.root();
     doc.descendants(root)
@@ -188,7 +218,9 @@ pub(crate) async fn unprocessable(
         return;
     }
     if let (Some(mid), Some(accepted)) = (message_id, accepted) {
-        ack(ctx, system, &mid, accepted).await;
+        if !ack(ctx, system, &mid, accepted).await {
+            return;
+        }
         if let Ok(Some(subject)) = ctx.store.received_as(&mid) {
             if let Some(id) = subject.strip_prefix("D:") {
                 let _ = ctx
@@ -202,18 +234,21 @@ pub(crate) async fn unprocessable(
     }
 }
 
-async fn ack(ctx: &Context, system: &str, message_id: &str, accepted: bool) {
+/// Acknowledges a message; true when SMEV took the Ack.
+async fn ack(ctx: &Context, system: &str, message_id: &str, accepted: bool) -> bool {
     match ctx.systems[system].client.ack(message_id, accepted).await {
         Ok(()) => {
             ctx.metrics
                 .smev_calls
                 .with_label_values(&["Ack", "ok"])
                 .inc();
+            true
         }
         Err(e) => {
             // Not fatal: SMEV redelivers and the duplicate is recognised.
             count_call(ctx, "Ack", &e);
             tracing::warn!(message_id, error = %e, "Ack failed; SMEV will redeliver");
+            false
         }
     }
 }
@@ -908,5 +943,55 @@ pub async fn reprocess(
         }
         "GetRequest" => super::provider::reprocess(ctx, system, envelope).await,
         other => Err(format!("messages from {other} cannot be reprocessed")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_are_found_in_unparsable_envelopes() {
+        let id = "5f7b9c2e-1a2b-11ef-8000-0242ac120002";
+        let cases: Vec<(Vec<u8>, Option<&str>)> = vec![
+            (
+                format!("<a><ns:MessageMetadata><ns:MessageId>{id}</ns:MessageId><x y=1 y=2></a>")
+                    .into_bytes(),
+                Some(id),
+            ),
+            (
+                format!("--b\r\n\r\n<MessageMetadata><MessageId> {id} </MessageId>").into_bytes(),
+                Some(id),
+            ),
+            (
+                b"<MessageMetadata><MessageId>not-a-uuid</MessageId>".to_vec(),
+                None,
+            ),
+            (format!("<MessageId>{id}</MessageId>").into_bytes(), None),
+            (b"\xff\xfe garbage".to_vec(), None),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(
+                scavenge_message_id(&raw).as_deref(),
+                expected,
+                "{}",
+                String::from_utf8_lossy(&raw)
+            );
+        }
+    }
+
+    #[test]
+    fn received_mime_types_are_sanitized() {
+        let cases = [
+            ("application/pdf", "application/pdf"),
+            ("Application/PDF; name=x", "application/pdf"),
+            ("text/html\r\nSet-Cookie: a=b", "application/octet-stream"),
+            ("", "application/octet-stream"),
+            ("pdf", "application/octet-stream"),
+            ("a/b/c", "application/octet-stream"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(safe_mime(input), expected, "{input:?}");
+        }
     }
 }

@@ -85,6 +85,7 @@ pub fn error_code(error: &SmevError) -> String {
         },
         SmevError::UnexpectedAnswer(_) => "smev.unexpected_answer".into(),
         SmevError::Mtom(_) => "smev.mtom".into(),
+        SmevError::Poison { .. } => "smev.unprocessable_answer".into(),
         SmevError::Signature(_) => "signature".into(),
         SmevError::Xml(_) => "xml".into(),
         SmevError::InvalidContent(_) => "invalid_content".into(),

@@ -72,6 +72,12 @@ pub enum SmevError {
     /// A malformed multipart/related message.
     #[error("MTOM: {0}")]
     Mtom(String),
+    /// An answer that arrived whole but cannot be processed (MIME or XOP malformed or over a
+    /// limit): a poison message. The receiver keeps it as a dead letter and acknowledges it
+    /// instead of retrying it forever; `raw` is its first bytes (at most
+    /// [`transport::MAX_POISON_BYTES`]).
+    #[error("unprocessable SMEV answer: {reason}")]
+    Poison { reason: String, raw: Vec<u8> },
 }
 
 impl SmevError {
@@ -81,7 +87,9 @@ impl SmevError {
             SmevError::Fault(f) => f.class(),
             SmevError::Transport(_) => FaultClass::Temporary,
             // A garbled answer (proxy page, truncated body) is treated like a transport failure.
-            SmevError::UnexpectedAnswer(_) | SmevError::Mtom(_) => FaultClass::Temporary,
+            SmevError::UnexpectedAnswer(_) | SmevError::Mtom(_) | SmevError::Poison { .. } => {
+                FaultClass::Temporary
+            }
             _ => FaultClass::Permanent,
         }
     }

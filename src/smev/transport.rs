@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request, Uri};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -17,6 +17,16 @@ use serde::Serialize;
 use super::build::Outgoing;
 use super::mtom;
 use super::SmevError;
+
+/// An answer as read.
+enum Read {
+    Whole(u16, String, Bytes),
+    /// Over the limit: the first bytes only.
+    TooLarge(Vec<u8>),
+}
+
+/// Most bytes of an unprocessable answer kept with its dead letter.
+pub const MAX_POISON_BYTES: usize = 1024 * 1024;
 
 /// Transport settings.
 #[derive(Debug, Clone)]
@@ -148,29 +158,47 @@ impl SoapClient {
                 .and_then(|v: &HeaderValue| v.to_str().ok())
                 .unwrap_or("")
                 .to_string();
-            let body = Limited::new(response.into_body(), limit)
-                .collect()
-                .await
-                .map_err(|e| {
-                    if e.to_string().contains("length limit") {
-                        TransportError::TooLarge(limit)
-                    } else {
-                        TransportError::Io(e.to_string())
+            // Read frame by frame: past the limit, keep the head (where the MessageId is) and
+            // stop reading, so an endless answer costs at most `limit` bytes of memory.
+            let mut body = response.into_body();
+            let mut buf: Vec<u8> = Vec::new();
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(|e| TransportError::Io(e.to_string()))?;
+                if let Some(data) = frame.data_ref() {
+                    if buf.len() + data.len() > limit {
+                        buf.truncate(MAX_POISON_BYTES);
+                        return Ok(Read::TooLarge(buf));
                     }
-                })?
-                .to_bytes();
-            Ok::<_, TransportError>((status, ctype, body))
+                    buf.extend_from_slice(data);
+                }
+            }
+            Ok::<_, TransportError>(Read::Whole(status, ctype, Bytes::from(buf)))
         };
         let (status, ctype, body) = match tokio::time::timeout(timeout, exchange).await {
-            Ok(r) => r.map_err(SmevError::Transport)?,
+            Ok(Ok(Read::Whole(s, c, b))) => (s, c, b),
+            Ok(Ok(Read::TooLarge(head))) => {
+                return Err(SmevError::Poison {
+                    reason: TransportError::TooLarge(limit).to_string(),
+                    raw: head,
+                })
+            }
+            Ok(Err(e)) => return Err(SmevError::Transport(e)),
             Err(_) => return Err(SmevError::Transport(TransportError::Timeout(timeout))),
         };
         // MIME parsing and XOP resolution are CPU work on peer bytes: off the async runtime.
-        let xml = crate::cpu::offload(|| mtom::xml_of_body(&ctype, &body).ok()).await;
-        let is_soap = xml.as_deref().is_some_and(looks_like_soap);
-        match (status, xml) {
-            (200..=299 | 500, Some(xml)) if is_soap => Ok(xml),
-            (status, _) => Err(SmevError::Transport(TransportError::Http {
+        let xml = crate::cpu::offload(|| mtom::xml_of_body(&ctype, &body)).await;
+        let answered = matches!(status, 200..=299 | 500);
+        match xml {
+            Ok(xml) if answered && looks_like_soap(&xml) => Ok(xml),
+            // A whole multipart answer that cannot be taken apart is not a transport hiccup: it
+            // would come back on every poll. It goes up as a poison message.
+            Err(e) if answered && ctype.to_ascii_lowercase().starts_with("multipart/") => {
+                Err(SmevError::Poison {
+                    reason: e.to_string(),
+                    raw: body[..body.len().min(MAX_POISON_BYTES)].to_vec(),
+                })
+            }
+            _ => Err(SmevError::Transport(TransportError::Http {
                 status,
                 excerpt: log_excerpt(&body),
             })),

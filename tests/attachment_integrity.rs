@@ -1,0 +1,131 @@
+//! Attachment integrity against an independent implementation: detached GOST CMS signatures made
+//! by the openssl CLI (with Debian's GOST engine) verify over the file's bytes, and a swapped,
+//! truncated or extended file, or another file's signature, is refused.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use smev_gateway::smev::attachments::{check, Integrity, IntegrityError};
+use smev_gateway::smev::model::{AttachmentContent, AttachmentHeader};
+
+/// `openssl cms -sign` of `content` with a key of `certs-example/`: DER, detached, binary.
+fn cms_sign(content: &[u8], who: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("file.bin");
+    let out = dir.path().join("file.p7s");
+    std::fs::write(&input, content).unwrap();
+    let certs = root().join("certs-example");
+    let status = Command::new("openssl")
+        .args([
+            "cms", "-sign", "-engine", "gost", "-binary", "-outform", "DER",
+        ])
+        .arg("-in")
+        .arg(&input)
+        .arg("-signer")
+        .arg(certs.join(format!("{who}.cert.pem")))
+        .arg("-inkey")
+        .arg(certs.join(format!("{who}.key.pem")))
+        .arg("-out")
+        .arg(&out)
+        .output()
+        .expect("openssl CLI");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    std::fs::read(out).unwrap()
+}
+
+fn header(id: &str, pkcs7: Option<Vec<u8>>) -> AttachmentHeader {
+    AttachmentHeader {
+        content_id: id.into(),
+        mime_type: "application/pdf".into(),
+        signature_pkcs7: pkcs7,
+    }
+}
+
+fn content(id: &str, bytes: &[u8]) -> AttachmentContent {
+    AttachmentContent {
+        id: id.into(),
+        content: bytes.to_vec(),
+    }
+}
+
+#[test]
+fn an_openssl_made_gost_cms_signature_verifies() {
+    let file = b"%PDF-1.4 \x00\xff binary \r\n content".repeat(100);
+    for who in ["ov", "ov512", "sp"] {
+        let sig = cms_sign(&file, who);
+        let r = check(
+            &[header("a.pdf", Some(sig))],
+            &[content("a.pdf", &file)],
+            true,
+        );
+        assert_eq!(r, Ok(vec![Integrity::Verified]), "{who}");
+    }
+}
+
+#[test]
+fn a_file_changed_in_transit_is_refused() {
+    let file = b"%PDF-1.4 original document".to_vec();
+    let sig = cms_sign(&file, "ov");
+    let mut swapped = file.clone();
+    swapped[10] ^= 1;
+    let mut extended = file.clone();
+    extended.push(b'\n');
+    let other = b"%PDF-1.4 another document".to_vec();
+    for (what, bytes) in [
+        ("one bit flipped", swapped),
+        ("one byte appended", extended),
+        ("truncated", file[..file.len() - 1].to_vec()),
+        ("another file", other),
+    ] {
+        let r = check(
+            &[header("a.pdf", Some(sig.clone()))],
+            &[content("a.pdf", &bytes)],
+            false,
+        );
+        assert!(
+            matches!(r, Err(IntegrityError::BadSignature { .. })),
+            "{what}: {r:?}"
+        );
+    }
+}
+
+#[test]
+fn openssl_agrees_with_what_we_refuse() {
+    // The independent verifier refuses the same substitution.
+    let dir = tempfile::tempdir().unwrap();
+    let file = b"%PDF-1.4 original".to_vec();
+    let sig = cms_sign(&file, "ov");
+    std::fs::write(dir.path().join("sig.der"), &sig).unwrap();
+    std::fs::write(dir.path().join("swapped.bin"), b"%PDF-1.4 0riginal").unwrap();
+    let out = Command::new("openssl")
+        .args([
+            "cms",
+            "-verify",
+            "-engine",
+            "gost",
+            "-binary",
+            "-noverify",
+            "-inform",
+            "DER",
+        ])
+        .arg("-in")
+        .arg(dir.path().join("sig.der"))
+        .arg("-content")
+        .arg(dir.path().join("swapped.bin"))
+        .args(["-out", "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let r = check(
+        &[header("a", Some(sig))],
+        &[content("a", b"%PDF-1.4 0riginal")],
+        false,
+    );
+    assert!(matches!(r, Err(IntegrityError::BadSignature { .. })));
+}
