@@ -210,7 +210,7 @@ pub async fn submit(ctx: &Context, req: NewRequest) -> Result<(RequestRecord, bo
             ));
         }
     }
-    check_business_xml(ctx, &req.kind, &req.business_xml)?;
+    crate::cpu::offload(|| check_business_xml(ctx, &req.kind, &req.business_xml)).await?;
     mtom::check_inline_limit(
         req.attachments.iter().map(|a| a.bytes.len()),
         ctx.config.smev.inline_attachment_limit_bytes,
@@ -224,7 +224,6 @@ pub async fn submit(ctx: &Context, req: NewRequest) -> Result<(RequestRecord, bo
         other => IntakeError::Invalid(other.to_string()),
     })?;
     let attachments = attachment_refs(&req.attachments)?;
-    let (content, _) = build::business_content(&req.business_xml).map_err(content_error)?;
     let mode = kind.config.personal_signature;
     let mut personal = PersonalSigning {
         mode: match mode {
@@ -235,40 +234,45 @@ pub async fn submit(ctx: &Context, req: NewRequest) -> Result<(RequestRecord, bo
         .into(),
         ..Default::default()
     };
-    let (content, state) = match mode {
-        PersonalSignatureMode::None => (content, RequestState::Queued),
-        PersonalSignatureMode::Configured => {
-            let (with_id, id) = build::ensure_business_id(&content).map_err(content_error)?;
-            kind.schema
-                .validate(with_id.as_bytes())
-                .map_err(IntakeError::SchemaViolation)?;
-            let signer = system.personal_signer.as_ref().ok_or_else(|| {
-                IntakeError::Signing("no ЭП-СП key is configured for this system".into())
-            })?;
-            let sig = sign::detached_signature(with_id.as_bytes(), &id, signer.as_ref())
-                .map_err(|e| IntakeError::Signing(e.to_string()))?;
-            ctx.metrics
-                .signatures
-                .with_label_values(&["sign", "ok"])
-                .inc();
-            personal.reference_id = Some(id);
-            personal.signer = Some(CertificateInfo::of(signer.certificate()).subject);
-            personal.signature_xml = Some(sig);
-            (with_id, RequestState::Queued)
-        }
-        PersonalSignatureMode::TwoPhase => {
-            let (with_id, id) = build::ensure_business_id(&content).map_err(content_error)?;
-            kind.schema
-                .validate(with_id.as_bytes())
-                .map_err(IntakeError::SchemaViolation)?;
-            let p = sign::prepare_detached(with_id.as_bytes(), &id, Algorithm::Gost2012_256)
-                .map_err(|e| IntakeError::Signing(e.to_string()))?;
-            personal.reference_id = Some(id);
-            personal.signed_info = Some(B64.encode(&p.signed_info));
-            personal.digest = Some(B64.encode(&p.digest));
-            (with_id, RequestState::AwaitingPersonalSignature)
-        }
-    };
+    // Parsing, XSD validation and ЭП-СП signing: CPU work on the bounded pool.
+    let (content, state) = crate::cpu::offload(|| -> Result<_, IntakeError> {
+        let (content, _) = build::business_content(&req.business_xml).map_err(content_error)?;
+        Ok(match mode {
+            PersonalSignatureMode::None => (content, RequestState::Queued),
+            PersonalSignatureMode::Configured => {
+                let (with_id, id) = build::ensure_business_id(&content).map_err(content_error)?;
+                kind.schema
+                    .validate(with_id.as_bytes())
+                    .map_err(IntakeError::SchemaViolation)?;
+                let signer = system.personal_signer.as_ref().ok_or_else(|| {
+                    IntakeError::Signing("no ЭП-СП key is configured for this system".into())
+                })?;
+                let sig = sign::detached_signature(with_id.as_bytes(), &id, signer.as_ref())
+                    .map_err(|e| IntakeError::Signing(e.to_string()))?;
+                ctx.metrics
+                    .signatures
+                    .with_label_values(&["sign", "ok"])
+                    .inc();
+                personal.reference_id = Some(id);
+                personal.signer = Some(CertificateInfo::of(signer.certificate()).subject);
+                personal.signature_xml = Some(sig);
+                (with_id, RequestState::Queued)
+            }
+            PersonalSignatureMode::TwoPhase => {
+                let (with_id, id) = build::ensure_business_id(&content).map_err(content_error)?;
+                kind.schema
+                    .validate(with_id.as_bytes())
+                    .map_err(IntakeError::SchemaViolation)?;
+                let p = sign::prepare_detached(with_id.as_bytes(), &id, Algorithm::Gost2012_256)
+                    .map_err(|e| IntakeError::Signing(e.to_string()))?;
+                personal.reference_id = Some(id);
+                personal.signed_info = Some(B64.encode(&p.signed_info));
+                personal.digest = Some(B64.encode(&p.digest));
+                (with_id, RequestState::AwaitingPersonalSignature)
+            }
+        })
+    })
+    .await?;
     let now = Utc::now();
     let business_key = crate::store::blob_key(content.as_bytes())?;
     let rec = RequestRecord {
@@ -572,20 +576,33 @@ pub async fn respond(
     actor: &str,
 ) -> Result<IncomingRecord, IntakeError> {
     let inc = ctx.store.get_incoming(id)?;
-    if let Some(kind) = inc.kind.as_ref().and_then(|k| ctx.kinds.get(k)) {
-        let (_, name) = build::business_content(business_xml).map_err(content_error)?;
-        if name != kind.response_name() {
-            return Err(IntakeError::WrongRoot {
-                kind: kind.config.id.clone(),
-                expected: kind.response_name().to_string(),
-                got: name.to_string(),
-            });
-        }
-        kind.schema
-            .validate(business_xml.as_bytes())
-            .map_err(IntakeError::SchemaViolation)?;
+    let limit = ctx.config.api.max_xml_bytes;
+    if business_xml.len() > limit {
+        return Err(IntakeError::TooLarge {
+            what: "business XML".into(),
+            size: business_xml.len(),
+            limit,
+        });
     }
-    let (content, _) = build::business_content(business_xml).map_err(content_error)?;
+    // Parsing and XSD validation are CPU work on client bytes: on the bounded pool. Our own
+    // parser (with its caps) runs first, so libxml2 only sees documents that passed them.
+    let content = crate::cpu::offload(|| {
+        let (content, name) = build::business_content(business_xml).map_err(content_error)?;
+        if let Some(kind) = inc.kind.as_ref().and_then(|k| ctx.kinds.get(k)) {
+            if name != kind.response_name() {
+                return Err(IntakeError::WrongRoot {
+                    kind: kind.config.id.clone(),
+                    expected: kind.response_name().to_string(),
+                    got: name.to_string(),
+                });
+            }
+            kind.schema
+                .validate(business_xml.as_bytes())
+                .map_err(IntakeError::SchemaViolation)?;
+        }
+        Ok(content)
+    })
+    .await?;
     mtom::check_inline_limit(
         attachments.iter().map(|a| a.bytes.len()),
         ctx.config.smev.inline_attachment_limit_bytes,

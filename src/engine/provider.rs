@@ -361,7 +361,7 @@ async fn respond_one(ctx: &Context, id: &str) {
     let Some(system) = ctx.systems.get(&rec.system) else {
         return;
     };
-    let outgoing = match build_response(ctx, &rec) {
+    let outgoing = match crate::cpu::offload(|| build_response(ctx, &rec)).await {
         Ok(o) => o,
         Err(e) => {
             let _ = ctx.store.update_incoming(id, "engine", &e, None, |r| {

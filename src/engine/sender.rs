@@ -215,11 +215,15 @@ async fn prepare(ctx: &Context, rec: &RequestRecord) -> Result<Outgoing, String>
         test_message: rec.test_message,
     };
     let unsigned = build::send_request(&data, &contents, mode, false);
-    let signed = match sign_envelope(
-        unsigned,
-        system.client.signer().as_ref(),
-        build::ID_CONSUMER,
-    ) {
+    let signed = match crate::cpu::offload(|| {
+        sign_envelope(
+            unsigned,
+            system.client.signer().as_ref(),
+            build::ID_CONSUMER,
+        )
+    })
+    .await
+    {
         Ok(s) => {
             ctx.metrics
                 .signatures

@@ -265,7 +265,8 @@ impl std::fmt::Display for SmevFault {
             .filter(|d| !d.is_empty())
             .unwrap_or(&self.fault_string);
         if !text.is_empty() {
-            write!(f, ": {text}")?;
+            // SMEV-side text: bounded and escaped before it reaches a log line or the UI.
+            write!(f, ": {}", super::peer_text(text, 1000))?;
         }
         Ok(())
     }

@@ -80,6 +80,28 @@ pub enum SmevError {
     Poison { reason: String, raw: Vec<u8> },
 }
 
+/// Text that came from the SMEV side as it may be written to a log or shown: at most
+/// `max_chars` characters, and control, format (bidi) and other non-printable characters
+/// escaped (`\n`, `\u{202e}`), so a peer can neither forge log lines nor disguise text.
+pub fn peer_text(s: &str, max_chars: usize) -> String {
+    let invisible = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{061c}')
+    };
+    let mut out = String::with_capacity(s.len().min(max_chars * 4));
+    for c in s.chars().take(max_chars) {
+        if invisible(c) {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    if s.chars().nth(max_chars).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 impl SmevError {
     /// How the engine should react to this error.
     pub fn class(&self) -> FaultClass {
@@ -91,6 +113,29 @@ impl SmevError {
                 FaultClass::Temporary
             }
             _ => FaultClass::Permanent,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_text_is_bounded_and_escaped() {
+        let cases = [
+            (
+                "Сообщение не прошло проверку",
+                100,
+                "Сообщение не прошло проверку",
+            ),
+            ("line\nforged: INFO ok", 100, "line\\nforged: INFO ok"),
+            ("a\u{202e}b", 100, "a\\u{202e}b"),
+            ("\u{1b}[31mred", 100, "\\u{1b}[31mred"),
+            ("abcdef", 3, "abc…"),
+        ];
+        for (input, max, expected) in cases {
+            assert_eq!(peer_text(input, max), expected, "{input:?}");
         }
     }
 }

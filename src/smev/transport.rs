@@ -210,13 +210,8 @@ impl SoapClient {
 /// format (bidi) and other non-printable characters escaped, so a peer cannot forge log lines.
 pub fn log_excerpt(bytes: &[u8]) -> String {
     let head = &bytes[..bytes.len().min(800)];
-    let text = String::from_utf8_lossy(head);
-    let mut out: String = text
-        .chars()
-        .take(200)
-        .flat_map(char::escape_debug)
-        .collect();
-    if text.chars().count() > 200 || bytes.len() > head.len() {
+    let mut out = super::peer_text(&String::from_utf8_lossy(head), 200);
+    if bytes.len() > head.len() && !out.ends_with('…') {
         out.push('…');
     }
     out

@@ -146,7 +146,7 @@ pub fn start_mock(dir: &Path, config: Option<&str>) -> Proc {
 pub const TOKEN_A: &str = "token-system-a-0123456789";
 pub const TOKEN_B: &str = "token-system-b-0123456789";
 
-fn sha256_hex(s: &str) -> String {
+pub fn sha256_hex(s: &str) -> String {
     let out = Command::new(bin())
         .arg("hash-token")
         .arg(s)
