@@ -60,15 +60,7 @@ fn half_open_connections_do_not_stop_a_normal_request() {
         idle.push(s);
     }
     assert_eq!(live(&url), Ok(200));
-    let body =
-        json!({"kind": "fns-tax-debt", "business_xml": tax_request("HALF-OPEN-1", "7701000122")});
-    let (s, r) = call(
-        "POST",
-        &format!("{url}/api/v1/requests"),
-        Some(TOKEN_A),
-        Some(&body),
-    );
-    assert_eq!(s, 202, "{r}");
+    post_tax_request(&url, "HALF-OPEN-1");
     drop(idle);
 }
 
@@ -121,15 +113,7 @@ fn many_attribute_business_xml_is_refused_while_the_api_keeps_answering() {
         );
     }
     // The same document with few attributes is accepted: the refusal is the cap, not the size.
-    let ok =
-        json!({"kind": "fns-tax-debt", "business_xml": tax_request("FEW-ATTRS", "7701000122")});
-    let (s, r) = call(
-        "POST",
-        &format!("{url}/api/v1/requests"),
-        Some(TOKEN_A),
-        Some(&ok),
-    );
-    assert_eq!(s, 202, "{r}");
+    post_tax_request(&url, "FEW-ATTRS");
 }
 
 #[test]
@@ -199,14 +183,7 @@ fn scrapes_do_not_scan_the_store() {
     };
     assert_eq!(count(&scrape()), 0.0);
     for n in 0..3 {
-        let body = json!({"kind": "fns-tax-debt", "business_xml": tax_request(&format!("SCAN-{n}"), "7701000122")});
-        let (s, _) = call(
-            "POST",
-            &format!("{url}/api/v1/requests"),
-            Some(TOKEN_A),
-            Some(&body),
-        );
-        assert_eq!(s, 202);
+        post_tax_request(&url, &format!("SCAN-{n}"));
     }
     // The gauge changes only when the observer runs (here: once an hour), never per scrape.
     assert_eq!(count(&scrape()), 0.0);

@@ -93,12 +93,25 @@ impl Proxy {
         }
     }
 
+    /// Waits until the gateway acknowledged `message_id` with accepted=false.
+    fn wait_refused_ack(&self, message_id: &str) {
+        let wanted = (message_id.to_string(), false);
+        wait_for(
+            Duration::from_secs(30),
+            "an Ack with accepted=false",
+            || self.acks.lock().unwrap().contains(&wanted).then_some(()),
+        );
+    }
+
     fn push(&self, a: Answer) {
         self.hostile.lock().unwrap().push_back(a);
     }
 }
 
-fn read_request(stream: &mut TcpStream) -> std::io::Result<(Vec<(String, String)>, Vec<u8>)> {
+/// Lower-cased header names with their values.
+type Headers = Vec<(String, String)>;
+
+fn read_request(stream: &mut TcpStream) -> std::io::Result<(Headers, Vec<u8>)> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 65536];
     let head_end = loop {
@@ -112,7 +125,7 @@ fn read_request(stream: &mut TcpStream) -> std::io::Result<(Vec<(String, String)
         }
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    let headers: Vec<(String, String)> = head
+    let headers: Headers = head
         .lines()
         .skip(1)
         .filter_map(|l| l.split_once(':'))
@@ -376,16 +389,15 @@ fn gateway(dir: &std::path::Path, endpoint: &str, env: &[(&str, &str)]) -> Proc 
 }
 
 fn post_tax(url: &str, n: usize) -> String {
-    let id = format!("HOSTILE-{n}");
-    let body = json!({"kind": "fns-tax-debt", "business_xml": tax_request(&id, "7701000122"), "client_id": id});
-    let (s, r) = call(
-        "POST",
-        &format!("{url}/api/v1/requests"),
-        Some(TOKEN_A),
-        Some(&body),
-    );
-    assert_eq!(s, 202, "{r}");
-    r["id"].as_str().unwrap().to_string()
+    post_tax_request(url, &format!("HOSTILE-{n}"))
+}
+
+/// Waits for the first dead letter of either system.
+fn first_dead_letters(url: &str, what: &str) -> Vec<Value> {
+    wait_for(Duration::from_secs(60), what, || {
+        let d = dead_letters(url);
+        (!d.is_empty()).then_some(d)
+    })
 }
 
 fn status(url: &str, id: &str) -> Value {
@@ -464,18 +476,7 @@ fn hostile_answers_become_dead_letters_while_normal_traffic_flows() {
             dead.iter().any(|d| d["smev_message_id"] == mid.as_str()),
             "no dead letter for {mid}: {dead:?}"
         );
-        wait_for(
-            Duration::from_secs(30),
-            "the hostile message to be acknowledged",
-            || {
-                proxy
-                    .acks
-                    .lock()
-                    .unwrap()
-                    .contains(&(mid.clone(), false))
-                    .then_some(())
-            },
-        );
+        proxy.wait_refused_ack(&mid);
     }
     let reasons: Vec<&str> = dead.iter().filter_map(|d| d["reason"].as_str()).collect();
     for needle in [
@@ -509,14 +510,7 @@ fn answers_signed_by_an_untrusted_smev_key_are_never_valid() {
     let gw = gateway(dir.path(), &format!("http://{}/ws", mock.addr), &[]);
     let url = format!("http://{}", gw.addr);
     let id = post_tax(&url, 100);
-    let dead = wait_for(
-        Duration::from_secs(60),
-        "the forged answer to be refused",
-        || {
-            let d = dead_letters(&url);
-            (!d.is_empty()).then_some(d)
-        },
-    );
+    let dead = first_dead_letters(&url, "the forged answer to be refused");
     assert!(
         dead[0]["reason"]
             .as_str()
@@ -546,30 +540,12 @@ fn an_attachment_added_in_transit_is_refused() {
     let gw = gateway(dir.path(), &format!("http://{}/ws", proxy.addr), &[]);
     let url = format!("http://{}", gw.addr);
     let id = post_tax(&url, 200);
-    let dead = wait_for(
-        Duration::from_secs(60),
-        "the altered answer to be refused",
-        || {
-            let d = dead_letters(&url);
-            (!d.is_empty()).then_some(d)
-        },
-    );
+    let dead = first_dead_letters(&url, "the altered answer to be refused");
     assert!(proxy.tampered.load(Ordering::SeqCst) >= 1);
     let reason = dead[0]["reason"].as_str().unwrap();
     assert!(reason.contains("not declared"), "{reason}");
     let mid = dead[0]["smev_message_id"].as_str().unwrap().to_string();
-    wait_for(
-        Duration::from_secs(30),
-        "the refusal to be acknowledged",
-        || {
-            proxy
-                .acks
-                .lock()
-                .unwrap()
-                .contains(&(mid.clone(), false))
-                .then_some(())
-        },
-    );
+    proxy.wait_refused_ack(&mid);
     let v = status(&url, &id);
     assert_ne!(v["status"], "answered", "{v}");
 }

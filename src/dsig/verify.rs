@@ -143,6 +143,18 @@ impl SignatureReport {
     }
 }
 
+/// Most signatures verified in one document: an SMEV envelope carries ЭП-СМЭВ, ЭП-ОВ and
+/// perhaps ЭП-СП; each signature costs a canonicalization of what it references, so a document
+/// stuffed with signatures must not multiply the work.
+pub const MAX_SIGNATURES: usize = 6;
+/// Most references in one SignedInfo (SMEV's signatures have one).
+pub const MAX_REFERENCES: usize = 4;
+/// Most transforms in one reference (SMEV's chain has two or three).
+pub const MAX_TRANSFORMS: usize = 6;
+/// Referenced content up to this size is re-digested with the usual wrong transform orders to
+/// name the cause of a mismatch; larger content is only reported as changed.
+const DIAGNOSE_UP_TO_BYTES: usize = 1024 * 1024;
+
 /// Finds every `ds:Signature` in the document (in document order).
 pub fn find_signatures(doc: &Document) -> Vec<NodeId> {
     let root = doc.root();
@@ -159,7 +171,14 @@ pub fn verify_document(
     opts: &VerifyOptions<'_>,
 ) -> Result<Vec<SignatureReport>, DsigError> {
     let doc = Document::parse(source)?;
-    Ok(find_signatures(&doc)
+    let signatures = find_signatures(&doc);
+    if signatures.len() > MAX_SIGNATURES {
+        return Err(DsigError::MalformedSignature(format!(
+            "{} signatures in one document (at most {MAX_SIGNATURES} are verified)",
+            signatures.len()
+        )));
+    }
+    Ok(signatures
         .into_iter()
         .map(|s| verify_signature(&doc, s, opts))
         .collect())
@@ -406,6 +425,11 @@ fn parse_references(doc: &Document, signed_info: NodeId) -> Result<Vec<ParsedRef
         if !e.is(DSIG_NS, "Reference") {
             continue;
         }
+        if out.len() >= MAX_REFERENCES {
+            return Err(malformed(format!(
+                "more than {MAX_REFERENCES} ds:Reference elements in SignedInfo"
+            )));
+        }
         let uri = e.attr("URI").unwrap_or("").to_string();
         let mut transform_uris = Vec::new();
         let mut transforms: Result<Vec<Transform>, String> = Ok(Vec::new());
@@ -414,6 +438,11 @@ fn parse_references(doc: &Document, signed_info: NodeId) -> Result<Vec<ParsedRef
                 let Some(te) = doc.element(t) else { continue };
                 if !te.is(DSIG_NS, "Transform") {
                     continue;
+                }
+                if transform_uris.len() >= MAX_TRANSFORMS {
+                    return Err(malformed(format!(
+                        "more than {MAX_TRANSFORMS} ds:Transform elements in a Reference"
+                    )));
                 }
                 let a = te.attr("Algorithm").unwrap_or("").to_string();
                 transform_uris.push(a.clone());
@@ -526,6 +555,9 @@ fn check_reference(
     }
     if contains_xop(doc, target) {
         return (check, Some(Cause::XopIncludeUnresolved { reference }));
+    }
+    if doc.raw(target).len() > DIAGNOSE_UP_TO_BYTES {
+        return (check, Some(Cause::ContentChanged { reference }));
     }
     // Try the orders signers get wrong.
     let enveloped = transforms.contains(&Transform::Enveloped);

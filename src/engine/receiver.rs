@@ -276,7 +276,18 @@ pub fn check_signatures(ctx: &Context, envelope: &[u8]) -> (Vec<SignatureSummary
     let doc = &env.doc;
     let mut summaries = Vec::new();
     let mut smev_covered: Vec<String> = Vec::new();
-    for sig in find_signatures(doc) {
+    let signatures = find_signatures(doc);
+    if signatures.len() > crate::dsig::verify::MAX_SIGNATURES {
+        return (
+            Vec::new(),
+            vec![format!(
+                "{} signatures in one envelope (at most {} are verified)",
+                signatures.len(),
+                crate::dsig::verify::MAX_SIGNATURES
+            )],
+        );
+    }
+    for sig in signatures {
         let by_smev = doc
             .node(sig)
             .parent

@@ -69,6 +69,22 @@ pub fn business_content(xml: &str) -> Result<(String, QualifiedName), SmevError>
             "the business root element must not be in a SMEV or SOAP namespace".into(),
         ));
     }
+    // The SMEV transform cannot sign attributes of the XML namespace (the reference refuses
+    // them): say so now rather than when the message is signed for sending.
+    let xml_attr = std::iter::once(root)
+        .chain(doc.descendants(root))
+        .filter_map(|n| doc.element(n))
+        .find_map(|e| {
+            e.attrs
+                .iter()
+                .find(|a| a.ns.as_deref() == Some(crate::xml::ns::XML))
+        });
+    if let Some(a) = xml_attr {
+        return Err(SmevError::InvalidContent(format!(
+            "attribute xml:{} cannot be signed by the SMEV transform (urn://smev-gov-ru/xmldsig/transform refuses the XML namespace); remove it",
+            a.local
+        )));
+    }
     let standalone = String::from_utf8(doc.standalone(root))
         .map_err(|_| SmevError::InvalidContent("not UTF-8".into()))?;
     Ok((

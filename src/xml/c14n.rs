@@ -7,6 +7,8 @@
 //! attributes visibly utilizes it (or its prefix is in the PrefixList) and the nearest output
 //! ancestor did not already output the same binding; `xml:*` attributes are not inherited.
 
+use std::collections::HashMap;
+
 use super::escape;
 use super::tree::{Document, Element, NodeId, NodeKind};
 
@@ -40,7 +42,7 @@ pub fn canonicalize_document(doc: &Document, opts: &Options) -> Vec<u8> {
     for (i, n) in top.iter().enumerate() {
         let before = i < root_pos;
         match &doc.node(*n).kind {
-            NodeKind::Element(_) => c.element(*n, &mut Vec::new()),
+            NodeKind::Element(_) => c.element(*n),
             NodeKind::Comment(_) | NodeKind::Pi { .. } => {
                 if matches!(doc.node(*n).kind, NodeKind::Comment(_)) && !opts.with_comments {
                     continue;
@@ -68,23 +70,46 @@ pub fn canonicalize_subtree(
     opts: &Options,
 ) -> Vec<u8> {
     let mut c = Canonicalizer::new(doc, opts, exclude);
-    let mut rendered = Vec::new();
     if doc.element(apex).is_some() {
-        c.element(apex, &mut rendered);
+        // The subtree sees the namespaces its ancestors declare: gathered once here, then kept
+        // incrementally while descending.
+        if let Some(parent) = doc.node(apex).parent {
+            for (prefix, uri) in doc.in_scope_namespaces(parent) {
+                c.scope.entry(prefix).or_default().push(uri);
+            }
+        }
+        c.element(apex);
     } else {
         c.leaf(apex);
     }
     c.out
 }
 
-/// The (prefix, uri) bindings output on the nearest output ancestors: a stack of frames.
-type Rendered = Vec<Vec<(Option<String>, String)>>;
+/// Prefix → bindings, innermost last: O(1) lookups however deep or wide the document is.
+type Bindings = HashMap<Option<String>, Vec<String>>;
 
 struct Canonicalizer<'d> {
     doc: &'d Document,
     opts: &'d Options,
     exclude: Option<NodeId>,
     out: Vec<u8>,
+    /// The namespaces in scope at the current element.
+    scope: Bindings,
+    /// The bindings output on the open output ancestors.
+    rendered: Bindings,
+}
+
+fn push(b: &mut Bindings, prefix: &Option<String>, uri: &str) {
+    b.entry(prefix.clone()).or_default().push(uri.to_string());
+}
+
+fn pop(b: &mut Bindings, prefix: &Option<String>) {
+    if let Some(v) = b.get_mut(prefix) {
+        v.pop();
+        if v.is_empty() {
+            b.remove(prefix);
+        }
+    }
 }
 
 impl<'d> Canonicalizer<'d> {
@@ -94,6 +119,8 @@ impl<'d> Canonicalizer<'d> {
             opts,
             exclude,
             out: Vec::with_capacity(doc.source().len()),
+            scope: HashMap::new(),
+            rendered: HashMap::new(),
         }
     }
 
@@ -120,25 +147,25 @@ impl<'d> Canonicalizer<'d> {
         }
     }
 
-    fn element(&mut self, n: NodeId, rendered: &mut Rendered) {
+    fn element(&mut self, n: NodeId) {
         if Some(n) == self.exclude {
             return;
         }
-        let Some(e) = self.doc.element(n) else {
+        let doc = self.doc;
+        let Some(e) = doc.element(n) else {
             return;
         };
-        let scope = self.doc.in_scope_namespaces(n);
+        for d in &e.ns_decls {
+            push(&mut self.scope, &d.prefix, &d.uri);
+        }
+        let scope = &self.scope;
         let lookup = |p: &Option<String>| -> Option<&str> {
-            scope.iter().find(|(q, _)| q == p).map(|(_, u)| u.as_str())
+            scope.get(p).and_then(|v| v.last()).map(String::as_str)
         };
-        let already = |p: &Option<String>, rendered: &Rendered| -> Option<String> {
-            for frame in rendered.iter().rev() {
-                if let Some((_, u)) = frame.iter().find(|(q, _)| q == p) {
-                    return Some(u.clone());
-                }
-            }
-            None
+        let already = |p: &Option<String>, rendered: &Bindings| -> Option<String> {
+            rendered.get(p).and_then(|v| v.last()).cloned()
         };
+        let rendered = &self.rendered;
 
         // Prefixes this element must consider: visibly utilized ones plus the PrefixList.
         let mut candidates: Vec<Option<String>> = Vec::new();
@@ -227,15 +254,22 @@ impl<'d> Canonicalizer<'d> {
         }
         self.out.push(b'>');
 
-        rendered.push(decls);
+        for (p, uri) in &decls {
+            push(&mut self.rendered, p, uri);
+        }
         for c in &e.children {
-            if self.doc.element(*c).is_some() {
-                self.element(*c, rendered);
+            if doc.element(*c).is_some() {
+                self.element(*c);
             } else {
                 self.leaf(*c);
             }
         }
-        rendered.pop();
+        for (p, _) in &decls {
+            pop(&mut self.rendered, p);
+        }
+        for d in &e.ns_decls {
+            pop(&mut self.scope, &d.prefix);
+        }
 
         self.out.extend_from_slice(b"</");
         self.name(e);

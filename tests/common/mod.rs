@@ -332,3 +332,27 @@ pub fn tax_request(request_id: &str, inn: &str) -> String {
         r#"<td:TaxDebtRequest xmlns:td="urn://smev-gateway/example/fns-tax-debt/1.0"><td:RequestID>{request_id}</td:RequestID><td:Taxpayer><td:Organization><td:INN>{inn}</td:INN></td:Organization></td:Taxpayer><td:OnDate>2026-11-01</td:OnDate></td:TaxDebtRequest>"#
     )
 }
+
+/// Posts the example tax-debt request with `client_id` as system A; returns the request id.
+pub fn post_tax_request(base_url: &str, client_id: &str) -> String {
+    let body = serde_json::json!({"kind": "fns-tax-debt", "business_xml": tax_request(client_id, "7701000122"), "client_id": client_id});
+    let (s, r) = call(
+        "POST",
+        &format!("{base_url}/api/v1/requests"),
+        Some(TOKEN_A),
+        Some(&body),
+    );
+    assert_eq!(s, 202, "{r}");
+    r["id"].as_str().unwrap_or_default().to_string()
+}
+
+/// A signer with a key of `certs-example/`.
+pub fn example_signer(name: &str) -> smev_gateway::dsig::OpenSslSigner {
+    let c = root().join("certs-example");
+    smev_gateway::dsig::OpenSslSigner::from_pem_files(
+        &c.join(format!("{name}.key.pem")),
+        &c.join(format!("{name}.cert.pem")),
+        None,
+    )
+    .unwrap()
+}
