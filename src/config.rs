@@ -170,6 +170,9 @@ pub struct ApiConfig {
     pub header_read_timeout_ms: u64,
     /// Time for a whole request (body read and handling); past it: 408 `request_timeout`.
     pub request_timeout_ms: u64,
+    /// Longest a write to a client may stay blocked (it stopped reading); then the connection
+    /// is closed.
+    pub send_timeout_ms: u64,
 }
 
 impl Default for ApiConfig {
@@ -184,6 +187,7 @@ impl Default for ApiConfig {
             descriptor_reserve: 512,
             header_read_timeout_ms: 10_000,
             request_timeout_ms: 120_000,
+            send_timeout_ms: 60_000,
         }
     }
 }

@@ -2,10 +2,13 @@
 //! hostile clients needs (axum's own `serve` has none of them): a cap on concurrent connections
 //! that keeps file descriptors in reserve for sled and the SMEV client, a header-read timeout
 //! (which also closes idle keep-alive connections), a whole-request timeout that bounds slow
-//! bodies, and graceful shutdown that lets in-flight requests finish.
+//! bodies, a send timeout for clients that stop reading, and graceful shutdown that lets in-flight requests finish.
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
@@ -16,6 +19,7 @@ use hyper::server::conn::http1;
 use hyper::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::Service as _;
@@ -28,6 +32,8 @@ pub struct Limits {
     pub max_connections: usize,
     pub header_read_timeout: Duration,
     pub request_timeout: Duration,
+    /// Longest a write to the client may stay blocked (a client that stops reading).
+    pub send_timeout: Duration,
 }
 
 impl Limits {
@@ -42,6 +48,7 @@ impl Limits {
             max_connections: api.max_connections.clamp(1, allowed),
             header_read_timeout: Duration::from_millis(api.header_read_timeout_ms.max(100)),
             request_timeout: Duration::from_millis(api.request_timeout_ms.max(100)),
+            send_timeout: Duration::from_millis(api.send_timeout_ms.max(100)),
         }
     }
 }
@@ -117,11 +124,16 @@ pub async fn serve(
                 }
             }
         });
+        let io = WriteDeadline {
+            inner: stream,
+            timeout: limits.send_timeout,
+            stalled: None,
+        };
         let conn = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_read_timeout)
             .keep_alive(true)
-            .serve_connection(TokioIo::new(stream), service);
+            .serve_connection(TokioIo::new(io), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {
@@ -136,6 +148,73 @@ pub async fn serve(
         .is_err()
     {
         tracing::warn!("HTTP connections still open after the grace period; closing them");
+    }
+}
+
+/// A socket whose writes fail once they have been blocked for `timeout`: a client that stops
+/// reading (a full TCP window) would otherwise hold its connection slot forever.
+struct WriteDeadline<S> {
+    inner: S,
+    timeout: Duration,
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<S> WriteDeadline<S> {
+    /// Called when a write is pending: arms the deadline, or fails once it has passed.
+    fn pending<T>(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<T>> {
+        let timeout = self.timeout;
+        let sleep = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        match sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the client stopped reading",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for WriteDeadline<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_write(cx, buf) {
+            Poll::Ready(r) => {
+                this.stalled = None;
+                Poll::Ready(r)
+            }
+            Poll::Pending => this.pending(cx),
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_flush(cx) {
+            Poll::Ready(r) => {
+                this.stalled = None;
+                Poll::Ready(r)
+            }
+            Poll::Pending => this.pending(cx),
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

@@ -248,11 +248,13 @@ fn add_undeclared_attachment(ctype: &str, body: &[u8]) -> Option<Vec<u8>> {
 }
 
 const MESSAGE_ID: &str = "5f7b9c2e-1a2b-11ef-8000-0242ac12000";
+/// A MessageId the sender planted inside its own data: never the one acknowledged.
+const PLANTED: &str = "11111111-1a2b-11ef-8000-0242ac120000";
 
 /// A GetResponseResponse prefix whose MessageMetadata names `MESSAGE_ID` + `n`.
 fn envelope_head(n: usize) -> String {
     format!(
-        "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><ns2:GetResponseResponse xmlns:ns2=\"urn://x-artefacts-smev-gov-ru/services/message-exchange/types/1.3\" xmlns:basic=\"urn://x-artefacts-smev-gov-ru/services/message-exchange/types/basic/1.3\"><ns2:ResponseMessage><ns2:Response Id=\"SIGNED_BY_SMEV\"><ns2:MessageMetadata><ns2:MessageId>{MESSAGE_ID}{n}</ns2:MessageId></ns2:MessageMetadata>"
+        "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><ns2:GetResponseResponse xmlns:ns2=\"urn://x-artefacts-smev-gov-ru/services/message-exchange/types/1.3\" xmlns:basic=\"urn://x-artefacts-smev-gov-ru/services/message-exchange/types/basic/1.3\"><ns2:ResponseMessage><ns2:Response Id=\"SIGNED_BY_SMEV\"><ns2:SenderProvidedResponseData Id=\"SIGNED_BY_PROVIDER\"><ns2:MessageMetadata><ns2:MessageId>{PLANTED}</ns2:MessageId></ns2:MessageMetadata></ns2:SenderProvidedResponseData><ns2:MessageMetadata><ns2:MessageId>{MESSAGE_ID}{n}</ns2:MessageId></ns2:MessageMetadata>"
     )
 }
 
@@ -478,6 +480,10 @@ fn hostile_answers_become_dead_letters_while_normal_traffic_flows() {
         );
         proxy.wait_refused_ack(&mid);
     }
+    assert!(
+        !proxy.acks.lock().unwrap().iter().any(|(m, _)| m == PLANTED),
+        "a MessageId planted in the sender's data was acknowledged"
+    );
     let reasons: Vec<&str> = dead.iter().filter_map(|d| d["reason"].as_str()).collect();
     for needle in [
         "more than once",

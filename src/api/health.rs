@@ -49,14 +49,23 @@ pub async fn ready(State(ctx): State<Arc<Context>>, headers: HeaderMap) -> Respo
         Err(_) => Default::default(),
     };
     let mut checks = observed.checks;
-    if observed.observed_at.is_none() {
-        checks.push(Check {
+    let now = Utc::now();
+    // The checks are only as good as their age: a stalled observer must not report "ready".
+    let every = ctx.config.metrics.refresh_interval_ms.max(50) as i64;
+    let stale_after = chrono::Duration::milliseconds((every * 3).max(30_000));
+    match observed.observed_at {
+        None => checks.push(Check {
             name: "observer".into(),
             ok: false,
             detail: "not observed yet".into(),
-        });
+        }),
+        Some(at) if now - at > stale_after => checks.push(Check {
+            name: "observer".into(),
+            ok: false,
+            detail: format!("last observation {} s ago", (now - at).num_seconds()),
+        }),
+        Some(_) => {}
     }
-    let now = Utc::now();
     let silence = chrono::Duration::minutes(ctx.config.metrics.smev_silence_minutes as i64);
     let last = ctx.last_smev_answer();
     let smev_ok =

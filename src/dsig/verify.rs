@@ -151,6 +151,8 @@ pub const MAX_SIGNATURES: usize = 6;
 pub const MAX_REFERENCES: usize = 4;
 /// Most transforms in one reference (SMEV's chain has two or three).
 pub const MAX_TRANSFORMS: usize = 6;
+/// Most prefixes in an InclusiveNamespaces PrefixList.
+pub const MAX_PREFIX_LIST: usize = 64;
 /// Referenced content up to this size is re-digested with the usual wrong transform orders to
 /// name the cause of a mismatch; larger content is only reported as changed.
 const DIAGNOSE_UP_TO_BYTES: usize = 1024 * 1024;
@@ -252,7 +254,7 @@ fn check(
     };
     let si_opts = Options {
         with_comments,
-        inclusive_prefixes: inclusive_prefixes(doc, c14n_method),
+        inclusive_prefixes: inclusive_prefixes(doc, c14n_method)?,
     };
     let sig_method = ds_child(doc, signed_info, "SignatureMethod")
         .ok_or_else(|| malformed("no ds:SignatureMethod"))?;
@@ -397,13 +399,27 @@ fn algorithm_attr(doc: &Document, n: NodeId) -> Result<String, Cause> {
         })
 }
 
-fn inclusive_prefixes(doc: &Document, n: NodeId) -> Vec<String> {
-    doc.child_elements(n)
+/// The InclusiveNamespaces PrefixList under `n`, at most [`MAX_PREFIX_LIST`] entries (more is
+/// malformed: every entry is considered on every canonicalized element).
+fn inclusive_prefixes(doc: &Document, n: NodeId) -> Result<Vec<String>, Cause> {
+    let list: Vec<String> = doc
+        .child_elements(n)
         .filter_map(|c| doc.element(c))
         .find(|e| e.local == "InclusiveNamespaces")
         .and_then(|e| e.attr("PrefixList"))
-        .map(|l| l.split_whitespace().map(str::to_string).collect())
-        .unwrap_or_default()
+        .map(|l| {
+            l.split_whitespace()
+                .take(MAX_PREFIX_LIST + 1)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    if list.len() > MAX_PREFIX_LIST {
+        return Err(malformed(format!(
+            "an InclusiveNamespaces PrefixList of more than {MAX_PREFIX_LIST} prefixes"
+        )));
+    }
+    Ok(list)
 }
 
 fn certificate(doc: &Document, sig: NodeId) -> Result<X509, Cause> {
@@ -446,7 +462,7 @@ fn parse_references(doc: &Document, signed_info: NodeId) -> Result<Vec<ParsedRef
                 }
                 let a = te.attr("Algorithm").unwrap_or("").to_string();
                 transform_uris.push(a.clone());
-                let parsed = Transform::from_uri(&a, inclusive_prefixes(doc, t));
+                let parsed = Transform::from_uri(&a, inclusive_prefixes(doc, t)?);
                 transforms = match (transforms, parsed) {
                     (Ok(mut v), Ok(t)) => {
                         v.push(t);

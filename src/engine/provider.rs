@@ -145,36 +145,43 @@ async fn handle_request(ctx: &Context, system: &str, msg: RequestMessage, envelo
                 if ctx.store.durable().await.is_err() {
                     return;
                 }
-                let _ = ctx.systems[system]
+                if let Err(e) = ctx.systems[system]
                     .client
                     .ack(&ack_id, !subject.starts_with("D:"))
-                    .await;
+                    .await
+                {
+                    tracing::warn!(error = %e, "Ack of a duplicate failed; SMEV will redeliver");
+                }
                 return;
             }
             Ok(None) => {}
             Err(_) => return,
         }
-        let (signatures, mut problems) =
-            crate::cpu::offload(|| receiver::check_signatures(ctx, envelope)).await;
-        let mut integrity = Vec::new();
-        let mut what = "signature check failed";
-        if problems.is_empty() {
-            let require = root_of(&msg.data.content)
-                .1
-                .and_then(|(ns, local)| ctx.kind_by_root(&ns, &local))
-                .is_some_and(|k| k.config.require_attachment_signature);
-            match crate::smev::attachments::check(
-                &msg.data.attachment_headers,
-                &msg.attachments,
-                require,
-            ) {
-                Ok(i) => integrity = i,
-                Err(e) => {
-                    what = "attachment check failed";
-                    problems.push(e.to_string());
+        // Signatures, then the attachments against the signed header list: on the CPU pool.
+        let (signatures, problems, integrity, what) = crate::cpu::offload(|| {
+            let (signatures, mut problems) = receiver::check_signatures(ctx, envelope);
+            let mut integrity = Vec::new();
+            let mut what = "signature check failed";
+            if problems.is_empty() {
+                let require = root_of(&msg.data.content)
+                    .1
+                    .and_then(|(ns, local)| ctx.kind_by_root(&ns, &local))
+                    .is_some_and(|k| k.config.require_attachment_signature);
+                match crate::smev::attachments::check(
+                    &msg.data.attachment_headers,
+                    &msg.attachments,
+                    require,
+                ) {
+                    Ok(i) => integrity = i,
+                    Err(e) => {
+                        what = "attachment check failed";
+                        problems.push(e.to_string());
+                    }
                 }
             }
-        }
+            (signatures, problems, integrity, what)
+        })
+        .await;
         let stored = if problems.is_empty() {
             store_incoming(ctx, system, &msg, envelope, signatures, &integrity).map(|id| {
                 tracing::Span::current().record("incoming_id", id.as_str());
@@ -192,7 +199,7 @@ async fn handle_request(ctx: &Context, system: &str, msg: RequestMessage, envelo
                         reason: format!("{what}: {}", problems.join(" | ")),
                         envelope: key,
                         state: "open".into(),
-                        acked: true,
+                        acked: false,
                         history: Vec::new(),
                     },
                     &ack_id,
@@ -215,12 +222,31 @@ async fn handle_request(ctx: &Context, system: &str, msg: RequestMessage, envelo
             ])
             .inc();
         if ctx.store.durable().await.is_ok() {
-            if let Err(e) = ctx.systems[system]
+            match ctx.systems[system]
                 .client
                 .ack(&ack_id, problems.is_empty())
                 .await
             {
-                tracing::warn!(error = %e, "Ack failed; SMEV will redeliver");
+                Ok(()) if !problems.is_empty() => {
+                    if let Ok(Some(subject)) = ctx.store.received_as(&ack_id) {
+                        if let Some(id) = subject.strip_prefix("D:") {
+                            let marked = ctx.store.update_dead_letter(
+                                id,
+                                "engine",
+                                "acknowledged to SMEV",
+                                |d| {
+                                    d.acked = true;
+                                    Ok(())
+                                },
+                            );
+                            if let Err(e) = marked {
+                                tracing::error!(dead_letter = id, error = %e, "cannot record the Ack of a dead letter");
+                            }
+                        }
+                    }
+                }
+                Ok(()) => {}
+                Err(e) => tracing::warn!(error = %e, "Ack failed; SMEV will redeliver"),
             }
         }
     }

@@ -19,7 +19,7 @@ use crate::smev::model::{InteractionStatus, ResponseContent, ResponseMessage};
 use crate::smev::{attachments, parse, SmevError};
 use crate::store::records::*;
 use crate::store::{new_id, StoreError};
-use crate::xml::Document;
+use crate::xml::{Document, NodeId};
 
 use super::{pause, Context};
 
@@ -137,17 +137,40 @@ fn count_call(ctx: &Context, op: &str, e: &SmevError) {
         .inc();
 }
 
-/// Finds MessageMetadata/MessageId in an envelope that did not parse as a whole: from the tree
-/// when the XML parses, otherwise by a bounded byte scan (an over-limit or malformed message
-/// must still be acknowledged, or SMEV would deliver it again and again).
-fn scavenge_message_id(raw: &[u8]) -> Option<String> {
-    message_id_from_tree(raw).or_else(|| scan_message_id(raw))
+/// The MessageId of a message that could not be processed, and whether it is certain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum FoundId {
+    /// From SMEV's own `MessageMetadata` at its place in a parsed envelope.
+    Exact(String),
+    /// From a byte scan of an envelope that does not parse: good enough to acknowledge the
+    /// message (so SMEV stops redelivering it), never trusted as a storage key.
+    Scanned(String),
 }
 
-/// The first UUID-shaped `…MessageId>` text after `MessageMetadata`, found by linear scans.
+/// Finds SMEV's MessageMetadata/MessageId in an envelope that could not be processed: at its
+/// place in the tree when the XML parses, otherwise by a bounded byte scan (an over-limit or
+/// malformed message must still be acknowledged, or SMEV would deliver it again and again).
+fn scavenge_message_id(raw: &[u8]) -> Option<FoundId> {
+    match Document::parse(raw) {
+        Ok(doc) => message_id_from_tree(&doc).map(FoundId::Exact),
+        Err(_) => scan_message_id(raw).map(FoundId::Scanned),
+    }
+}
+
+/// The UUID-shaped `…MessageId>` text of the first `MessageMetadata` after the last end of the
+/// sender's data (which the sender writes, so a MessageId inside it is not SMEV's), found by
+/// linear scans.
 fn scan_message_id(raw: &[u8]) -> Option<String> {
-    let meta = memchr::memmem::find(raw, b"MessageMetadata")?;
-    let rest = &raw[meta..];
+    let after_sender = [
+        &b"SenderProvidedResponseData>"[..],
+        b"SenderProvidedRequestData>",
+    ]
+    .iter()
+    .filter_map(|t| memchr::memmem::rfind(raw, t).map(|i| i + t.len()))
+    .max()?;
+    let rest = &raw[after_sender..];
+    let meta = memchr::memmem::find(rest, b"MessageMetadata")?;
+    let rest = &rest[meta..];
     let at = memchr::memmem::find(rest, b"MessageId>")? + b"MessageId>".len();
     let value = &rest[at..rest.len().min(at + 100)];
     let end = memchr::memchr(b'<', value)?;
@@ -155,18 +178,30 @@ fn scan_message_id(raw: &[u8]) -> Option<String> {
     uuid::Uuid::parse_str(id).ok().map(|_| id.to_string())
 }
 
-fn message_id_from_tree(raw: &[u8]) -> Option<String> {
-    let doc = Document::parse(raw).ok()?;
-    let root = doc.root();
-    doc.descendants(root)
-        .into_iter()
-        .find(|n| {
-            doc.element(*n)
-                .is_some_and(|e| e.local == "MessageMetadata")
+/// `Envelope/Body/*/(Response|Request)Message/(Response|Request)/MessageMetadata/MessageId`
+/// in SMEV's namespace: never an element of the same name inside the sender's data.
+fn message_id_from_tree(doc: &Document) -> Option<String> {
+    let smev = |n: NodeId, locals: &[&str]| {
+        doc.element(n).is_some_and(|e| {
+            locals.contains(&e.local.as_str())
+                && e.ns.as_deref().is_some_and(|u| {
+                    u.starts_with("urn://x-artefacts-smev-gov-ru/services/message-exchange/types/")
+                })
         })
-        .and_then(|m| doc.child_by_local(m, "MessageId"))
-        .map(|n| doc.text(n).trim().to_string())
-        .filter(|s| !s.is_empty())
+    };
+    let body = doc.child_by_local(doc.root(), "Body")?;
+    let answer = doc.child_elements(body).next()?;
+    let message = doc
+        .child_elements(answer)
+        .find(|n| smev(*n, &["ResponseMessage", "RequestMessage"]))?;
+    let inner = doc
+        .child_elements(message)
+        .find(|n| smev(*n, &["Response", "Request"]))?;
+    let meta = doc
+        .child_elements(inner)
+        .find(|n| smev(*n, &["MessageMetadata"]))?;
+    let id = doc.child_by_local(meta, "MessageId")?;
+    Some(doc.text(id).trim().to_string()).filter(|s| !s.is_empty())
 }
 
 /// Stores a dead letter and acknowledges the message (accepted = `accepted`) when its id is known.
@@ -178,7 +213,7 @@ pub(crate) async fn unprocessable(
     reason: &str,
     accepted: Option<bool>,
 ) {
-    let message_id = scavenge_message_id(raw);
+    let found = crate::cpu::offload(|| scavenge_message_id(raw)).await;
     let envelope = match ctx.store.put_blob(raw) {
         Ok(k) => k,
         Err(e) => {
@@ -186,9 +221,13 @@ pub(crate) async fn unprocessable(
             return;
         }
     };
-    let received_key = message_id
-        .clone()
-        .unwrap_or_else(|| format!("envelope:{envelope}"));
+    // Only an exact MessageId may mark the message as received: a scanned one could have been
+    // planted to make a later genuine message look like a duplicate.
+    let (message_id, received_key) = match found {
+        Some(FoundId::Exact(id)) => (Some(id.clone()), id),
+        Some(FoundId::Scanned(id)) => (Some(id), format!("envelope:{envelope}")),
+        None => (None, format!("envelope:{envelope}")),
+    };
     if let Ok(Some(existing)) = ctx.store.received_as(&received_key) {
         tracing::info!(message_id = ?message_id, existing = %existing, "dead letter already stored");
     } else {
@@ -221,14 +260,17 @@ pub(crate) async fn unprocessable(
         if !ack(ctx, system, &mid, accepted).await {
             return;
         }
-        if let Ok(Some(subject)) = ctx.store.received_as(&mid) {
+        if let Ok(Some(subject)) = ctx.store.received_as(&received_key) {
             if let Some(id) = subject.strip_prefix("D:") {
-                let _ = ctx
-                    .store
-                    .update_dead_letter(id, "engine", "acknowledged to SMEV", |d| {
-                        d.acked = true;
-                        Ok(())
-                    });
+                let marked =
+                    ctx.store
+                        .update_dead_letter(id, "engine", "acknowledged to SMEV", |d| {
+                            d.acked = true;
+                            Ok(())
+                        });
+                if let Err(e) = marked {
+                    tracing::error!(dead_letter = id, error = %e, "cannot record the Ack of a dead letter");
+                }
             }
         }
     }
@@ -416,7 +458,8 @@ async fn handle_response(ctx: &Context, system: &str, msg: ResponseMessage, enve
             unprocessable(ctx, system, "GetResponse", envelope, &format!("signature check failed: {}", problems.join(" | ")), Some(false)).await;
             return;
         }
-        match apply_response(ctx, system, &msg, envelope, signatures) {
+        // Attachment checks (PKCS#7) and the store writes: on the CPU pool.
+        match crate::cpu::offload(|| apply_response(ctx, system, &msg, envelope, signatures)).await {
             Ok(Applied::Stored(request_id)) => {
                 tracing::Span::current().record("request_id", request_id.as_str());
                 ctx.metrics.received_messages.with_label_values(&["GetResponse", "stored"]).inc();
@@ -802,7 +845,7 @@ async fn poll_status(ctx: &Context, system: &str) -> Result<bool, SmevError> {
         .await
         .inspect_err(|e| count_call(ctx, "GetStatus", e))?;
     ctx.smev_answered();
-    let received = match parse::get_status_answer(&raw) {
+    let received = match crate::cpu::offload(|| parse::get_status_answer(&raw)).await {
         Ok(r) => r,
         Err(SmevError::Fault(f)) => {
             let e = SmevError::Fault(f);
@@ -829,7 +872,7 @@ async fn poll_status(ctx: &Context, system: &str) -> Result<bool, SmevError> {
     let Some(status) = received.value else {
         return Ok(false);
     };
-    let (_, problems) = check_signatures(ctx, &received.envelope);
+    let (_, problems) = crate::cpu::offload(|| check_signatures(ctx, &received.envelope)).await;
     if !problems.is_empty() {
         // There is no Ack for status messages: keep it for a human and move on.
         unprocessable(
@@ -961,29 +1004,39 @@ pub async fn reprocess(
 mod tests {
     use super::*;
 
+    const ID: &str = "5f7b9c2e-1a2b-11ef-8000-0242ac120002";
+    const PLANTED: &str = "11111111-1a2b-11ef-8000-0242ac120002";
+
+    fn envelope(inner: &str) -> String {
+        format!("<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body><t:GetResponseResponse xmlns:t=\"urn://x-artefacts-smev-gov-ru/services/message-exchange/types/1.3\"><t:ResponseMessage><t:Response>{inner}</t:Response></t:ResponseMessage></t:GetResponseResponse></s:Body></s:Envelope>")
+    }
+
     #[test]
-    fn message_ids_are_found_in_unparsable_envelopes() {
-        let id = "5f7b9c2e-1a2b-11ef-8000-0242ac120002";
-        let cases: Vec<(Vec<u8>, Option<&str>)> = vec![
+    fn message_ids_are_found_in_unprocessable_envelopes() {
+        let sender = format!("<t:SenderProvidedResponseData><t:MessageMetadata><t:MessageId>{PLANTED}</t:MessageId></t:MessageMetadata></t:SenderProvidedResponseData>");
+        let meta =
+            format!("<t:MessageMetadata><t:MessageId>{ID}</t:MessageId></t:MessageMetadata>");
+        let cases: Vec<(Vec<u8>, Option<FoundId>)> = vec![
+            // Parsed: SMEV's MessageMetadata at its place, not the one inside the sender's data.
+            (envelope(&format!("{sender}{meta}")).into_bytes(), Some(FoundId::Exact(ID.into()))),
+            (envelope(&sender).into_bytes(), None),
+            // Not parsable: scanned after the end of the sender's data.
             (
-                format!("<a><ns:MessageMetadata><ns:MessageId>{id}</ns:MessageId><x y=1 y=2></a>")
-                    .into_bytes(),
-                Some(id),
+                format!("{sender}{meta}<x y=1 y=2>").into_bytes(),
+                Some(FoundId::Scanned(ID.into())),
             ),
             (
-                format!("--b\r\n\r\n<MessageMetadata><MessageId> {id} </MessageId>").into_bytes(),
-                Some(id),
+                format!("--b\r\n\r\n</SenderProvidedResponseData><MessageMetadata><MessageId> {ID} </MessageId> <").into_bytes(),
+                Some(FoundId::Scanned(ID.into())),
             ),
-            (
-                b"<MessageMetadata><MessageId>not-a-uuid</MessageId>".to_vec(),
-                None,
-            ),
-            (format!("<MessageId>{id}</MessageId>").into_bytes(), None),
+            (format!("{sender}<x y=1 y=2>").into_bytes(), None),
+            (format!("<MessageMetadata><MessageId>{ID}</MessageId><").into_bytes(), None),
+            (b"</SenderProvidedResponseData><MessageMetadata><MessageId>not-a-uuid</MessageId><".to_vec(), None),
             (b"\xff\xfe garbage".to_vec(), None),
         ];
         for (raw, expected) in cases {
             assert_eq!(
-                scavenge_message_id(&raw).as_deref(),
+                scavenge_message_id(&raw),
                 expected,
                 "{}",
                 String::from_utf8_lossy(&raw)

@@ -85,6 +85,7 @@ pub fn error_code(error: &SmevError) -> String {
         },
         SmevError::UnexpectedAnswer(_) => "smev.unexpected_answer".into(),
         SmevError::Mtom(_) => "smev.mtom".into(),
+        SmevError::MtomTruncated(_) => "smev.mtom_truncated".into(),
         SmevError::Poison { .. } => "smev.unprocessable_answer".into(),
         SmevError::Signature(_) => "signature".into(),
         SmevError::Xml(_) => "xml".into(),

@@ -43,15 +43,16 @@ pub fn check(
     contents: &[AttachmentContent],
     require_pkcs7: bool,
 ) -> Result<Vec<Integrity>, IntegrityError> {
+    let by_id: std::collections::HashMap<&str, &AttachmentHeader> =
+        headers.iter().map(|h| (h.content_id.as_str(), h)).collect();
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::with_capacity(contents.len());
     for c in contents {
         if !seen.insert(c.id.as_str()) {
             return Err(IntegrityError::Duplicated(bounded(&c.id)));
         }
-        let header = headers
-            .iter()
-            .find(|h| h.content_id == c.id)
+        let header = by_id
+            .get(c.id.as_str())
             .ok_or_else(|| IntegrityError::Undeclared(bounded(&c.id)))?;
         out.push(match &header.signature_pkcs7 {
             Some(sig) => {

@@ -71,7 +71,7 @@ impl SmevClient {
         signed: &Outgoing,
     ) -> Result<Received<MessageMetadata>, SmevError> {
         let answer = self.soap.call(signed).await?;
-        parse::send_answer(&answer)
+        crate::cpu::offload(|| parse::send_answer(&answer)).await
     }
 
     /// Posts an already signed SendResponse.
@@ -80,7 +80,7 @@ impl SmevClient {
         signed: &Outgoing,
     ) -> Result<Received<MessageMetadata>, SmevError> {
         let answer = self.soap.call(signed).await?;
-        parse::send_answer(&answer)
+        crate::cpu::offload(|| parse::send_answer(&answer)).await
     }
 
     fn selector(&self, kind: Option<QualifiedName>) -> MessageTypeSelector {
@@ -134,7 +134,7 @@ impl SmevClient {
             build::ID_CALLER,
         )?;
         let answer = self.soap.call(&out).await?;
-        parse::get_response_answer(&answer)
+        crate::cpu::offload(|| parse::get_response_answer(&answer)).await
     }
 
     /// GetRequest for a data kind (or any kind).
@@ -148,7 +148,7 @@ impl SmevClient {
             build::ID_CALLER,
         )?;
         let answer = self.soap.call(&out).await?;
-        parse::get_request_answer(&answer)
+        crate::cpu::offload(|| parse::get_request_answer(&answer)).await
     }
 
     /// Ack of a received message. `TargetMessageIsNotFound` (already acknowledged) is success.
@@ -158,12 +158,11 @@ impl SmevClient {
             self.signer.as_ref(),
             build::ID_CALLER,
         )?;
-        match self
-            .soap
-            .call(&out)
-            .await
-            .and_then(|a| parse::ack_answer(&a))
-        {
+        let result = match self.soap.call(&out).await {
+            Ok(a) => crate::cpu::offload(|| parse::ack_answer(&a)).await,
+            Err(e) => Err(e),
+        };
+        match result {
             Err(SmevError::Fault(f)) if f.class() == FaultClass::AlreadyAcknowledged => Ok(()),
             other => other,
         }
@@ -177,6 +176,6 @@ impl SmevClient {
             build::ID_CALLER,
         )?;
         let answer = self.soap.call(&out).await?;
-        parse::get_status_answer(&answer)
+        crate::cpu::offload(|| parse::get_status_answer(&answer)).await
     }
 }

@@ -72,6 +72,10 @@ pub enum SmevError {
     /// A malformed multipart/related message.
     #[error("MTOM: {0}")]
     Mtom(String),
+    /// A multipart body that ends before its closing boundary: what a connection cut short
+    /// looks like, so it is retried rather than refused.
+    #[error("MTOM: {0}")]
+    MtomTruncated(String),
     /// An answer that arrived whole but cannot be processed (MIME or XOP malformed or over a
     /// limit): a poison message. The receiver keeps it as a dead letter and acknowledges it
     /// instead of retrying it forever; `raw` is its first bytes (at most
@@ -84,22 +88,7 @@ pub enum SmevError {
 /// `max_chars` characters, and control, format (bidi) and other non-printable characters
 /// escaped (`\n`, `\u{202e}`), so a peer can neither forge log lines nor disguise text.
 pub fn peer_text(s: &str, max_chars: usize) -> String {
-    let invisible = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{061c}')
-    };
-    let mut out = String::with_capacity(s.len().min(max_chars * 4));
-    for c in s.chars().take(max_chars) {
-        if invisible(c) {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
-    if s.chars().nth(max_chars).is_some() {
-        out.push('…');
-    }
-    out
+    crate::xml::escape::printable(s, max_chars)
 }
 
 impl SmevError {
@@ -109,9 +98,10 @@ impl SmevError {
             SmevError::Fault(f) => f.class(),
             SmevError::Transport(_) => FaultClass::Temporary,
             // A garbled answer (proxy page, truncated body) is treated like a transport failure.
-            SmevError::UnexpectedAnswer(_) | SmevError::Mtom(_) | SmevError::Poison { .. } => {
-                FaultClass::Temporary
-            }
+            SmevError::UnexpectedAnswer(_)
+            | SmevError::Mtom(_)
+            | SmevError::MtomTruncated(_)
+            | SmevError::Poison { .. } => FaultClass::Temporary,
             _ => FaultClass::Permanent,
         }
     }

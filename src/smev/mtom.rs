@@ -91,6 +91,13 @@ fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
 /// its length). The scan never goes past the bound, so hostile bodies cost O(body) in all.
 fn header_end(body: &[u8], pos: usize, max: usize) -> Option<(usize, usize)> {
     let window = &body[pos..body.len().min(pos.saturating_add(max))];
+    // A part without headers: the blank line comes first.
+    if window.starts_with(b"\r\n") {
+        return Some((pos, 2));
+    }
+    if window.starts_with(b"\n") {
+        return Some((pos, 1));
+    }
     let mut i = 0;
     while let Some(off) = memchr::memchr(b'\n', &window[i..]) {
         let nl = i + off;
@@ -124,7 +131,9 @@ pub fn parse(content_type: &str, body: &[u8]) -> Result<(Vec<u8>, Vec<MimePart>)
     let start = header_param(content_type, "start").map(|s| s.trim_matches(['<', '>']).to_string());
     let delim = format!("--{boundary}");
     let delim = delim.as_bytes();
-    let mut pos = find(body, delim, 0).ok_or_else(|| err("boundary not found in the body"))?;
+    let truncated = |m: &str| SmevError::MtomTruncated(m.to_string());
+    let mut pos =
+        find(body, delim, 0).ok_or_else(|| truncated("boundary not found in the body"))?;
     let mut parts: Vec<MimePart> = Vec::new();
     loop {
         pos += delim.len();
@@ -150,7 +159,7 @@ pub fn parse(content_type: &str, body: &[u8]) -> Result<(Vec<u8>, Vec<MimePart>)
         let headers = String::from_utf8_lossy(&body[pos..header_end]).to_string();
         let content_start = header_end + sep;
         let next = find(body, delim, content_start)
-            .ok_or_else(|| err("unterminated part (no closing boundary)"))?;
+            .ok_or_else(|| truncated("unterminated part (no closing boundary)"))?;
         let mut content_end = next;
         if content_end >= 2 && &body[content_end - 2..content_end] == b"\r\n" {
             content_end -= 2;
@@ -421,6 +430,27 @@ mod tests {
         };
         let (ct, body) = build(b"<a/>", &[part.clone(), part], "b");
         assert!(parse(&ct, &body).is_err());
+    }
+
+    #[test]
+    fn a_part_without_headers_is_read() {
+        let (root, parts) =
+            parse("multipart/related; boundary=b", b"--b\r\n\r\n<a/>\r\n--b--").unwrap();
+        assert_eq!(root, b"<a/>");
+        assert!(parts.is_empty());
+    }
+
+    #[test]
+    fn a_body_cut_short_is_truncated_not_malformed() {
+        for body in [
+            &b"--b\r\nContent-ID: <r>\r\n\r\n<a/>"[..],
+            b"no boundary at all",
+        ] {
+            assert!(matches!(
+                parse("multipart/related; boundary=b", body),
+                Err(SmevError::MtomTruncated(_))
+            ));
+        }
     }
 
     #[test]

@@ -179,10 +179,26 @@ pub fn metadata(doc: &Document, n: NodeId) -> MessageMetadata {
     }
 }
 
+/// Most attachments of one message, as SMEV allows (each list is capped, so matching contents
+/// to headers stays cheap).
+pub const MAX_ATTACHMENTS: usize = 100;
+
+/// `children(doc, list, local)`, refused past [`MAX_ATTACHMENTS`].
+fn capped(doc: &Document, list: NodeId, local: &str) -> Result<Vec<NodeId>, SmevError> {
+    let items: Vec<NodeId> = children(doc, list, local).collect();
+    if items.len() > MAX_ATTACHMENTS {
+        return Err(unexpected(format!(
+            "{} {local} elements (SMEV allows at most {MAX_ATTACHMENTS})",
+            items.len()
+        )));
+    }
+    Ok(items)
+}
+
 fn attachment_headers(doc: &Document, n: NodeId) -> Result<Vec<AttachmentHeader>, SmevError> {
     let mut out = Vec::new();
     if let Some(list) = child(doc, n, "AttachmentHeaderList") {
-        for h in children(doc, list, "AttachmentHeader") {
+        for h in capped(doc, list, "AttachmentHeader")? {
             out.push(AttachmentHeader {
                 content_id: req_text(doc, h, "contentId")?,
                 mime_type: req_text(doc, h, "MimeType")?,
@@ -199,7 +215,7 @@ fn ref_attachment_headers(
 ) -> Result<Vec<RefAttachmentHeader>, SmevError> {
     let mut out = Vec::new();
     if let Some(list) = child(doc, n, "RefAttachmentHeaderList") {
-        for h in children(doc, list, "RefAttachmentHeader") {
+        for h in capped(doc, list, "RefAttachmentHeader")? {
             out.push(RefAttachmentHeader {
                 uuid: req_text(doc, h, "uuid")?,
                 file_name: text(doc, h, "FileName"),
@@ -215,7 +231,7 @@ fn ref_attachment_headers(
 fn fs_attachments(doc: &Document, n: NodeId) -> Result<Vec<FsAttachment>, SmevError> {
     let mut out = Vec::new();
     if let Some(list) = child(doc, n, "FSAttachmentsList") {
-        for a in children(doc, list, "FSAttachment") {
+        for a in capped(doc, list, "FSAttachment")? {
             out.push(FsAttachment {
                 uuid: req_text(doc, a, "uuid")?,
                 user_name: req_text(doc, a, "UserName")?,
@@ -231,7 +247,7 @@ fn fs_attachments(doc: &Document, n: NodeId) -> Result<Vec<FsAttachment>, SmevEr
 pub fn attachment_contents(doc: &Document, n: NodeId) -> Result<Vec<AttachmentContent>, SmevError> {
     let mut out = Vec::new();
     if let Some(list) = child(doc, n, "AttachmentContentList") {
-        for a in children(doc, list, "AttachmentContent") {
+        for a in capped(doc, list, "AttachmentContent")? {
             let id = req_text(doc, a, "Id")?;
             if let Some(c) = child(doc, a, "Content") {
                 if doc

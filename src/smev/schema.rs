@@ -127,8 +127,15 @@ unsafe extern "C" fn collect(user: *mut c_void, error: *mut XmlError) {
             .trim()
             .to_string()
     };
-    c.errors.push((e.line, e.node, message));
+    // A document with a million invalid elements gets the first ones only: enough to fix it,
+    // and the memory and the mapping below stay bounded.
+    if c.errors.len() < MAX_REPORTED_ERRORS {
+        c.errors.push((e.line, e.node, message));
+    }
 }
+
+/// Most schema errors kept and reported for one document.
+pub const MAX_REPORTED_ERRORS: usize = 100;
 
 fn init() {
     static INIT: Once = Once::new();
@@ -282,11 +289,16 @@ impl Schema {
             return Ok(());
         }
         let ours_order = ours_elements(&ours);
+        let index: std::collections::HashMap<*mut c_void, usize> = order
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (*p as *mut c_void, i))
+            .collect();
         let errors = collected
             .errors
             .into_iter()
             .map(|(line, node, message)| {
-                let idx = order.iter().position(|p| *p as *mut c_void == node);
+                let idx = index.get(&node).copied();
                 let (line, column) = match idx.and_then(|i| ours_order.get(i)) {
                     Some(offset) => ours.line_column(*offset),
                     None => (usize::try_from(line).unwrap_or(0).max(1), 1),

@@ -192,7 +192,11 @@ impl SoapClient {
             Ok(xml) if answered && looks_like_soap(&xml) => Ok(xml),
             // A whole multipart answer that cannot be taken apart is not a transport hiccup: it
             // would come back on every poll. It goes up as a poison message.
-            Err(e) if answered && ctype.to_ascii_lowercase().starts_with("multipart/") => {
+            Err(e)
+                if answered
+                    && ctype.to_ascii_lowercase().starts_with("multipart/")
+                    && !matches!(e, SmevError::MtomTruncated(_)) =>
+            {
                 Err(SmevError::Poison {
                     reason: e.to_string(),
                     raw: body[..body.len().min(MAX_POISON_BYTES)].to_vec(),

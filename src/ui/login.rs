@@ -36,6 +36,19 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 }
 
 impl ClientAddr {
+    /// The address the login limits count against: IPv4 as it is, IPv6 by its /64 (one host
+    /// usually owns a whole /64, so single IPv6 addresses would be free to rotate).
+    fn limit_key(&self) -> String {
+        match self.0.map(|a| a.ip()) {
+            Some(std::net::IpAddr::V6(v6)) => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+            Some(ip) => ip.to_string(),
+            None => "unknown".into(),
+        }
+    }
+
     fn ip(&self) -> String {
         self.0
             .map(|a| a.ip().to_string())
@@ -201,7 +214,7 @@ pub async fn submit(
     }
     let ip = addr.ip();
     let login_key = login.to_lowercase();
-    match ui.guard.admit(&login_key, &ip) {
+    match ui.guard.admit(&login_key, &addr.limit_key()) {
         Verdict::Go => {}
         Verdict::Limited(wait) => {
             ui.ctx

@@ -1,5 +1,6 @@
-//! Brute-force limits of the UI login. Every attempt first takes a token from two buckets —
-//! one per login name, one per client address — and is answered 429 at once when either is
+//! Brute-force limits of the UI login. Every attempt first takes a token from three buckets —
+//! one per login name, one per client address, one for all attempts (four times the per-address
+//! rate, against guessing from many addresses) — and is answered 429 at once when one is
 //! empty, before any password hashing (so parallel guessing gains nothing and argon2 floods
 //! cannot starve the server). Consecutive failures of one login lock it for a while; the lock
 //! is audited and counted by the caller. State is in memory and bounded.
@@ -9,6 +10,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::config::UiConfig;
+
+/// The bucket of all attempts.
+const ALL: &str = "all";
 
 /// Entries kept at most per map; past it, full buckets and expired records are dropped first.
 const MAX_ENTRIES: usize = 100_000;
@@ -94,11 +98,12 @@ impl LoginGuard {
         let ip_key = format!("ip:{ip}");
         let login_wait = s.wait(&login_key, l.login_burst, l.login_per_sec, now);
         let ip_wait = s.wait(&ip_key, l.ip_burst, l.ip_per_sec, now);
-        let wait = login_wait.max(ip_wait);
+        let all_wait = s.wait(ALL, l.ip_burst * 4.0, l.ip_per_sec * 4.0, now);
+        let wait = login_wait.max(ip_wait).max(all_wait);
         if !wait.is_zero() {
             return Verdict::Limited(wait);
         }
-        for key in [login_key, ip_key] {
+        for key in [login_key, ip_key, ALL.to_string()] {
             if let Some(b) = s.buckets.get_mut(&key) {
                 b.tokens -= 1.0;
             }
@@ -159,7 +164,9 @@ impl State {
                 b.tokens + now.duration_since(b.at).as_secs_f64() * rate >= burst
             };
             self.buckets.retain(|k, b| {
-                if k.starts_with("ip:") {
+                if k == ALL {
+                    true
+                } else if k.starts_with("ip:") {
                     !full(b, l.ip_burst, l.ip_per_sec)
                 } else {
                     !full(b, l.login_burst, l.login_per_sec)
@@ -227,6 +234,16 @@ mod tests {
             g.admit_at("user99", "10.0.0.9", t0),
             Verdict::Limited(_)
         ));
+    }
+
+    #[test]
+    fn guessing_from_many_addresses_meets_the_global_bucket() {
+        let g = guard(1000, 2, 1000);
+        let t0 = Instant::now();
+        let admitted = (0..100)
+            .filter(|i| g.admit_at(&format!("user{i}"), &format!("10.0.0.{i}"), t0) == Verdict::Go)
+            .count();
+        assert_eq!(admitted, 8, "four times the per-address burst");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! attributes visibly utilizes it (or its prefix is in the PrefixList) and the nearest output
 //! ancestor did not already output the same binding; `xml:*` attributes are not inherited.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::escape;
 use super::tree::{Document, Element, NodeId, NodeKind};
@@ -168,24 +168,23 @@ impl<'d> Canonicalizer<'d> {
         let rendered = &self.rendered;
 
         // Prefixes this element must consider: visibly utilized ones plus the PrefixList.
+        // Deduplicated by hashing: linear in attributes plus PrefixList entries.
         let mut candidates: Vec<Option<String>> = Vec::new();
-        candidates.push(e.prefix.clone());
+        let mut seen: HashSet<Option<String>> = HashSet::new();
+        let mut consider = |p: Option<&str>, candidates: &mut Vec<Option<String>>| {
+            let p = p.map(str::to_string);
+            if seen.insert(p.clone()) {
+                candidates.push(p);
+            }
+        };
+        consider(e.prefix.as_deref(), &mut candidates);
         for a in &e.attrs {
-            if let Some(p) = &a.prefix {
-                if p != "xml" && !candidates.contains(&Some(p.clone())) {
-                    candidates.push(Some(p.clone()));
-                }
+            if let Some(p) = a.prefix.as_deref().filter(|p| *p != "xml") {
+                consider(Some(p), &mut candidates);
             }
         }
         for p in &self.opts.inclusive_prefixes {
-            let p = if p == "#default" {
-                None
-            } else {
-                Some(p.clone())
-            };
-            if !candidates.contains(&p) {
-                candidates.push(p);
-            }
+            consider((p != "#default").then_some(p.as_str()), &mut candidates);
         }
 
         let mut decls: Vec<(Option<String>, String)> = Vec::new();

@@ -98,6 +98,28 @@ fn push_char(out: &mut Vec<u8>, c: char) {
     out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
 }
 
+/// Text from a document as it may appear in an error message, a log line or a page: at most
+/// `max_chars` characters (then `…`), and control, format (bidi) and other invisible characters
+/// escaped (`\n`, `\u{202e}`), so input can neither forge log lines nor disguise text.
+pub fn printable(s: &str, max_chars: usize) -> String {
+    let invisible = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{061c}')
+    };
+    let mut out = String::with_capacity(s.len().min(max_chars.saturating_mul(4)));
+    for c in s.chars().take(max_chars) {
+        if invisible(c) {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    if s.chars().nth(max_chars).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 /// Plain escaping for building XML by hand: text (`&`, `<`, `>`).
 pub fn text(s: &str) -> String {
     let mut out = Vec::with_capacity(s.len());

@@ -422,7 +422,8 @@ impl<'a> Parser<'a> {
         XmlError::Malformed {
             line,
             column,
-            message: message.into(),
+            // Messages quote names from the input: bounded and escaped.
+            message: super::escape::printable(&message.into(), 300),
         }
     }
 
