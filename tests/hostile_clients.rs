@@ -45,12 +45,22 @@ fn live(url: &str) -> Result<u16, String> {
 
 #[test]
 fn half_open_connections_do_not_stop_a_normal_request() {
+    // The gateway starts with Debian's default soft limit of open files (1024, as systemd gives
+    // services), the hard limit left as it is; this test process needs room for its sockets.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = gateway_config(dir.path(), "http://127.0.0.1:9/ws", "");
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", "ulimit -S -n 1024 && exec \"$0\" run --config \"$1\""])
+        .arg(bin())
+        .arg(&cfg)
+        .current_dir(root())
+        .env("SMEV_GATEWAY__API__LISTEN", "127.0.0.1:0");
+    let gw = gateway_from(cmd);
     let limit = raise_nofile();
     assert!(
         limit > 3500,
         "the test needs 3,500 descriptors, has {limit}"
     );
-    let (_dir, gw) = start("");
     let url = format!("http://{}", gw.addr);
     // 3,000 connections that send half a request line and then nothing.
     let mut idle = Vec::new();

@@ -312,6 +312,16 @@ fn oversize() -> Answer {
     ("text/xml; charset=UTF-8".into(), xml)
 }
 
+const FORGED_LOG_LINE: &str = "2026-01-01T00:00:00.000000Z  INFO smev_gateway: forged";
+
+/// An HTML error page whose body would start a new, forged log line if written raw.
+fn log_injection() -> Answer {
+    (
+        "text/html".into(),
+        format!("<html>proxy error\n{FORGED_LOG_LINE}\u{1b}[2J</html>").into_bytes(),
+    )
+}
+
 /// A SOAP envelope of the wrong shape (no SMEVSignature, no sender data).
 fn broken_envelope() -> Answer {
     let xml = format!("{}<ns2:Unexpected/>{ENVELOPE_TAIL}", envelope_head(5));
@@ -378,16 +388,7 @@ fn gateway(dir: &std::path::Path, endpoint: &str, env: &[(&str, &str)]) -> Proc 
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let (child, rest, output) = spawn_until(cmd, "smev-gateway listening on http://");
-    Proc {
-        child,
-        addr: rest
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_string(),
-        output,
-    }
+    gateway_from(cmd)
 }
 
 fn post_tax(url: &str, n: usize) -> String {
@@ -443,6 +444,8 @@ fn hostile_answers_become_dead_letters_while_normal_traffic_flows() {
         ("broken envelope", broken_envelope()),
     ];
     let count = hostile.len();
+    // A non-SOAP answer that tries to forge a log line (a transport failure, not a message).
+    proxy.push(log_injection());
     // Each is delivered three times, as SMEV redelivers what it has not seen acknowledged.
     for _ in 0..3 {
         for (_, a) in &hostile {
@@ -453,7 +456,7 @@ fn hostile_answers_become_dead_letters_while_normal_traffic_flows() {
     wait_for(
         Duration::from_secs(60),
         "every hostile answer to be served",
-        || (proxy.served.load(Ordering::SeqCst) == 3 * count).then_some(()),
+        || (proxy.served.load(Ordering::SeqCst) == 3 * count + 1).then_some(()),
     );
     for id in &ids {
         wait_for(
@@ -497,10 +500,60 @@ fn hostile_answers_become_dead_letters_while_normal_traffic_flows() {
         );
     }
     assert!(gw.child.try_wait().unwrap().is_none(), "the gateway exited");
+    // The peer's bytes reached the log escaped: no forged line, no raw escape sequence.
+    let lines = gw.lines();
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.starts_with(FORGED_LOG_LINE) || l.contains('\u{1b}')),
+        "peer bytes reached the log raw"
+    );
     let (calls, failures) = watch.finish();
     assert!(calls >= 3, "the health watcher ran {calls} times");
     assert!(failures.is_empty(), "/health/live failed: {failures:?}");
     gw.kill();
+}
+
+#[test]
+fn a_configuration_without_smev_trust_does_not_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = gateway_config(dir.path(), "http://127.0.0.1:9/ws", "");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let trust = format!(
+        "trust = \"{}/ca.cert.pem\"",
+        root().join("certs-example").display()
+    );
+    assert!(text.contains(&trust));
+    std::fs::write(&cfg, text.replacen(&trust, "", 1)).unwrap();
+    let child = Command::new(bin())
+        .arg("run")
+        .arg("--config")
+        .arg(&cfg)
+        .env("SMEV_GATEWAY__API__LISTEN", "127.0.0.1:0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Killed on drop, should it (wrongly) start serving.
+    let mut gw = Proc {
+        child,
+        addr: String::new(),
+        output: Default::default(),
+    };
+    let status = wait_for(
+        Duration::from_secs(20),
+        "run to refuse the configuration",
+        || gw.child.try_wait().unwrap(),
+    );
+    let mut stderr = String::new();
+    gw.child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(!status.success());
+    assert!(stderr.contains("smev.trust"), "{stderr}");
 }
 
 #[test]
@@ -588,4 +641,15 @@ fn a_genuine_answer_reports_trusted_signatures_and_declared_attachments() {
         "{a}"
     );
     assert_eq!(a["attachments"][0]["integrity"], "declared", "{a}");
+    // The file is served as what it is, and never as an active page of the gateway.
+    let href = a["attachments"][0]["href"].as_str().unwrap();
+    let r = ureq::get(&format!("{url}{href}"))
+        .set("Authorization", &format!("Bearer {TOKEN_A}"))
+        .call()
+        .unwrap();
+    assert_eq!(r.header("content-type"), Some("application/pdf"));
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    assert!(r
+        .header("content-security-policy")
+        .is_some_and(|v| v.starts_with("sandbox")));
 }

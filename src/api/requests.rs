@@ -319,7 +319,7 @@ pub fn file_response(bytes: Vec<u8>, mime: &str, name: &str) -> Response {
         .collect();
     let mut headers = HeaderMap::new();
     // A stored MIME type may come from a peer: only a plain `type/subtype` is echoed.
-    let mime = crate::engine::receiver::safe_mime(mime);
+    let mime = crate::smev::attachments::safe_mime(mime);
     if let Ok(v) = header::HeaderValue::from_str(&mime) {
         headers.insert(header::CONTENT_TYPE, v);
     }

@@ -4,6 +4,7 @@
 //! with one shutdown signal. No in-memory state is needed to resume: on start, anything left
 //! in `sending` is re-examined and everything due is scheduled from the store.
 
+pub mod acknowledge;
 pub mod intake;
 pub mod observer;
 pub mod provider;

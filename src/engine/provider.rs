@@ -10,6 +10,7 @@ use chrono::Utc;
 use tracing::Instrument;
 
 use crate::config::AttachmentTransfer;
+use crate::smev::attachments;
 use crate::smev::build::{self, AttachmentMode, Outgoing};
 use crate::smev::client::sign_envelope;
 use crate::smev::model::{
@@ -22,7 +23,7 @@ use crate::store::{new_id, DueKind, StoreError};
 use crate::xml::Document;
 
 use super::retry::{self, Decision};
-use super::{pause, receiver, until_due, Context};
+use super::{acknowledge, pause, receiver, until_due, Context};
 
 /// Polls GetRequest for one system until shutdown.
 pub async fn run_requests(ctx: Arc<Context>, system: String) {
@@ -62,7 +63,7 @@ async fn poll_request(ctx: &Context, system: &str) -> Result<bool, SmevError> {
         Ok(r) => r,
         Err(SmevError::Poison { reason, raw }) => {
             ctx.smev_answered();
-            receiver::unprocessable(
+            acknowledge::unprocessable(
                 ctx,
                 system,
                 "GetRequest",
@@ -104,7 +105,7 @@ async fn poll_request(ctx: &Context, system: &str) -> Result<bool, SmevError> {
             Err(SmevError::Fault(f))
         }
         Err(e) => {
-            receiver::unprocessable(
+            acknowledge::unprocessable(
                 ctx,
                 system,
                 "GetRequest",
@@ -167,7 +168,7 @@ async fn handle_request(ctx: &Context, system: &str, msg: RequestMessage, envelo
                     .1
                     .and_then(|(ns, local)| ctx.kind_by_root(&ns, &local))
                     .is_some_and(|k| k.config.require_attachment_signature);
-                match crate::smev::attachments::check(
+                match attachments::check(
                     &msg.data.attachment_headers,
                     &msg.attachments,
                     require,
@@ -275,11 +276,11 @@ fn store_incoming(
             .attachment_headers
             .iter()
             .find(|h| h.content_id == a.id)
-            .map(|h| receiver::safe_mime(&h.mime_type))
+            .map(|h| attachments::safe_mime(&h.mime_type))
             .unwrap_or_else(|| "application/octet-stream".into());
         attachments.push(AttachmentRef {
             integrity: Some(*integrity),
-            name: receiver::file_name(&a.id, &mime, i),
+            name: attachments::file_name(&a.id, &mime, i),
             mime_type: mime,
             size: a.content.len() as u64,
             hash: key,
@@ -332,9 +333,8 @@ pub async fn reprocess(ctx: &Context, system: &str, envelope: &[u8]) -> Result<(
         .1
         .and_then(|(ns, local)| ctx.kind_by_root(&ns, &local))
         .is_some_and(|k| k.config.require_attachment_signature);
-    let integrity =
-        crate::smev::attachments::check(&msg.data.attachment_headers, &msg.attachments, require)
-            .map_err(|e| format!("attachment check failed: {e}"))?;
+    let integrity = attachments::check(&msg.data.attachment_headers, &msg.attachments, require)
+        .map_err(|e| format!("attachment check failed: {e}"))?;
     store_incoming(ctx, system, &msg, envelope, signatures, &integrity)
         .map(|_| ())
         .map_err(|e| e.to_string())

@@ -18,9 +18,9 @@ use crate::dsig::verify::{find_signatures, verify_signature, SignatureReport, Ve
 use crate::smev::model::{InteractionStatus, ResponseContent, ResponseMessage};
 use crate::smev::{attachments, parse, SmevError};
 use crate::store::records::*;
-use crate::store::{new_id, StoreError};
-use crate::xml::{Document, NodeId};
+use crate::store::StoreError;
 
+use super::acknowledge::{ack, count_call, unprocessable};
 use super::{pause, Context};
 
 /// Polls GetResponse for one system until shutdown.
@@ -117,180 +117,6 @@ pub async fn poll_response(ctx: &Context, system: &str) -> Result<bool, SmevErro
             )
             .await;
             Ok(true)
-        }
-    }
-}
-
-fn count_call(ctx: &Context, op: &str, e: &SmevError) {
-    let result = if matches!(e, SmevError::Fault(_)) {
-        "fault"
-    } else {
-        "transport"
-    };
-    ctx.metrics
-        .smev_calls
-        .with_label_values(&[op, result])
-        .inc();
-    ctx.metrics
-        .smev_faults
-        .with_label_values(&[&super::retry::error_code(e)])
-        .inc();
-}
-
-/// The MessageId of a message that could not be processed, and whether it is certain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum FoundId {
-    /// From SMEV's own `MessageMetadata` at its place in a parsed envelope.
-    Exact(String),
-    /// From a byte scan of an envelope that does not parse: good enough to acknowledge the
-    /// message (so SMEV stops redelivering it), never trusted as a storage key.
-    Scanned(String),
-}
-
-/// Finds SMEV's MessageMetadata/MessageId in an envelope that could not be processed: at its
-/// place in the tree when the XML parses, otherwise by a bounded byte scan (an over-limit or
-/// malformed message must still be acknowledged, or SMEV would deliver it again and again).
-fn scavenge_message_id(raw: &[u8]) -> Option<FoundId> {
-    match Document::parse(raw) {
-        Ok(doc) => message_id_from_tree(&doc).map(FoundId::Exact),
-        Err(_) => scan_message_id(raw).map(FoundId::Scanned),
-    }
-}
-
-/// The UUID-shaped `…MessageId>` text of the first `MessageMetadata` after the last end of the
-/// sender's data (which the sender writes, so a MessageId inside it is not SMEV's), found by
-/// linear scans.
-fn scan_message_id(raw: &[u8]) -> Option<String> {
-    let after_sender = [
-        &b"SenderProvidedResponseData>"[..],
-        b"SenderProvidedRequestData>",
-    ]
-    .iter()
-    .filter_map(|t| memchr::memmem::rfind(raw, t).map(|i| i + t.len()))
-    .max()?;
-    let rest = &raw[after_sender..];
-    let meta = memchr::memmem::find(rest, b"MessageMetadata")?;
-    let rest = &rest[meta..];
-    let at = memchr::memmem::find(rest, b"MessageId>")? + b"MessageId>".len();
-    let value = &rest[at..rest.len().min(at + 100)];
-    let end = memchr::memchr(b'<', value)?;
-    let id = std::str::from_utf8(&value[..end]).ok()?.trim();
-    uuid::Uuid::parse_str(id).ok().map(|_| id.to_string())
-}
-
-/// `Envelope/Body/*/(Response|Request)Message/(Response|Request)/MessageMetadata/MessageId`
-/// in SMEV's namespace: never an element of the same name inside the sender's data.
-fn message_id_from_tree(doc: &Document) -> Option<String> {
-    let smev = |n: NodeId, locals: &[&str]| {
-        doc.element(n).is_some_and(|e| {
-            locals.contains(&e.local.as_str())
-                && e.ns.as_deref().is_some_and(|u| {
-                    u.starts_with("urn://x-artefacts-smev-gov-ru/services/message-exchange/types/")
-                })
-        })
-    };
-    let body = doc.child_by_local(doc.root(), "Body")?;
-    let answer = doc.child_elements(body).next()?;
-    let message = doc
-        .child_elements(answer)
-        .find(|n| smev(*n, &["ResponseMessage", "RequestMessage"]))?;
-    let inner = doc
-        .child_elements(message)
-        .find(|n| smev(*n, &["Response", "Request"]))?;
-    let meta = doc
-        .child_elements(inner)
-        .find(|n| smev(*n, &["MessageMetadata"]))?;
-    let id = doc.child_by_local(meta, "MessageId")?;
-    Some(doc.text(id).trim().to_string()).filter(|s| !s.is_empty())
-}
-
-/// Stores a dead letter and acknowledges the message (accepted = `accepted`) when its id is known.
-pub(crate) async fn unprocessable(
-    ctx: &Context,
-    system: &str,
-    source: &str,
-    raw: &[u8],
-    reason: &str,
-    accepted: Option<bool>,
-) {
-    let found = crate::cpu::offload(|| scavenge_message_id(raw)).await;
-    let envelope = match ctx.store.put_blob(raw) {
-        Ok(k) => k,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot store a dead letter; not acknowledging");
-            return;
-        }
-    };
-    // Only an exact MessageId may mark the message as received: a scanned one could have been
-    // planted to make a later genuine message look like a duplicate.
-    let (message_id, received_key) = match found {
-        Some(FoundId::Exact(id)) => (Some(id.clone()), id),
-        Some(FoundId::Scanned(id)) => (Some(id), format!("envelope:{envelope}")),
-        None => (None, format!("envelope:{envelope}")),
-    };
-    if let Ok(Some(existing)) = ctx.store.received_as(&received_key) {
-        tracing::info!(message_id = ?message_id, existing = %existing, "dead letter already stored");
-    } else {
-        let d = DeadLetter {
-            id: new_id(),
-            system: system.to_string(),
-            source: source.to_string(),
-            smev_message_id: message_id.clone(),
-            received_at: Utc::now(),
-            reason: reason.to_string(),
-            envelope,
-            state: "open".into(),
-            acked: false,
-            history: Vec::new(),
-        };
-        if let Err(e) = ctx.store.add_dead_letter(&d, &received_key) {
-            tracing::error!(error = %e, "cannot store a dead letter; not acknowledging");
-            return;
-        }
-        tracing::warn!(dead_letter = %d.id, message_id = ?message_id, reason, "message stored as a dead letter");
-    }
-    ctx.metrics
-        .received_messages
-        .with_label_values(&[source, "dead_letter"])
-        .inc();
-    if ctx.store.durable().await.is_err() {
-        return;
-    }
-    if let (Some(mid), Some(accepted)) = (message_id, accepted) {
-        if !ack(ctx, system, &mid, accepted).await {
-            return;
-        }
-        if let Ok(Some(subject)) = ctx.store.received_as(&received_key) {
-            if let Some(id) = subject.strip_prefix("D:") {
-                let marked =
-                    ctx.store
-                        .update_dead_letter(id, "engine", "acknowledged to SMEV", |d| {
-                            d.acked = true;
-                            Ok(())
-                        });
-                if let Err(e) = marked {
-                    tracing::error!(dead_letter = id, error = %e, "cannot record the Ack of a dead letter");
-                }
-            }
-        }
-    }
-}
-
-/// Acknowledges a message; true when SMEV took the Ack.
-async fn ack(ctx: &Context, system: &str, message_id: &str, accepted: bool) -> bool {
-    match ctx.systems[system].client.ack(message_id, accepted).await {
-        Ok(()) => {
-            ctx.metrics
-                .smev_calls
-                .with_label_values(&["Ack", "ok"])
-                .inc();
-            true
-        }
-        Err(e) => {
-            // Not fatal: SMEV redelivers and the duplicate is recognised.
-            count_call(ctx, "Ack", &e);
-            tracing::warn!(message_id, error = %e, "Ack failed; SMEV will redeliver");
-            false
         }
     }
 }
@@ -553,9 +379,9 @@ fn apply_response(
                     let mut attachments = Vec::new();
                     for (i, (a, integrity)) in msg.attachments.iter().zip(integrity).enumerate() {
                         let key = ctx.store.put_blob(&a.content)?;
-                        let mime = safe_mime(&attachment_mime(msg, &a.id));
+                        let mime = attachments::safe_mime(&attachment_mime(msg, &a.id));
                         attachments.push(AttachmentRef {
-                            name: file_name(&a.id, &mime, i),
+                            name: attachments::file_name(&a.id, &mime, i),
                             mime_type: mime,
                             size: a.content.len() as u64,
                             hash: key,
@@ -761,54 +587,6 @@ fn attachment_mime(msg: &ResponseMessage, content_id: &str) -> String {
     }
 }
 
-/// A received MIME type as it may be served back as `Content-Type`: `type/subtype` made of
-/// RFC 6838 name characters (parameters dropped), otherwise `application/octet-stream`.
-pub fn safe_mime(mime: &str) -> String {
-    let essence = mime.split(';').next().unwrap_or("").trim();
-    let token = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 127
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
-    };
-    match essence.split_once('/') {
-        Some((t, st)) if token(t) && token(st) => essence.to_ascii_lowercase(),
-        _ => "application/octet-stream".into(),
-    }
-}
-
-/// A file name for a received attachment: SMEV does not transmit names for MTOM attachments, so
-/// the content id is used, with the extension of its MIME type.
-pub fn file_name(content_id: &str, mime: &str, index: usize) -> String {
-    let ext = match mime {
-        "application/pdf" => "pdf",
-        "application/xml" | "text/xml" => "xml",
-        "application/vnd.ms-excel" => "xls",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => "xlsx",
-        "application/msword" => "doc",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "docx",
-        "application/rtf" | "text/rtf" => "rtf",
-        "image/jpeg" => "jpeg",
-        "image/png" => "png",
-        "application/zip" => "zip",
-        _ => "bin",
-    };
-    let base: String = content_id
-        .chars()
-        .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        .collect();
-    let base = if base.is_empty() {
-        format!("attachment{}", index + 1)
-    } else {
-        base
-    };
-    if base.to_lowercase().ends_with(&format!(".{ext}")) {
-        base
-    } else {
-        format!("{base}.{ext}")
-    }
-}
-
 /// Polls GetStatus for one system until shutdown.
 pub async fn run_status(ctx: Arc<Context>, system: String) {
     let floor = Duration::from_millis(ctx.config.engine.poll_min_interval_ms.max(1000));
@@ -997,65 +775,5 @@ pub async fn reprocess(
         }
         "GetRequest" => super::provider::reprocess(ctx, system, envelope).await,
         other => Err(format!("messages from {other} cannot be reprocessed")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const ID: &str = "5f7b9c2e-1a2b-11ef-8000-0242ac120002";
-    const PLANTED: &str = "11111111-1a2b-11ef-8000-0242ac120002";
-
-    fn envelope(inner: &str) -> String {
-        format!("<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body><t:GetResponseResponse xmlns:t=\"urn://x-artefacts-smev-gov-ru/services/message-exchange/types/1.3\"><t:ResponseMessage><t:Response>{inner}</t:Response></t:ResponseMessage></t:GetResponseResponse></s:Body></s:Envelope>")
-    }
-
-    #[test]
-    fn message_ids_are_found_in_unprocessable_envelopes() {
-        let sender = format!("<t:SenderProvidedResponseData><t:MessageMetadata><t:MessageId>{PLANTED}</t:MessageId></t:MessageMetadata></t:SenderProvidedResponseData>");
-        let meta =
-            format!("<t:MessageMetadata><t:MessageId>{ID}</t:MessageId></t:MessageMetadata>");
-        let cases: Vec<(Vec<u8>, Option<FoundId>)> = vec![
-            // Parsed: SMEV's MessageMetadata at its place, not the one inside the sender's data.
-            (envelope(&format!("{sender}{meta}")).into_bytes(), Some(FoundId::Exact(ID.into()))),
-            (envelope(&sender).into_bytes(), None),
-            // Not parsable: scanned after the end of the sender's data.
-            (
-                format!("{sender}{meta}<x y=1 y=2>").into_bytes(),
-                Some(FoundId::Scanned(ID.into())),
-            ),
-            (
-                format!("--b\r\n\r\n</SenderProvidedResponseData><MessageMetadata><MessageId> {ID} </MessageId> <").into_bytes(),
-                Some(FoundId::Scanned(ID.into())),
-            ),
-            (format!("{sender}<x y=1 y=2>").into_bytes(), None),
-            (format!("<MessageMetadata><MessageId>{ID}</MessageId><").into_bytes(), None),
-            (b"</SenderProvidedResponseData><MessageMetadata><MessageId>not-a-uuid</MessageId><".to_vec(), None),
-            (b"\xff\xfe garbage".to_vec(), None),
-        ];
-        for (raw, expected) in cases {
-            assert_eq!(
-                scavenge_message_id(&raw),
-                expected,
-                "{}",
-                String::from_utf8_lossy(&raw)
-            );
-        }
-    }
-
-    #[test]
-    fn received_mime_types_are_sanitized() {
-        let cases = [
-            ("application/pdf", "application/pdf"),
-            ("Application/PDF; name=x", "application/pdf"),
-            ("text/html\r\nSet-Cookie: a=b", "application/octet-stream"),
-            ("", "application/octet-stream"),
-            ("pdf", "application/octet-stream"),
-            ("a/b/c", "application/octet-stream"),
-        ];
-        for (input, expected) in cases {
-            assert_eq!(safe_mime(input), expected, "{input:?}");
-        }
     }
 }

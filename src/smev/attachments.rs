@@ -83,6 +83,54 @@ fn bounded(id: &str) -> String {
     id.chars().take(100).collect()
 }
 
+/// A received MIME type as it may be served back as `Content-Type`: `type/subtype` made of
+/// RFC 6838 name characters (parameters dropped), otherwise `application/octet-stream`.
+pub fn safe_mime(mime: &str) -> String {
+    let essence = mime.split(';').next().unwrap_or("").trim();
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 127
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    match essence.split_once('/') {
+        Some((t, st)) if token(t) && token(st) => essence.to_ascii_lowercase(),
+        _ => "application/octet-stream".into(),
+    }
+}
+
+/// A file name for a received attachment: SMEV does not transmit names for MTOM attachments, so
+/// the content id is used, with the extension of its MIME type.
+pub fn file_name(content_id: &str, mime: &str, index: usize) -> String {
+    let ext = match mime {
+        "application/pdf" => "pdf",
+        "application/xml" | "text/xml" => "xml",
+        "application/vnd.ms-excel" => "xls",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => "xlsx",
+        "application/msword" => "doc",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "docx",
+        "application/rtf" | "text/rtf" => "rtf",
+        "image/jpeg" => "jpeg",
+        "image/png" => "png",
+        "application/zip" => "zip",
+        _ => "bin",
+    };
+    let base: String = content_id
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .collect();
+    let base = if base.is_empty() {
+        format!("attachment{}", index + 1)
+    } else {
+        base
+    };
+    if base.to_lowercase().ends_with(&format!(".{ext}")) {
+        base
+    } else {
+        format!("{base}.{ext}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,5 +206,20 @@ mod tests {
             check(&[h], &[content("a")], false),
             Err(IntegrityError::BadSignature { .. })
         ));
+    }
+
+    #[test]
+    fn received_mime_types_are_sanitized() {
+        let cases = [
+            ("application/pdf", "application/pdf"),
+            ("Application/PDF; name=x", "application/pdf"),
+            ("text/html\r\nSet-Cookie: a=b", "application/octet-stream"),
+            ("", "application/octet-stream"),
+            ("pdf", "application/octet-stream"),
+            ("a/b/c", "application/octet-stream"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(safe_mime(input), expected, "{input:?}");
+        }
     }
 }

@@ -271,6 +271,11 @@ pub fn start_gateway(config: &Path) -> Proc {
         .current_dir(root());
     // Environment overrides the file (the config crate): every test gets a free port.
     cmd.env("SMEV_GATEWAY__API__LISTEN", "127.0.0.1:0");
+    gateway_from(cmd)
+}
+
+/// Runs a prepared gateway command until it prints its address.
+pub fn gateway_from(cmd: Command) -> Proc {
     let (child, rest, output) = spawn_until(cmd, "smev-gateway listening on http://");
     let addr = rest
         .split_whitespace()
