@@ -50,25 +50,42 @@ fn scavenge_message_id(raw: &[u8]) -> Option<FoundId> {
     }
 }
 
-/// The UUID-shaped `…MessageId>` text of the first `MessageMetadata` after the last end of the
-/// sender's data (which the sender writes, so a MessageId inside it is not SMEV's), found by
-/// linear scans.
+/// The UUID-shaped `…MessageId>` text inside the one `MessageMetadata` of the bytes, found by
+/// linear scans. SMEV's envelope has exactly one (its start and end tag), after the sender's
+/// data; any other occurrence — in the sender's data, its signature or an attachment — makes the
+/// position ambiguous, and then nothing is found: a planted id must never be the one
+/// acknowledged.
 fn scan_message_id(raw: &[u8]) -> Option<String> {
-    let after_sender = [
-        &b"SenderProvidedResponseData>"[..],
-        b"SenderProvidedRequestData>",
-    ]
-    .iter()
-    .filter_map(|t| memchr::memmem::rfind(raw, t).map(|i| i + t.len()))
-    .max()?;
-    let rest = &raw[after_sender..];
-    let meta = memchr::memmem::find(rest, b"MessageMetadata")?;
-    let rest = &rest[meta..];
-    let at = memchr::memmem::find(rest, b"MessageId>")? + b"MessageId>".len();
-    let value = &rest[at..rest.len().min(at + 100)];
+    let mut tags = memchr::memmem::find_iter(raw, b"MessageMetadata");
+    let (open, close) = (tags.next()?, tags.next()?);
+    if tags.next().is_some() {
+        return None;
+    }
+    // SMEV's MessageMetadata follows the sender's data; one inside it is the sender's own.
+    if memchr::memmem::rfind(raw, b"SenderProvided").is_some_and(|end| open < end) {
+        return None;
+    }
+    let inside = &raw[open..close];
+    let at = memchr::memmem::find(inside, b"MessageId>")? + b"MessageId>".len();
+    let value = &inside[at..inside.len().min(at + 100)];
     let end = memchr::memchr(b'<', value)?;
     let id = std::str::from_utf8(&value[..end]).ok()?.trim();
     uuid::Uuid::parse_str(id).ok().map(|_| id.to_string())
+}
+
+/// A storage key for a message whose MessageId cannot key it: the digest of its XML, from the
+/// first `<` to the first MIME delimiter after it (so redeliveries with a new multipart boundary
+/// are still recognised), at most 1 MiB of it.
+pub(crate) fn content_key(raw: &[u8]) -> String {
+    let start = memchr::memchr(b'<', raw).unwrap_or(0);
+    let rest = &raw[start..];
+    let end = memchr::memmem::find(rest, b"\r\n--")
+        .unwrap_or(rest.len())
+        .min(1024 * 1024);
+    let digest = openssl::hash::hash(openssl::hash::MessageDigest::sha256(), &rest[..end])
+        .map(|d| hex::encode(&*d))
+        .unwrap_or_default();
+    format!("unprocessable:{digest}")
 }
 
 /// `Envelope/Body/*/(Response|Request)Message/(Response|Request)/MessageMetadata/MessageId`
@@ -98,6 +115,8 @@ fn message_id_from_tree(doc: &Document) -> Option<String> {
 }
 
 /// Stores a dead letter and acknowledges the message (accepted = `accepted`) when its id is known.
+/// `signed`: SMEV's signature over the envelope verified, so its MessageId may key storage (a
+/// forged envelope must not reserve a genuine message's id and make it look like a duplicate).
 pub(crate) async fn unprocessable(
     ctx: &Context,
     system: &str,
@@ -105,6 +124,7 @@ pub(crate) async fn unprocessable(
     raw: &[u8],
     reason: &str,
     accepted: Option<bool>,
+    signed: bool,
 ) {
     let found = crate::cpu::offload(|| scavenge_message_id(raw)).await;
     let envelope = match ctx.store.put_blob(raw) {
@@ -114,12 +134,12 @@ pub(crate) async fn unprocessable(
             return;
         }
     };
-    // Only an exact MessageId may mark the message as received: a scanned one could have been
-    // planted to make a later genuine message look like a duplicate.
+    // Only an exact MessageId from a signed envelope may mark the message as received: any
+    // other could have been planted to make a later genuine message look like a duplicate.
     let (message_id, received_key) = match found {
-        Some(FoundId::Exact(id)) => (Some(id.clone()), id),
-        Some(FoundId::Scanned(id)) => (Some(id), format!("envelope:{envelope}")),
-        None => (None, format!("envelope:{envelope}")),
+        Some(FoundId::Exact(id)) if signed => (Some(id.clone()), id),
+        Some(FoundId::Exact(id) | FoundId::Scanned(id)) => (Some(id), content_key(raw)),
+        None => (None, content_key(raw)),
     };
     if let Ok(Some(existing)) = ctx.store.received_as(&received_key) {
         tracing::info!(message_id = ?message_id, existing = %existing, "dead letter already stored");
@@ -200,26 +220,50 @@ mod tests {
     }
 
     #[test]
+    fn redeliveries_with_a_new_boundary_share_a_content_key() {
+        let a = b"--uuid:1\r\nContent-Type: x\r\n\r\n<a>root</a>\r\n--uuid:1\r\n\r\npart".to_vec();
+        let b = b"--uuid:2\r\nContent-Type: x\r\n\r\n<a>root</a>\r\n--uuid:2\r\n\r\npart".to_vec();
+        let c = b"--uuid:2\r\nContent-Type: x\r\n\r\n<a>other</a>\r\n--uuid:2\r\n\r\npart".to_vec();
+        assert_eq!(content_key(&a), content_key(&b));
+        assert_ne!(content_key(&a), content_key(&c));
+    }
+
+    #[test]
     fn message_ids_are_found_in_unprocessable_envelopes() {
         let sender = format!("<t:SenderProvidedResponseData><t:MessageMetadata><t:MessageId>{PLANTED}</t:MessageId></t:MessageMetadata></t:SenderProvidedResponseData>");
         let meta =
             format!("<t:MessageMetadata><t:MessageId>{ID}</t:MessageId></t:MessageMetadata>");
         let cases: Vec<(Vec<u8>, Option<FoundId>)> = vec![
             // Parsed: SMEV's MessageMetadata at its place, not the one inside the sender's data.
-            (envelope(&format!("{sender}{meta}")).into_bytes(), Some(FoundId::Exact(ID.into()))),
+            (
+                envelope(&format!("{sender}{meta}")).into_bytes(),
+                Some(FoundId::Exact(ID.into())),
+            ),
             (envelope(&sender).into_bytes(), None),
-            // Not parsable: scanned after the end of the sender's data.
+            // Not parsable: scanned when there is exactly one MessageMetadata.
             (
-                format!("{sender}{meta}<x y=1 y=2>").into_bytes(),
+                format!("<t:SenderProvidedResponseData/>{meta}<x y=1 y=2>").into_bytes(),
                 Some(FoundId::Scanned(ID.into())),
             ),
             (
-                format!("--b\r\n\r\n</SenderProvidedResponseData><MessageMetadata><MessageId> {ID} </MessageId> <").into_bytes(),
+                format!(
+                    "--b\r\n\r\n<MessageMetadata><MessageId> {ID} </MessageId></MessageMetadata> <"
+                )
+                .into_bytes(),
                 Some(FoundId::Scanned(ID.into())),
             ),
+            // A second MessageMetadata anywhere (planted) makes the scan give up.
+            (format!("{sender}{meta}<x y=1 y=2>").into_bytes(), None),
+            (format!("{meta}<x y=1 y=2>{sender}").into_bytes(), None),
             (format!("{sender}<x y=1 y=2>").into_bytes(), None),
-            (format!("<MessageMetadata><MessageId>{ID}</MessageId><").into_bytes(), None),
-            (b"</SenderProvidedResponseData><MessageMetadata><MessageId>not-a-uuid</MessageId><".to_vec(), None),
+            (
+                format!("<MessageMetadata><MessageId>{ID}</MessageId><").into_bytes(),
+                None,
+            ),
+            (
+                b"<MessageMetadata><MessageId>not-a-uuid</MessageId></MessageMetadata><".to_vec(),
+                None,
+            ),
             (b"\xff\xfe garbage".to_vec(), None),
         ];
         for (raw, expected) in cases {

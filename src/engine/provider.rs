@@ -70,6 +70,7 @@ async fn poll_request(ctx: &Context, system: &str) -> Result<bool, SmevError> {
                 &raw,
                 &format!("unprocessable request: {reason}"),
                 Some(false),
+                false,
             )
             .await;
             return Ok(true);
@@ -112,6 +113,7 @@ async fn poll_request(ctx: &Context, system: &str) -> Result<bool, SmevError> {
                 &raw,
                 &format!("unparsable request: {e}"),
                 Some(false),
+                false,
             )
             .await;
             Ok(true)
@@ -175,7 +177,7 @@ async fn handle_request(ctx: &Context, system: &str, msg: RequestMessage, envelo
                 ) {
                     Ok(i) => integrity = i,
                     Err(e) => {
-                        what = "attachment check failed";
+                        what = ATTACHMENTS_FAILED;
                         problems.push(e.to_string());
                     }
                 }
@@ -183,10 +185,20 @@ async fn handle_request(ctx: &Context, system: &str, msg: RequestMessage, envelo
             (signatures, problems, integrity, what)
         })
         .await;
+        // The MessageId keys storage only when the signatures verified; a forged envelope must
+        // not reserve a genuine message's id (it would then look like a duplicate).
+        let received_key = if signatures_ok(what) {
+            ack_id.clone()
+        } else {
+            acknowledge::content_key(envelope)
+        };
         let stored = if problems.is_empty() {
             store_incoming(ctx, system, &msg, envelope, signatures, &integrity).map(|id| {
                 tracing::Span::current().record("incoming_id", id.as_str());
             })
+        } else if let Ok(Some(existing)) = ctx.store.received_as(&received_key) {
+            tracing::info!(existing = %existing, "dead letter already stored");
+            Ok(())
         } else {
             let key = ctx.store.put_blob(envelope);
             key.and_then(|key| {
@@ -203,7 +215,7 @@ async fn handle_request(ctx: &Context, system: &str, msg: RequestMessage, envelo
                         acked: false,
                         history: Vec::new(),
                     },
-                    &ack_id,
+                    &received_key,
                 )
             })
         };
@@ -229,7 +241,7 @@ async fn handle_request(ctx: &Context, system: &str, msg: RequestMessage, envelo
                 .await
             {
                 Ok(()) if !problems.is_empty() => {
-                    if let Ok(Some(subject)) = ctx.store.received_as(&ack_id) {
+                    if let Ok(Some(subject)) = ctx.store.received_as(&received_key) {
                         if let Some(id) = subject.strip_prefix("D:") {
                             let marked = ctx.store.update_dead_letter(
                                 id,
@@ -254,6 +266,13 @@ async fn handle_request(ctx: &Context, system: &str, msg: RequestMessage, envelo
     .instrument(span)
     .await
 }
+
+/// The refusal came after the signatures verified (only the attachments failed).
+fn signatures_ok(what: &str) -> bool {
+    what == ATTACHMENTS_FAILED
+}
+
+const ATTACHMENTS_FAILED: &str = "attachment check failed";
 
 fn store_incoming(
     ctx: &Context,

@@ -73,6 +73,7 @@ pub async fn poll_response(ctx: &Context, system: &str) -> Result<bool, SmevErro
                 &raw,
                 &format!("unprocessable answer: {reason}"),
                 Some(false),
+                false,
             )
             .await;
             return Ok(true);
@@ -114,6 +115,7 @@ pub async fn poll_response(ctx: &Context, system: &str) -> Result<bool, SmevErro
                 &raw,
                 &format!("unparsable answer: {e}"),
                 Some(false),
+                false,
             )
             .await;
             Ok(true)
@@ -281,7 +283,7 @@ async fn handle_response(ctx: &Context, system: &str, msg: ResponseMessage, enve
         }
         let (signatures, problems) = crate::cpu::offload(|| check_signatures(ctx, envelope)).await;
         if !problems.is_empty() {
-            unprocessable(ctx, system, "GetResponse", envelope, &format!("signature check failed: {}", problems.join(" | ")), Some(false)).await;
+            unprocessable(ctx, system, "GetResponse", envelope, &format!("signature check failed: {}", problems.join(" | ")), Some(false), false).await;
             return;
         }
         // Attachment checks (PKCS#7) and the store writes: on the CPU pool.
@@ -294,10 +296,10 @@ async fn handle_response(ctx: &Context, system: &str, msg: ResponseMessage, enve
                 }
             }
             Ok(Applied::Unmatched(reason)) => {
-                unprocessable(ctx, system, "GetResponse", envelope, &reason, Some(true)).await;
+                unprocessable(ctx, system, "GetResponse", envelope, &reason, Some(true), true).await;
             }
             Ok(Applied::Refused(reason)) => {
-                unprocessable(ctx, system, "GetResponse", envelope, &reason, Some(false)).await;
+                unprocessable(ctx, system, "GetResponse", envelope, &reason, Some(false), true).await;
             }
             Ok(Applied::Foreign(owner)) => {
                 ctx.metrics.received_messages.with_label_values(&["GetResponse", "foreign"]).inc();
@@ -638,6 +640,7 @@ async fn poll_status(ctx: &Context, system: &str) -> Result<bool, SmevError> {
                 &raw,
                 &format!("unparsable status message: {e}"),
                 None,
+                false,
             )
             .await;
             return Ok(true);
@@ -660,6 +663,7 @@ async fn poll_status(ctx: &Context, system: &str) -> Result<bool, SmevError> {
             &received.envelope,
             &format!("signature check failed: {}", problems.join(" | ")),
             None,
+            false,
         )
         .await;
         return Ok(true);

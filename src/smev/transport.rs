@@ -20,7 +20,8 @@ use super::SmevError;
 
 /// An answer as read.
 enum Read {
-    Whole(u16, String, Bytes),
+    /// Status, Content-Type, body, whether the body was framed (length or chunked).
+    Whole(u16, String, Bytes, bool),
     /// Over the limit: the first bytes only.
     TooLarge(Vec<u8>),
 }
@@ -158,8 +159,18 @@ impl SoapClient {
                 .and_then(|v: &HeaderValue| v.to_str().ok())
                 .unwrap_or("")
                 .to_string();
-            // Read frame by frame: past the limit, keep the head (where the MessageId is) and
-            // stop reading, so an endless answer costs at most `limit` bytes of memory.
+            // A body without Content-Length or chunked framing ends when the connection does:
+            // only such a body can arrive cut short without hyper noticing.
+            let delimited = response
+                .headers()
+                .contains_key(hyper::header::CONTENT_LENGTH)
+                || response
+                    .headers()
+                    .get(hyper::header::TRANSFER_ENCODING)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+            // Read frame by frame: past the limit, keep the head and stop reading, so an
+            // endless answer costs at most `limit` bytes of memory.
             let mut body = response.into_body();
             let mut buf: Vec<u8> = Vec::new();
             while let Some(frame) = body.frame().await {
@@ -172,10 +183,10 @@ impl SoapClient {
                     buf.extend_from_slice(data);
                 }
             }
-            Ok::<_, TransportError>(Read::Whole(status, ctype, Bytes::from(buf)))
+            Ok::<_, TransportError>(Read::Whole(status, ctype, Bytes::from(buf), delimited))
         };
-        let (status, ctype, body) = match tokio::time::timeout(timeout, exchange).await {
-            Ok(Ok(Read::Whole(s, c, b))) => (s, c, b),
+        let (status, ctype, body, delimited) = match tokio::time::timeout(timeout, exchange).await {
+            Ok(Ok(Read::Whole(s, c, b, d))) => (s, c, b, d),
             Ok(Ok(Read::TooLarge(head))) => {
                 return Err(SmevError::Poison {
                     reason: TransportError::TooLarge(limit).to_string(),
@@ -195,7 +206,7 @@ impl SoapClient {
             Err(e)
                 if answered
                     && ctype.to_ascii_lowercase().starts_with("multipart/")
-                    && !matches!(e, SmevError::MtomTruncated(_)) =>
+                    && (delimited || !matches!(e, SmevError::MtomTruncated(_))) =>
             {
                 Err(SmevError::Poison {
                     reason: e.to_string(),

@@ -39,7 +39,7 @@ impl ClientAddr {
     /// The address the login limits count against: IPv4 as it is, IPv6 by its /64 (one host
     /// usually owns a whole /64, so single IPv6 addresses would be free to rotate).
     fn limit_key(&self) -> String {
-        match self.0.map(|a| a.ip()) {
+        match self.0.map(|a| a.ip().to_canonical()) {
             Some(std::net::IpAddr::V6(v6)) => {
                 let s = v6.segments();
                 format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])

@@ -1,7 +1,8 @@
-//! Brute-force limits of the UI login. Every attempt first takes a token from three buckets —
-//! one per login name, one per client address, one for all attempts (four times the per-address
-//! rate, against guessing from many addresses) — and is answered 429 at once when one is
-//! empty, before any password hashing (so parallel guessing gains nothing and argon2 floods
+//! Brute-force limits of the UI login. Every attempt first takes a token from two buckets —
+//! one per login name, one per client address — and is answered 429 at once when one is empty
+//! (or when the bucket of all *failed* attempts, twenty times the per-address rate, is: guessing
+//! from many addresses; successful logins never drain it, so staff can still log in while a
+//! few addresses guess), before any password hashing (so parallel guessing gains nothing and argon2 floods
 //! cannot starve the server). Consecutive failures of one login lock it for a while; the lock
 //! is audited and counted by the caller. State is in memory and bounded.
 
@@ -11,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use crate::config::UiConfig;
 
-/// The bucket of all attempts.
+/// The bucket of all failed attempts, and its size relative to one address's.
 const ALL: &str = "all";
+const ALL_FACTOR: f64 = 20.0;
 
 /// Entries kept at most per map; past it, full buckets and expired records are dropped first.
 const MAX_ENTRIES: usize = 100_000;
@@ -98,12 +100,12 @@ impl LoginGuard {
         let ip_key = format!("ip:{ip}");
         let login_wait = s.wait(&login_key, l.login_burst, l.login_per_sec, now);
         let ip_wait = s.wait(&ip_key, l.ip_burst, l.ip_per_sec, now);
-        let all_wait = s.wait(ALL, l.ip_burst * 4.0, l.ip_per_sec * 4.0, now);
+        let all_wait = s.wait(ALL, l.ip_burst * ALL_FACTOR, l.ip_per_sec * ALL_FACTOR, now);
         let wait = login_wait.max(ip_wait).max(all_wait);
         if !wait.is_zero() {
             return Verdict::Limited(wait);
         }
-        for key in [login_key, ip_key, ALL.to_string()] {
+        for key in [login_key, ip_key] {
             if let Some(b) = s.buckets.get_mut(&key) {
                 b.tokens -= 1.0;
             }
@@ -117,6 +119,13 @@ impl LoginGuard {
         let Ok(mut s) = self.state.lock() else {
             return false;
         };
+        if let Some(b) = s.buckets.get_mut(ALL) {
+            b.tokens -= 1.0;
+        }
+        // An attempt admitted just before the lock and failing during it does not count on.
+        if s.locked_until.get(login).is_some_and(|until| *until > now) {
+            return false;
+        }
         let forget = self.limits.lock_for;
         let entry = s.failures.entry(login.to_string()).or_insert((0, now));
         if now.duration_since(entry.1) > forget {
@@ -240,10 +249,23 @@ mod tests {
     fn guessing_from_many_addresses_meets_the_global_bucket() {
         let g = guard(1000, 2, 1000);
         let t0 = Instant::now();
-        let admitted = (0..100)
-            .filter(|i| g.admit_at(&format!("user{i}"), &format!("10.0.0.{i}"), t0) == Verdict::Go)
+        let mut admitted = 0;
+        for i in 0..100 {
+            if g.admit_at(&format!("user{i}"), &format!("10.0.0.{i}"), t0) == Verdict::Go {
+                admitted += 1;
+                g.failed(&format!("user{i}"));
+            }
+        }
+        assert_eq!(
+            admitted, 40,
+            "twenty times the per-address burst of failures"
+        );
+        // Successes do not drain it.
+        let g = guard(1000, 2, 1000);
+        let ok = (0..100)
+            .filter(|i| g.admit_at(&format!("user{i}"), &format!("10.0.1.{i}"), t0) == Verdict::Go)
             .count();
-        assert_eq!(admitted, 8, "four times the per-address burst");
+        assert_eq!(ok, 100);
     }
 
     #[test]
