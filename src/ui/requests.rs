@@ -147,6 +147,7 @@ fn card_json(ui: &Ui, user: &User, r: &RequestRecord) -> Json {
                 "what": signature_place(&s.location),
                 "valid": s.valid,
                 "trusted": s.trusted,
+                "by_smev": s.location.contains("SMEVSignature"),
                 "signer": s.signer,
                 "not_before": s.not_before,
                 "not_after": s.not_after,
