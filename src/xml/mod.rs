@@ -8,6 +8,7 @@
 
 pub mod c14n;
 pub mod escape;
+mod parser;
 pub mod transform;
 pub mod tree;
 
