@@ -173,19 +173,26 @@ pub(crate) async fn unprocessable(
         if !ack(ctx, system, &mid, accepted).await {
             return;
         }
-        if let Ok(Some(subject)) = ctx.store.received_as(&received_key) {
-            if let Some(id) = subject.strip_prefix("D:") {
-                let marked =
-                    ctx.store
-                        .update_dead_letter(id, "engine", "acknowledged to SMEV", |d| {
-                            d.acked = true;
-                            Ok(())
-                        });
-                if let Err(e) = marked {
-                    tracing::error!(dead_letter = id, error = %e, "cannot record the Ack of a dead letter");
-                }
-            }
-        }
+        record_ack(ctx, &received_key);
+    }
+}
+
+/// Notes on the dead letter stored under `received_key` that SMEV took its Ack.
+pub(crate) fn record_ack(ctx: &Context, received_key: &str) {
+    let Ok(Some(subject)) = ctx.store.received_as(received_key) else {
+        return;
+    };
+    let Some(id) = subject.strip_prefix("D:") else {
+        return;
+    };
+    let marked = ctx
+        .store
+        .update_dead_letter(id, "engine", "acknowledged to SMEV", |d| {
+            d.acked = true;
+            Ok(())
+        });
+    if let Err(e) = marked {
+        tracing::error!(dead_letter = id, error = %e, "cannot record the Ack of a dead letter");
     }
 }
 

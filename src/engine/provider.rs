@@ -170,11 +170,7 @@ async fn handle_request(ctx: &Context, system: &str, msg: RequestMessage, envelo
                     .1
                     .and_then(|(ns, local)| ctx.kind_by_root(&ns, &local))
                     .is_some_and(|k| k.config.require_attachment_signature);
-                match attachments::check(
-                    &msg.data.attachment_headers,
-                    &msg.attachments,
-                    require,
-                ) {
+                match attachments::check(&msg.data.attachment_headers, &msg.attachments, require) {
                     Ok(i) => integrity = i,
                     Err(e) => {
                         what = ATTACHMENTS_FAILED;
@@ -240,24 +236,7 @@ async fn handle_request(ctx: &Context, system: &str, msg: RequestMessage, envelo
                 .ack(&ack_id, problems.is_empty())
                 .await
             {
-                Ok(()) if !problems.is_empty() => {
-                    if let Ok(Some(subject)) = ctx.store.received_as(&received_key) {
-                        if let Some(id) = subject.strip_prefix("D:") {
-                            let marked = ctx.store.update_dead_letter(
-                                id,
-                                "engine",
-                                "acknowledged to SMEV",
-                                |d| {
-                                    d.acked = true;
-                                    Ok(())
-                                },
-                            );
-                            if let Err(e) = marked {
-                                tracing::error!(dead_letter = id, error = %e, "cannot record the Ack of a dead letter");
-                            }
-                        }
-                    }
-                }
+                Ok(()) if !problems.is_empty() => acknowledge::record_ack(ctx, &received_key),
                 Ok(()) => {}
                 Err(e) => tracing::warn!(error = %e, "Ack failed; SMEV will redeliver"),
             }
