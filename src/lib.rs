@@ -5,7 +5,8 @@
 //! - [`dsig`]: GOST XMLDSig sign/verify and the signature doctor;
 //! - [`smev`]: the SMEV 3 protocol (messages, envelopes, faults, MTOM, schemas, transport);
 //! - [`config`], [`calendar`]: configuration and dates;
-//! - [`store`]: durable records on sled, the request lifecycle;
+//! - [`domain`]: the records, their typed states and events, and the lifecycles that apply them;
+//! - [`store`]: durable records on sled (one transaction per applied event);
 //! - [`metrics`]: Prometheus metrics;
 //! - [`engine`]: the workers (send, poll, Ack, respond, webhooks, expiry, retention);
 //! - [`api`]: the HTTP JSON API, health, metrics endpoint;
@@ -16,6 +17,7 @@ pub mod calendar;
 pub mod config;
 pub mod cpu;
 pub mod daemon;
+pub mod domain;
 pub mod dsig;
 pub mod engine;
 pub mod metrics;

@@ -11,7 +11,7 @@ use prometheus::{
     Opts, Registry, TextEncoder,
 };
 
-use crate::store::records::RequestState;
+use crate::domain::{DeadLetterState, RequestState, WebhookState};
 use crate::store::{DueKind, Store};
 
 /// Every metric of the gateway.
@@ -38,6 +38,7 @@ pub struct Metrics {
     dead_letters: IntGauge,
     webhook_dead: IntGauge,
     db_size: IntGauge,
+    storage_failures: IntGauge,
     disk_free: IntGauge,
     build_info: IntGaugeVec,
 }
@@ -143,6 +144,7 @@ impl Metrics {
             dead_letters: int_gauge(&r, "smev_gateway_dead_letters", "Open dead letters (received messages that could not be processed)."),
             webhook_dead: int_gauge(&r, "smev_gateway_webhook_dead_letters", "Webhook events that exhausted their attempts."),
             db_size: int_gauge(&r, "smev_gateway_database_size_bytes", "Size of the sled database on disk."),
+            storage_failures: int_gauge(&r, "smev_gateway_storage_failures_total", "Failed reads and writes of the database since start (each is logged with its operation)."),
             disk_free: int_gauge(&r, "smev_gateway_disk_free_bytes", "Free space on the database's file system."),
             build_info: gauge_vec(&r, "smev_gateway_build_info", "Build information (always 1).", &["version", "git"]),
             registry: r,
@@ -191,7 +193,9 @@ impl Metrics {
             (DueKind::Incoming, "respond"),
             (DueKind::Webhook, "webhook"),
         ] {
-            let (due, later) = store.due_counts(kind, now);
+            let Ok((due, later)) = store.due_counts(kind, now) else {
+                continue;
+            };
             self.queue_depth
                 .with_label_values(&[name, "due"])
                 .set(due as i64);
@@ -199,14 +203,17 @@ impl Metrics {
                 .with_label_values(&[name, "delayed"])
                 .set(later as i64);
         }
-        let open = store
-            .requests_where(|r| {
-                matches!(
-                    r.state,
-                    RequestState::Queued | RequestState::Sending | RequestState::Sent
-                )
-            })
-            .unwrap_or_default();
+        // A failed read keeps the gauges' last values; the store noted the failure, which
+        // `smev_gateway_storage_failures_total` and readiness show.
+        self.storage_failures.set(store.failure_count() as i64);
+        let Ok(open) = store.requests_where(|r| {
+            matches!(
+                r.state,
+                RequestState::Queued | RequestState::Sending | RequestState::Sent
+            )
+        }) else {
+            return;
+        };
         let oldest_queued = open
             .iter()
             .filter(|r| r.state != RequestState::Sent)
@@ -232,19 +239,19 @@ impl Metrics {
                 .filter(|r| r.deadline.is_some_and(|d| d < now))
                 .count() as i64,
         );
-        self.dead_letters.set(
-            store
-                .list_dead_letters(&[])
-                .map(|v| v.iter().filter(|d| d.state == "open").count() as i64)
-                .unwrap_or(0),
-        );
-        self.webhook_dead.set(
-            store
-                .webhooks_in_state(&[], "dead")
-                .map(|v| v.len() as i64)
-                .unwrap_or(0),
-        );
-        self.db_size.set(store.size_on_disk() as i64);
+        if let Ok(letters) = store.list_dead_letters(&[]) {
+            let open = letters
+                .iter()
+                .filter(|d| d.state == DeadLetterState::Open)
+                .count();
+            self.dead_letters.set(open as i64);
+        }
+        if let Ok(dead) = store.webhooks_in_state(&[], WebhookState::Dead) {
+            self.webhook_dead.set(dead.len() as i64);
+        }
+        if let Ok(size) = store.size_on_disk() {
+            self.db_size.set(size as i64);
+        }
         self.disk_free
             .set(free_disk_bytes(database_dir).unwrap_or(0) as i64);
     }

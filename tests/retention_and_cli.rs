@@ -7,9 +7,9 @@ use std::process::Command;
 
 use common::*;
 use smev_gateway::config::Config;
+use smev_gateway::domain::RequestState;
 use smev_gateway::engine::intake::{self, NewRequest};
 use smev_gateway::engine::{upkeep, Context};
-use smev_gateway::store::records::RequestState;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closed_requests_are_archived_then_purged() {
@@ -43,7 +43,7 @@ async fn closed_requests_are_archived_then_purged() {
         .unwrap();
         assert!(created);
         if close {
-            intake::cancel(&ctx, &r.id, "test").await.unwrap();
+            intake::cancel(&ctx, &r.id, &"test".into()).await.unwrap();
         }
         ids.push(r.id);
     }

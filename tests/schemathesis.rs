@@ -308,7 +308,7 @@ fn check_webhook_bodies(live: &Live) {
     let events: Vec<serde_json::Value> = items(live, "/api/v1/webhooks/dead-letters")
         .into_iter()
         .map(|e| {
-            let e: smev_gateway::store::records::WebhookEvent =
+            let e: smev_gateway::domain::WebhookEvent =
                 serde_json::from_value(e).expect("a WebhookEvent");
             serde_json::from_slice(&smev_gateway::engine::webhooks::body(&e)).unwrap()
         })

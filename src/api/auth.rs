@@ -21,8 +21,8 @@ pub struct Caller {
 
 impl Caller {
     /// The actor name for the audit log.
-    pub fn actor(&self) -> String {
-        format!("system:{}/{}", self.system, self.token_name)
+    pub fn actor(&self) -> crate::domain::Actor {
+        crate::domain::Actor::System(format!("{}/{}", self.system, self.token_name))
     }
 }
 

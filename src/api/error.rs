@@ -188,7 +188,8 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ApiError::new("not_found", "not found"),
-            StoreError::Conflict(m) | StoreError::Rejected(m) => ApiError::new("conflict", m),
+            StoreError::Conflict(m) => ApiError::new("conflict", m),
+            StoreError::Lifecycle(e) => ApiError::new("conflict", e.to_string()),
             other => ApiError::new("storage_error", other.to_string()),
         }
     }

@@ -9,6 +9,7 @@ use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
 
+use crate::domain::WebhookState;
 use crate::engine::intake;
 use crate::engine::Context;
 use crate::smev::model::RejectionReasonCode;
@@ -56,7 +57,7 @@ fn load_incoming(
     ctx: &Context,
     caller: &Caller,
     id: &str,
-) -> Result<crate::store::records::IncomingRecord, ApiError> {
+) -> Result<crate::domain::IncomingRecord, ApiError> {
     let r = ctx
         .store
         .get_incoming(id)
@@ -226,7 +227,7 @@ pub struct CaseView {
 }
 
 /// Groups requests into cases.
-pub fn cases_of(requests: &[crate::store::records::RequestRecord]) -> Vec<CaseView> {
+pub fn cases_of(requests: &[crate::domain::RequestRecord]) -> Vec<CaseView> {
     let mut map: BTreeMap<(String, String), CaseView> = BTreeMap::new();
     for r in requests {
         let Some(c) = &r.case else { continue };
@@ -319,11 +320,11 @@ pub async fn get_case(
 pub async fn dead_webhooks(
     State(ctx): State<Arc<Context>>,
     caller: Caller,
-) -> Result<Json<Page<crate::store::records::WebhookEvent>>, ApiError> {
+) -> Result<Json<Page<crate::domain::WebhookEvent>>, ApiError> {
     Ok(Json(Page {
         items: ctx
             .store
-            .webhooks_in_state(std::slice::from_ref(&caller.system), "dead")?,
+            .webhooks_in_state(std::slice::from_ref(&caller.system), WebhookState::Dead)?,
         next_cursor: None,
     }))
 }
@@ -333,7 +334,7 @@ pub async fn redeliver(
     State(ctx): State<Arc<Context>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<crate::store::records::WebhookEvent>, ApiError> {
+) -> Result<Json<crate::domain::WebhookEvent>, ApiError> {
     let e = ctx
         .store
         .get_webhook(&id)
@@ -341,10 +342,10 @@ pub async fn redeliver(
     if e.system != caller.system {
         return Err(ApiError::not_found("webhook event"));
     }
-    if e.state != "dead" {
+    if e.state != WebhookState::Dead {
         return Err(ApiError::new(
             "conflict",
-            format!("the event is {}, not dead", e.state),
+            format!("the event is {}, not dead", e.state.as_str()),
         ));
     }
     Ok(Json(intake::webhook_redeliver(&ctx, &id).await?))

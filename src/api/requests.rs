@@ -12,9 +12,9 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use crate::domain::{CaseInfo, RequestRecord, RequestState};
 use crate::engine::intake::{self, NewAttachment, NewRequest};
 use crate::engine::Context;
-use crate::store::records::{CaseInfo, RequestRecord, RequestState};
 use crate::store::RequestFilter;
 
 use super::auth::Caller;

@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::domain::*;
 use crate::engine::Context;
 use crate::smev::model::{Participant, Rejection};
-use crate::store::records::*;
 
 #[derive(Debug, Serialize)]
 pub struct AttachmentView {
@@ -219,11 +219,11 @@ impl DeadLetterView {
         DeadLetterView {
             id: d.id.clone(),
             system: d.system.clone(),
-            source: d.source.clone(),
+            source: d.source.as_str().to_string(),
             smev_message_id: d.smev_message_id.clone(),
             received_at: d.received_at,
             reason: d.reason.clone(),
-            state: d.state.clone(),
+            state: d.state.as_str().to_string(),
             acked: d.acked,
             envelope_xml: if with_xml {
                 ctx.store.blob_text(&d.envelope).ok()

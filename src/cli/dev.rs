@@ -13,8 +13,8 @@ use std::process::ExitCode;
 use clap::Args;
 use smev_gateway::config::{Config, Role, TokenConfig, UiUser};
 use smev_gateway::daemon;
+use smev_gateway::domain::CaseInfo;
 use smev_gateway::engine::intake::{self, NewRequest};
-use smev_gateway::store::records::CaseInfo;
 
 use super::mock_smev::{MockConfig, MockSmev};
 use super::CmdResult;
@@ -200,7 +200,7 @@ async fn demo_cases(ctx: &smev_gateway::engine::Context) {
                 }),
                 attachments: Vec::new(),
                 test_message: Some(true),
-                actor: "system:is-main/demo".into(),
+                actor: smev_gateway::domain::Actor::System("is-main/demo".into()),
             },
         )
         .await;

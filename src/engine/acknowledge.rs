@@ -6,9 +6,9 @@
 
 use chrono::Utc;
 
+use crate::domain::{Actor, DeadLetter, DeadLetterEvent, Owner, Source};
 use crate::smev::SmevError;
 use crate::store::new_id;
-use crate::store::records::DeadLetter;
 use crate::xml::{Document, NodeId};
 
 use super::Context;
@@ -120,7 +120,7 @@ fn message_id_from_tree(doc: &Document) -> Option<String> {
 pub(crate) async fn unprocessable(
     ctx: &Context,
     system: &str,
-    source: &str,
+    source: Source,
     raw: &[u8],
     reason: &str,
     accepted: Option<bool>,
@@ -141,21 +141,25 @@ pub(crate) async fn unprocessable(
         Some(FoundId::Exact(id) | FoundId::Scanned(id)) => (Some(id), content_key(raw)),
         None => (None, content_key(raw)),
     };
-    if let Ok(Some(existing)) = ctx.store.received_as(&received_key) {
+    let stored = match ctx.store.received_as(&received_key) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "store unavailable; not acknowledging");
+            return;
+        }
+    };
+    if let Some(existing) = stored {
         tracing::info!(message_id = ?message_id, existing = %existing, "dead letter already stored");
     } else {
-        let d = DeadLetter {
-            id: new_id(),
-            system: system.to_string(),
-            source: source.to_string(),
-            smev_message_id: message_id.clone(),
-            received_at: Utc::now(),
-            reason: reason.to_string(),
+        let d = DeadLetter::open(
+            new_id(),
+            system,
+            source,
+            message_id.clone(),
+            reason.to_string(),
             envelope,
-            state: "open".into(),
-            acked: false,
-            history: Vec::new(),
-        };
+            Utc::now(),
+        );
         if let Err(e) = ctx.store.add_dead_letter(&d, &received_key) {
             tracing::error!(error = %e, "cannot store a dead letter; not acknowledging");
             return;
@@ -164,7 +168,7 @@ pub(crate) async fn unprocessable(
     }
     ctx.metrics
         .received_messages
-        .with_label_values(&[source, "dead_letter"])
+        .with_label_values(&[source.as_str(), "dead_letter"])
         .inc();
     if ctx.store.durable().await.is_err() {
         return;
@@ -179,20 +183,19 @@ pub(crate) async fn unprocessable(
 
 /// Notes on the dead letter stored under `received_key` that SMEV took its Ack.
 pub(crate) fn record_ack(ctx: &Context, received_key: &str) {
-    let Ok(Some(subject)) = ctx.store.received_as(received_key) else {
-        return;
-    };
-    let Some(id) = subject.strip_prefix("D:") else {
-        return;
+    let id = match ctx.store.received_as(received_key) {
+        Ok(Some(Owner::DeadLetter(id))) => id,
+        Ok(_) => return,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot record the Ack of a dead letter");
+            return;
+        }
     };
     let marked = ctx
         .store
-        .update_dead_letter(id, "engine", "acknowledged to SMEV", |d| {
-            d.acked = true;
-            Ok(())
-        });
+        .apply_dead_letter(&id, &Actor::Engine, &DeadLetterEvent::Acked);
     if let Err(e) = marked {
-        tracing::error!(dead_letter = id, error = %e, "cannot record the Ack of a dead letter");
+        tracing::error!(dead_letter = %id, error = %e, "cannot record the Ack of a dead letter");
     }
 }
 

@@ -9,6 +9,7 @@ use chrono::Utc;
 use openssl::x509::X509;
 
 use crate::config::PersonalSignatureMode;
+use crate::domain::*;
 use crate::dsig::certificate::Validity;
 use crate::dsig::sign::{self, signature_element};
 use crate::dsig::{Algorithm, CertificateInfo};
@@ -16,12 +17,10 @@ use crate::smev::build;
 use crate::smev::model::RejectionReasonCode;
 use crate::smev::schema::SchemaErrors;
 use crate::smev::{mtom, MessageId, SmevError};
-use crate::store::records::*;
 use crate::store::{new_id, Created, StoreError};
 use crate::xml::XmlError;
 
 use super::Context;
-use crate::store::lifecycle;
 
 const B64: base64::engine::general_purpose::GeneralPurpose =
     base64::engine::general_purpose::STANDARD;
@@ -67,11 +66,18 @@ pub enum IntakeError {
     Store(String),
 }
 
+impl From<LifecycleError> for IntakeError {
+    fn from(e: LifecycleError) -> Self {
+        IntakeError::Conflict(e.to_string())
+    }
+}
+
 impl From<StoreError> for IntakeError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => IntakeError::NotFound,
-            StoreError::Conflict(m) | StoreError::Rejected(m) => IntakeError::Conflict(m),
+            StoreError::Conflict(m) => IntakeError::Conflict(m),
+            StoreError::Lifecycle(l) => IntakeError::Conflict(l.to_string()),
             other => IntakeError::Store(other.to_string()),
         }
     }
@@ -103,8 +109,7 @@ pub struct NewRequest {
     pub case: Option<CaseInfo>,
     pub attachments: Vec<NewAttachment>,
     pub test_message: Option<bool>,
-    /// "system:<id>" or "user:<login>".
-    pub actor: String,
+    pub actor: Actor,
 }
 
 fn attachment_refs(attachments: &[NewAttachment]) -> Result<Vec<AttachmentRef>, IntakeError> {
@@ -304,9 +309,9 @@ pub async fn submit(ctx: &Context, req: NewRequest) -> Result<(RequestRecord, bo
             actor: req.actor.clone(),
             from: None,
             to: state,
-            reason: "request accepted".into(),
+            reason: Reason::Accepted,
         }],
-        created_by: req.actor.clone(),
+        created_by: req.actor.to_string(),
     };
     let blobs: Vec<Vec<u8>> = req.attachments.iter().map(|a| a.bytes.clone()).collect();
     let created = ctx.store.create_request(&rec, content.as_bytes(), &blobs)?;
@@ -396,7 +401,10 @@ pub fn signing_payload(
 
 /// Parses a certificate given as PEM or base64 DER.
 pub fn parse_certificate(text: &str) -> Result<X509, IntakeError> {
-    let _ = crate::dsig::engine::ensure_gost_engine();
+    // A missing engine shows as the parse error below.
+    if let Err(e) = crate::dsig::engine::ensure_gost_engine() {
+        tracing::warn!(error = %e, "GOST engine unavailable");
+    }
     let t = text.trim();
     if t.starts_with("-----BEGIN") {
         return X509::from_pem(t.as_bytes())
@@ -418,7 +426,7 @@ pub async fn accept_personal_signature(
     id: &str,
     signature: &[u8],
     cert: &X509,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<RequestRecord, IntakeError> {
     let r = ctx.store.get_request(id)?;
     if r.state != RequestState::AwaitingPersonalSignature {
@@ -486,26 +494,17 @@ pub async fn accept_personal_signature(
         .map_err(|e| IntakeError::Signing(e.to_string()))?;
     let sig_xml = signature_element(&p.signed_info, signature, &der);
     let now = Utc::now();
-    let rec = ctx.store.update_request(
+    let evidence = ctx.store.put_blob(sig_xml.as_bytes())?;
+    let rec = ctx.store.apply_request(
         id,
         actor,
-        "personal signature (ЭП-СП) accepted",
-        Some(&crate::store::blob_key(sig_xml.as_bytes())?),
-        |rec| {
-            lifecycle::check(rec.state, RequestState::Queued)?;
-            if rec.state != RequestState::AwaitingPersonalSignature {
-                return Err(StoreError::Conflict(
-                    "the request is no longer awaiting a personal signature".into(),
-                ));
-            }
-            rec.state = RequestState::Queued;
-            rec.personal.signature_xml = Some(sig_xml.clone());
-            rec.personal.signer = Some(info.subject.clone());
-            rec.next_due = Some(now);
-            Ok(())
+        &RequestEvent::PersonalSignature {
+            signature_xml: sig_xml,
+            signer: info.subject.clone(),
+            evidence,
+            due: now,
         },
     )?;
-    ctx.store.put_blob(sig_xml.as_bytes())?;
     ctx.store.durable().await?;
     ctx.wake_sender.notify_one();
     Ok(rec)
@@ -513,56 +512,19 @@ pub async fn accept_personal_signature(
 
 /// Operator retry of a failed, rejected or expired request: a new MessageID (the old one may be
 /// known to SMEV), due now.
-pub async fn retry(ctx: &Context, id: &str, actor: &str) -> Result<RequestRecord, IntakeError> {
+pub async fn retry(ctx: &Context, id: &str, actor: &Actor) -> Result<RequestRecord, IntakeError> {
     let now = Utc::now();
     let r = ctx
         .store
-        .update_request(id, actor, "operator retry", None, |rec| {
-            if !matches!(
-                rec.state,
-                RequestState::Failed | RequestState::Rejected | RequestState::Expired
-            ) {
-                return Err(StoreError::Conflict(format!(
-                    "only failed, rejected or expired requests can be retried; this one is {}",
-                    rec.state.as_str()
-                )));
-            }
-            lifecycle::check(rec.state, RequestState::Queued)?;
-            rec.state = RequestState::Queued;
-            if let Some(old) = rec.message_id.take() {
-                rec.replaced_message_ids.push(old);
-            }
-            rec.signed_envelope = None;
-            rec.next_due = Some(now);
-            rec.answer = None;
-            rec.deadline = None;
-            Ok(())
-        })?;
+        .apply_request(id, actor, &RequestEvent::OperatorRetry { due: now })?;
     ctx.store.durable().await?;
     ctx.wake_sender.notify_one();
     Ok(r)
 }
 
 /// Cancels a request that has no final answer yet.
-pub async fn cancel(ctx: &Context, id: &str, actor: &str) -> Result<RequestRecord, IntakeError> {
-    let r = ctx
-        .store
-        .update_request(id, actor, "cancelled by the operator", None, |rec| {
-            if rec.state == RequestState::Sending {
-                return Err(StoreError::Conflict(
-                    "the request is being sent right now; try again in a moment".into(),
-                ));
-            }
-            if rec.state == RequestState::Cancelled {
-                return Err(StoreError::Conflict(
-                    "the request is already cancelled".into(),
-                ));
-            }
-            lifecycle::check(rec.state, RequestState::Cancelled)?;
-            rec.state = RequestState::Cancelled;
-            rec.next_due = None;
-            Ok(())
-        })?;
+pub async fn cancel(ctx: &Context, id: &str, actor: &Actor) -> Result<RequestRecord, IntakeError> {
+    let r = ctx.store.apply_request(id, actor, &RequestEvent::Cancel)?;
     ctx.store.durable().await?;
     Ok(r)
 }
@@ -573,7 +535,7 @@ pub async fn respond(
     id: &str,
     business_xml: &str,
     attachments: Vec<NewAttachment>,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<IncomingRecord, IntakeError> {
     let inc = ctx.store.get_incoming(id)?;
     let limit = ctx.config.api.max_xml_bytes;
@@ -631,7 +593,7 @@ pub async fn reject(
     id: &str,
     code: RejectionReasonCode,
     description: &str,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<IncomingRecord, IntakeError> {
     if description.trim().is_empty() || description.chars().count() > 4000 {
         return Err(IntakeError::Invalid(
@@ -653,26 +615,14 @@ pub async fn reject(
 async fn set_response(
     ctx: &Context,
     id: &str,
-    actor: &str,
+    actor: &Actor,
     response: OutgoingResponse,
 ) -> Result<IncomingRecord, IntakeError> {
-    let now = Utc::now();
-    let r = ctx
-        .store
-        .update_incoming(id, actor, "answer posted", None, |rec| {
-            if rec.state != IncomingState::Received && rec.state != IncomingState::Failed {
-                return Err(StoreError::Conflict(format!(
-                    "the incoming request is {} and already has an answer",
-                    rec.state.as_str()
-                )));
-            }
-            rec.state = IncomingState::Responding;
-            rec.response = Some(response.clone());
-            rec.response_message_id = None;
-            rec.signed_response = None;
-            rec.next_due = Some(now);
-            Ok(())
-        })?;
+    let event = IncomingEvent::AnswerPosted {
+        response,
+        due: Utc::now(),
+    };
+    let r = ctx.store.apply_incoming(id, actor, &event)?;
     ctx.store.durable().await?;
     ctx.wake_responder.notify_one();
     Ok(r)
@@ -683,15 +633,9 @@ async fn set_response(
 pub async fn dead_letter_ack_and_close(
     ctx: &Context,
     id: &str,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<DeadLetter, IntakeError> {
-    let d = ctx.store.get_dead_letter(id)?;
-    if d.state != "open" {
-        return Err(IntakeError::Conflict(format!(
-            "the dead letter is already {}",
-            d.state
-        )));
-    }
+    let d = open_dead_letter(ctx, id)?;
     if !d.acked {
         if let (Some(mid), Some(system)) = (&d.smev_message_id, ctx.systems.get(&d.system)) {
             system
@@ -703,53 +647,53 @@ pub async fn dead_letter_ack_and_close(
     }
     let r = ctx
         .store
-        .update_dead_letter(id, actor, "ack_and_close", |x| {
-            x.acked = true;
-            x.state = "closed".into();
-            Ok(())
-        })?;
+        .apply_dead_letter(id, actor, &DeadLetterEvent::AckAndClose)?;
     ctx.store.durable().await?;
     Ok(r)
 }
 
-/// Reprocess a dead letter: run the stored envelope through the receiver again.
+/// The dead letter `id`, if a person may still decide about it.
+fn open_dead_letter(ctx: &Context, id: &str) -> Result<DeadLetter, IntakeError> {
+    let d = ctx.store.get_dead_letter(id)?;
+    if d.state != DeadLetterState::Open {
+        return Err(LifecycleError::DeadLetterClosed(d.state).into());
+    }
+    Ok(d)
+}
+
+/// Reprocess a dead letter: run the stored envelope through the receiving side again.
 pub async fn dead_letter_reprocess(
     ctx: &Context,
     id: &str,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<DeadLetter, IntakeError> {
-    let d = ctx.store.get_dead_letter(id)?;
-    if d.state != "open" {
-        return Err(IntakeError::Conflict(format!(
-            "the dead letter is already {}",
-            d.state
-        )));
-    }
+    let d = open_dead_letter(ctx, id)?;
     let envelope = ctx.store.blob(&d.envelope)?;
-    let outcome = super::receiver::reprocess(ctx, &d.system, &d.source, &envelope).await;
+    let outcome = match d.source {
+        Source::GetResponse => super::receiver::reprocess(ctx, &d.system, &envelope).await,
+        Source::GetRequest => super::provider::reprocess(ctx, &d.system, &envelope).await,
+        Source::GetStatus => Err("messages from GetStatus cannot be reprocessed".into()),
+    };
     match outcome {
         Ok(()) => {
             if !d.acked {
                 if let (Some(mid), Some(system)) = (&d.smev_message_id, ctx.systems.get(&d.system))
                 {
-                    let _ = system.client.ack(mid, true).await;
+                    // A failed Ack only means SMEV delivers it again, and then it is a duplicate.
+                    if let Err(e) = system.client.ack(mid, true).await {
+                        tracing::warn!(dead_letter = id, error = %e, "Ack after reprocessing failed");
+                    }
                 }
             }
-            let r = ctx.store.update_dead_letter(id, actor, "reprocess", |x| {
-                x.state = "reprocessed".into();
-                x.acked = true;
-                Ok(())
-            })?;
+            let r = ctx
+                .store
+                .apply_dead_letter(id, actor, &DeadLetterEvent::Reprocessed)?;
             ctx.store.durable().await?;
             Ok(r)
         }
         Err(reason) => {
-            ctx.store.update_dead_letter(
-                id,
-                actor,
-                &format!("reprocess failed: {reason}"),
-                |_| Ok(()),
-            )?;
+            let event = DeadLetterEvent::ReprocessFailed(reason.clone());
+            ctx.store.apply_dead_letter(id, actor, &event)?;
             Err(IntakeError::Conflict(format!(
                 "reprocessing failed again: {reason}"
             )))
@@ -759,12 +703,11 @@ pub async fn dead_letter_reprocess(
 
 /// Redelivers a dead webhook event.
 pub async fn webhook_redeliver(ctx: &Context, id: &str) -> Result<WebhookEvent, IntakeError> {
-    let now = Utc::now();
-    let e = ctx.store.update_webhook(id, |e| {
-        e.state = "pending".into();
-        e.attempts = 0;
-        e.next_due = now;
-    })?;
+    let redeliver = Delivery::Redeliver { due: Utc::now() };
+    let e = ctx
+        .store
+        .apply_webhook(id, &redeliver)?
+        .ok_or(IntakeError::NotFound)?;
     ctx.store.durable().await?;
     ctx.wake_webhooks.notify_one();
     Ok(e)

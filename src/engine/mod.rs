@@ -4,13 +4,17 @@
 //! with one shutdown signal. No in-memory state is needed to resume: on start, anything left
 //! in `sending` is re-examined and everything due is scheduled from the store.
 
-pub mod acknowledge;
+pub(crate) mod acknowledge;
+mod claims;
 pub mod intake;
 pub mod observer;
-pub mod provider;
-pub mod receiver;
+mod poll;
+pub(crate) mod provider;
+pub(crate) mod receiver;
 pub mod retry;
-pub mod sender;
+pub(crate) mod sender;
+mod signatures;
+mod status;
 pub mod upkeep;
 pub mod webhooks;
 
@@ -84,6 +88,8 @@ pub struct Context {
     last_smev_answer_ms: AtomicI64,
     /// Readiness as last observed by [`observer`].
     pub readiness: std::sync::RwLock<observer::Readiness>,
+    /// Received messages being processed right now.
+    pub(crate) claims: claims::Claims,
     shutdown: watch::Sender<bool>,
 }
 
@@ -217,6 +223,7 @@ impl Context {
             wake_webhooks: Notify::new(),
             last_smev_answer_ms: AtomicI64::new(0),
             readiness: Default::default(),
+            claims: Default::default(),
             shutdown,
         }))
     }
@@ -277,12 +284,30 @@ pub fn until_due(
     now: chrono::DateTime<Utc>,
 ) -> Duration {
     match ctx.store.next_due_time(kind) {
-        Some(t) if t > now => (t - now)
+        Ok(Some(t)) if t > now => (t - now)
             .to_std()
             .unwrap_or(Duration::from_millis(50))
             .min(Duration::from_secs(1)),
-        Some(_) => Duration::from_millis(20),
-        None => Duration::from_secs(1),
+        Ok(Some(_)) => Duration::from_millis(20),
+        // A failed read was noted by the store (log, metric, health): look again in a second.
+        Ok(None) | Err(_) => Duration::from_secs(1),
+    }
+}
+
+/// The ids of `kind` due at `now`, up to `limit`. When the index cannot be read the store has
+/// noted it (log, metric, health) and the worker finds nothing until the next look.
+pub(crate) fn due_work(
+    ctx: &Context,
+    kind: crate::store::DueKind,
+    now: chrono::DateTime<Utc>,
+    limit: usize,
+) -> Vec<String> {
+    match ctx.store.due(kind, now, limit) {
+        Ok(ids) => ids,
+        Err(e) => {
+            tracing::warn!(worker = kind.as_str(), error = %e, "due work cannot be read; trying again shortly");
+            Vec::new()
+        }
     }
 }
 
@@ -312,7 +337,7 @@ impl Engine {
                 )));
             }
             if ctx.config.engine.poll_status {
-                tasks.push(tokio::spawn(receiver::run_status(
+                tasks.push(tokio::spawn(status::run_status(
                     ctx.clone(),
                     system.clone(),
                 )));
@@ -329,7 +354,8 @@ impl Engine {
 
     /// Stops taking work, gives in-flight work the grace period, flushes.
     pub async fn shutdown(self) {
-        let _ = self.ctx.shutdown.send(true);
+        // Nobody listening means every worker already stopped.
+        self.ctx.shutdown.send_replace(true);
         let grace = Duration::from_millis(self.ctx.config.engine.shutdown_grace_ms);
         let all = futures_join(self.tasks);
         if tokio::time::timeout(grace, all).await.is_err() {
@@ -343,6 +369,8 @@ impl Engine {
 
 async fn futures_join(tasks: Vec<JoinHandle<()>>) {
     for t in tasks {
-        let _ = t.await;
+        if let Err(e) = t.await {
+            tracing::error!(error = %e, "a worker ended abnormally");
+        }
     }
 }

@@ -11,8 +11,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::domain::RequestState;
 use crate::dsig::CertificateInfo;
-use crate::store::records::RequestState;
 
 use super::{pause, Context};
 

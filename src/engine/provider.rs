@@ -1,15 +1,16 @@
 //! The provider role: polls GetRequest for requests other agencies send to our information
 //! systems, stores each (then acknowledges it) and tells the agency system by webhook; sends the
 //! agency system's answers back with SendResponse (or a rejection), with the same retry rules as
-//! outgoing requests.
+//! outgoing requests. What each outcome does to the incoming request is the domain's
+//! [`IncomingEvent`].
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::Utc;
 use tracing::Instrument;
 
 use crate::config::AttachmentTransfer;
+use crate::domain::*;
 use crate::smev::attachments;
 use crate::smev::build::{self, AttachmentMode, Outgoing};
 use crate::smev::client::sign_envelope;
@@ -18,44 +19,18 @@ use crate::smev::model::{
     SenderProvidedResponseData,
 };
 use crate::smev::{parse, MessageId, SmevError};
-use crate::store::records::*;
 use crate::store::{new_id, DueKind, StoreError};
 use crate::xml::Document;
 
+use super::poll::{self, PollPlan};
 use super::retry::{self, Decision};
-use super::{acknowledge, pause, receiver, until_due, Context};
+use super::signatures::check_signatures;
+use super::{acknowledge, pause, until_due, Context};
 
 /// Polls GetRequest for one system until shutdown.
 pub async fn run_requests(ctx: Arc<Context>, system: String) {
-    let floor = Duration::from_millis(ctx.config.engine.poll_min_interval_ms);
-    let ceiling = Duration::from_millis(ctx.config.engine.poll_max_interval_ms).max(floor);
-    let mut interval = floor;
-    let mut shutdown = ctx.shutdown_signal();
-    let never = tokio::sync::Notify::new();
-    loop {
-        if *shutdown.borrow() {
-            break;
-        }
-        let mut got = 0;
-        while got < ctx.config.engine.poll_batch.max(1) && !*shutdown.borrow() {
-            match poll_request(&ctx, &system).await {
-                Ok(true) => got += 1,
-                Ok(false) => break,
-                Err(e) => {
-                    tracing::warn!(system = %system, error = %e, "GetRequest failed");
-                    break;
-                }
-            }
-        }
-        interval = if got > 0 {
-            floor
-        } else {
-            (interval * 2).min(ceiling)
-        };
-        if !pause(&mut shutdown, &never, interval).await {
-            break;
-        }
-    }
+    let plan = PollPlan::messages(&ctx, "GetRequest", &system, None);
+    poll::run(&ctx, plan, || poll_request(&ctx, &system)).await;
 }
 
 async fn poll_request(ctx: &Context, system: &str) -> Result<bool, SmevError> {
@@ -66,7 +41,7 @@ async fn poll_request(ctx: &Context, system: &str) -> Result<bool, SmevError> {
             acknowledge::unprocessable(
                 ctx,
                 system,
-                "GetRequest",
+                Source::GetRequest,
                 &raw,
                 &format!("unprocessable request: {reason}"),
                 Some(false),
@@ -109,7 +84,7 @@ async fn poll_request(ctx: &Context, system: &str) -> Result<bool, SmevError> {
             acknowledge::unprocessable(
                 ctx,
                 system,
-                "GetRequest",
+                Source::GetRequest,
                 &raw,
                 &format!("unparsable request: {e}"),
                 Some(false),
@@ -150,7 +125,7 @@ async fn handle_request(ctx: &Context, system: &str, msg: RequestMessage, envelo
                 }
                 if let Err(e) = ctx.systems[system]
                     .client
-                    .ack(&ack_id, !subject.starts_with("D:"))
+                    .ack(&ack_id, !subject.is_dead_letter())
                     .await
                 {
                     tracing::warn!(error = %e, "Ack of a duplicate failed; SMEV will redeliver");
@@ -158,11 +133,12 @@ async fn handle_request(ctx: &Context, system: &str, msg: RequestMessage, envelo
                 return;
             }
             Ok(None) => {}
+            // The store noted it (log, metric, health); SMEV redelivers the message.
             Err(_) => return,
         }
         // Signatures, then the attachments against the signed header list: on the CPU pool.
         let (signatures, problems, integrity, what) = crate::cpu::offload(|| {
-            let (signatures, mut problems) = receiver::check_signatures(ctx, envelope);
+            let (signatures, mut problems) = check_signatures(ctx, envelope);
             let mut integrity = Vec::new();
             let mut what = "signature check failed";
             if problems.is_empty() {
@@ -198,21 +174,16 @@ async fn handle_request(ctx: &Context, system: &str, msg: RequestMessage, envelo
         } else {
             let key = ctx.store.put_blob(envelope);
             key.and_then(|key| {
-                ctx.store.add_dead_letter(
-                    &DeadLetter {
-                        id: new_id(),
-                        system: system.into(),
-                        source: "GetRequest".into(),
-                        smev_message_id: Some(ack_id.clone()),
-                        received_at: Utc::now(),
-                        reason: format!("{what}: {}", problems.join(" | ")),
-                        envelope: key,
-                        state: "open".into(),
-                        acked: false,
-                        history: Vec::new(),
-                    },
-                    &received_key,
-                )
+                let d = DeadLetter::open(
+                    new_id(),
+                    system,
+                    Source::GetRequest,
+                    Some(ack_id.clone()),
+                    format!("{what}: {}", problems.join(" | ")),
+                    key,
+                    Utc::now(),
+                );
+                ctx.store.add_dead_letter(&d, &received_key)
             })
         };
         if let Err(e) = stored {
@@ -311,7 +282,7 @@ fn store_incoming(
         attempts: 0,
         next_due: None,
         last_error: None,
-        history: vec![(now, "smev".into(), "received".into())],
+        history: vec![(now, Actor::Smev.to_string(), Reason::Received.text())],
     };
     ctx.store.add_incoming(&rec)?;
     tracing::info!(incoming_id = %rec.id, root = %rec.root_element, "incoming request stored");
@@ -322,8 +293,7 @@ fn store_incoming(
 pub async fn reprocess(ctx: &Context, system: &str, envelope: &[u8]) -> Result<(), String> {
     let r = parse::get_request_answer(envelope).map_err(|e| e.to_string())?;
     let msg = r.value.ok_or("the envelope holds no request")?;
-    let (signatures, problems) =
-        crate::cpu::offload(|| receiver::check_signatures(ctx, envelope)).await;
+    let (signatures, problems) = crate::cpu::offload(|| check_signatures(ctx, envelope)).await;
     if !problems.is_empty() {
         return Err(format!("signature check failed: {}", problems.join(" | ")));
     }
@@ -346,11 +316,7 @@ pub async fn run_responder(ctx: Arc<Context>) {
             break;
         }
         let now = Utc::now();
-        for id in ctx
-            .store
-            .due(DueKind::Incoming, now, 16)
-            .unwrap_or_default()
-        {
+        for id in super::due_work(&ctx, DueKind::Incoming, now, 16) {
             respond_one(&ctx, &id).await;
         }
         let wait = until_due(&ctx, DueKind::Incoming, now);
@@ -360,27 +326,38 @@ pub async fn run_responder(ctx: Arc<Context>) {
     }
 }
 
+/// Applies an event of the responder; a refusal means SMEV's verdict or a person got there
+/// first, which stands.
+fn record(ctx: &Context, id: &str, event: IncomingEvent) -> Option<IncomingRecord> {
+    match ctx.store.apply_incoming(id, &Actor::Engine, &event) {
+        Ok(r) => Some(r),
+        Err(StoreError::Lifecycle(e)) => {
+            tracing::info!(incoming_id = id, reason = %e, "response outcome not applied");
+            None
+        }
+        Err(StoreError::NotFound) => None,
+        Err(e) => {
+            tracing::error!(incoming_id = id, error = %e, "cannot record the response outcome; the lease expires and it is sent again");
+            None
+        }
+    }
+}
+
 async fn respond_one(ctx: &Context, id: &str) {
     let now = Utc::now();
     let lease =
         chrono::Duration::milliseconds((ctx.config.smev.request_timeout_ms + 30_000) as i64);
-    let claimed = ctx
-        .store
-        .update_incoming(id, "engine", "sending the response", None, |r| {
-            if r.state != IncomingState::Responding || r.next_due.is_none_or(|d| d > now) {
-                return Err(StoreError::Rejected("not due".into()));
-            }
-            r.attempts += 1;
-            if r.response_message_id.is_none() {
-                r.response_message_id = Some(MessageId::new().to_string());
-                r.signed_response = None;
-            }
-            r.next_due = Some(now + lease);
-            Ok(())
-        });
-    let rec = match claimed {
+    let claim = IncomingEvent::Claimed {
+        lease_until: now + lease,
+        fresh_message_id: MessageId::new().to_string(),
+    };
+    let rec = match ctx.store.apply_incoming(id, &Actor::Engine, &claim) {
         Ok(r) => r,
-        Err(_) => return,
+        Err(StoreError::Lifecycle(_) | StoreError::NotFound) => return,
+        Err(e) => {
+            tracing::error!(incoming_id = id, error = %e, "cannot claim the response");
+            return;
+        }
     };
     let Some(system) = ctx.systems.get(&rec.system) else {
         return;
@@ -388,17 +365,8 @@ async fn respond_one(ctx: &Context, id: &str) {
     let outgoing = match crate::cpu::offload(|| build_response(ctx, &rec)).await {
         Ok(o) => o,
         Err(e) => {
-            let _ = ctx.store.update_incoming(id, "engine", &e, None, |r| {
-                r.state = IncomingState::Failed;
-                r.next_due = None;
-                r.last_error = Some(ErrorInfo {
-                    code: "gateway.build".into(),
-                    message: e.clone(),
-                    class: "permanent".into(),
-                    at: now,
-                });
-                Ok(())
-            });
+            let error = ErrorInfo::permanent("gateway.build", &e, now);
+            record(ctx, id, IncomingEvent::BuildFailed { error });
             return;
         }
     };
@@ -406,61 +374,26 @@ async fn respond_one(ctx: &Context, id: &str) {
         return;
     }
     let result = system.client.post_send_response(&outgoing).await;
-    let outcome: Result<(), SmevError> = result.map(|_| ());
-    match outcome {
+    match result.map(|_| ()) {
         Ok(()) => {
             ctx.smev_answered();
             ctx.metrics
                 .smev_calls
                 .with_label_values(&["SendResponse", "ok"])
                 .inc();
-            let _ =
-                ctx.store
-                    .update_incoming(id, "engine", "response accepted by SMEV", None, |r| {
-                        if r.state != IncomingState::Responding {
-                            return Err(StoreError::Rejected("no longer responding".into()));
-                        }
-                        r.state = IncomingState::Responded;
-                        r.next_due = None;
-                        r.last_error = None;
-                        Ok(())
-                    });
+            record(ctx, id, IncomingEvent::Accepted);
         }
         Err(e) => {
             let code = retry::error_code(&e);
             ctx.metrics.smev_faults.with_label_values(&[&code]).inc();
-            let info = retry::error_info(&e, now);
-            let decision = retry::decide(&e, rec.attempts, &ctx.config.engine, now);
-            let _ = ctx.store.update_incoming(
-                id,
-                "engine",
-                &format!("SendResponse: {code}"),
-                None,
-                |r| {
-                    if r.state != IncomingState::Responding {
-                        // SMEV's asynchronous verdict got here first: it stands.
-                        return Err(StoreError::Rejected("no longer responding".into()));
-                    }
-                    r.last_error = Some(info.clone());
-                    match &decision {
-                        Decision::RetryAt(at) => r.next_due = Some(*at),
-                        Decision::TreatAsSent => {
-                            r.state = IncomingState::Responded;
-                            r.next_due = None;
-                        }
-                        Decision::NewMessageId => {
-                            r.response_message_id = None;
-                            r.signed_response = None;
-                            r.next_due = Some(now);
-                        }
-                        Decision::Fail => {
-                            r.state = IncomingState::Failed;
-                            r.next_due = None;
-                        }
-                    }
-                    Ok(())
-                },
-            );
+            let error = retry::error_info(&e, now);
+            let event = match retry::decide(&e, rec.attempts, &ctx.config.engine, now) {
+                Decision::RetryAt(at) => IncomingEvent::RetryAt { at, error },
+                Decision::TreatAsSent => IncomingEvent::AlreadySent { error },
+                Decision::NewMessageId => IncomingEvent::NewMessageId { due: now, error },
+                Decision::Fail => IncomingEvent::Refused { error },
+            };
+            record(ctx, id, event);
         }
     }
 }
@@ -529,15 +462,13 @@ fn build_response(ctx: &Context, rec: &IncomingRecord) -> Result<Outgoing, Strin
     )
     .map_err(|e| e.to_string())?;
     let key = ctx.store.put_blob(&signed.xml).map_err(|e| e.to_string())?;
-    let _ = ctx.store.update_incoming(
+    // Without the record of it, a retry signs again: the same content under the same MessageID.
+    if let Err(e) = ctx.store.apply_incoming(
         &rec.id,
-        "engine",
-        "signed SendResponse prepared",
-        Some(&key),
-        |r| {
-            r.signed_response = Some(key.clone());
-            Ok(())
-        },
-    );
+        &Actor::Engine,
+        &IncomingEvent::Prepared { envelope: key },
+    ) {
+        tracing::error!(incoming_id = %rec.id, error = %e, "cannot record the signed SendResponse");
+    }
     Ok(signed)
 }

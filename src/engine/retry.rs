@@ -96,11 +96,11 @@ pub fn error_code(error: &SmevError) -> String {
 }
 
 /// The failure as stored with a request or a response.
-pub fn error_info(error: &SmevError, at: DateTime<Utc>) -> crate::store::records::ErrorInfo {
-    crate::store::records::ErrorInfo {
+pub fn error_info(error: &SmevError, at: DateTime<Utc>) -> crate::domain::ErrorInfo {
+    crate::domain::ErrorInfo {
         code: error_code(error),
         message: error.to_string(),
-        class: class_name(error).into(),
+        class: error.class().into(),
         at,
     }
 }

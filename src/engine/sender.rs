@@ -14,6 +14,7 @@ use tracing::Instrument;
 
 use crate::calendar;
 use crate::config::AttachmentTransfer;
+use crate::domain::{Actor, ErrorInfo, RequestEvent, RequestRecord, RequestState};
 use crate::smev::build::{self, AttachmentMode, Outgoing};
 use crate::smev::client::sign_envelope;
 use crate::smev::model::{
@@ -21,7 +22,6 @@ use crate::smev::model::{
 };
 use crate::smev::mtom::MimePart;
 use crate::smev::{MessageId, SmevError};
-use crate::store::records::{ErrorInfo, RequestRecord, RequestState};
 use crate::store::{DueKind, StoreError};
 
 use super::retry::{self, Decision};
@@ -38,10 +38,7 @@ pub async fn run(ctx: Arc<Context>) {
             break;
         }
         let now = Utc::now();
-        let due = ctx
-            .store
-            .due(DueKind::Request, now, concurrency * 4)
-            .unwrap_or_default();
+        let due = super::due_work(&ctx, DueKind::Request, now, concurrency * 4);
         for id in due {
             let fresh = in_flight
                 .lock()
@@ -70,7 +67,7 @@ pub async fn run(ctx: Arc<Context>) {
         }
     }
     // Let in-flight sends finish (the engine's grace period bounds this).
-    let _ = permits.acquire_many(concurrency as u32).await;
+    drop(permits.acquire_many(concurrency as u32).await);
 }
 
 fn lease(ctx: &Context) -> chrono::Duration {
@@ -82,28 +79,17 @@ pub async fn send_one(ctx: &Context, id: &str) {
     let span = tracing::info_span!("send", request_id = %id, message_id = tracing::field::Empty);
     async {
         let now = Utc::now();
-        let claimed = ctx
-            .store
-            .update_request(id, "engine", "sending to SMEV", None, |r| {
-                if !matches!(r.state, RequestState::Queued | RequestState::Sending)
-                    || r.next_due.is_none_or(|d| d > now)
-                {
-                    return Err(StoreError::Rejected("not due".into()));
-                }
-                r.state = RequestState::Sending;
-                r.attempts += 1;
-                // Assigned once and never replaced pre-emptively: an earlier attempt may have
-                // landed, so SMEV decides (MessageIsAlreadySent, or StaleMessageId → new id).
-                if r.message_id.is_none() {
-                    r.message_id = Some(MessageId::new().to_string());
-                    r.signed_envelope = None;
-                }
-                r.next_due = Some(now + lease(ctx));
-                Ok(())
-            });
+        let claimed = ctx.store.apply_request(
+            id,
+            &Actor::Engine,
+            &RequestEvent::Claimed {
+                lease_until: now + lease(ctx),
+                fresh_message_id: MessageId::new().to_string(),
+            },
+        );
         let rec = match claimed {
             Ok(r) => r,
-            Err(StoreError::Rejected(_)) | Err(StoreError::NotFound) => return,
+            Err(StoreError::Lifecycle(_)) | Err(StoreError::NotFound) => return,
             Err(e) => {
                 tracing::error!(error = %e, "cannot claim the request");
                 return;
@@ -119,7 +105,11 @@ pub async fn send_one(ctx: &Context, id: &str) {
             Err(e) => {
                 // Our own problem (keys, stored data): retrying cannot help without a human.
                 tracing::error!(error = %e, "cannot build the SendRequest");
-                finish_failed(ctx, &rec, "gateway.build", &e.to_string(), "permanent");
+                finish_failed(
+                    ctx,
+                    &rec,
+                    ErrorInfo::permanent("gateway.build", &e, Utc::now()),
+                );
                 return;
             }
         };
@@ -129,12 +119,11 @@ pub async fn send_one(ctx: &Context, id: &str) {
             return;
         }
         let Some(system) = ctx.systems.get(&rec.system) else {
+            let message = format!("information system {} is not configured", rec.system);
             finish_failed(
                 ctx,
                 &rec,
-                "gateway.unknown_system",
-                &format!("information system {} is not configured", rec.system),
-                "permanent",
+                ErrorInfo::permanent("gateway.unknown_system", &message, Utc::now()),
             );
             return;
         };
@@ -240,43 +229,45 @@ async fn prepare(ctx: &Context, rec: &RequestRecord) -> Result<Outgoing, String>
         }
     };
     let key = ctx.store.put_blob(&signed.xml).map_err(|e| e.to_string())?;
-    let expected_id = rec.message_id.clone();
+    let message_id = rec.message_id.clone().ok_or("no MessageID")?;
     ctx.store
-        .update_request(
+        .apply_request(
             &rec.id,
-            "engine",
-            "signed SendRequest prepared",
-            Some(&key),
-            |r| {
-                if r.message_id != expected_id {
-                    return Err(StoreError::Conflict("MessageID changed meanwhile".into()));
-                }
-                r.signed_envelope = Some(key.clone());
-                Ok(())
+            &Actor::Engine,
+            &RequestEvent::Prepared {
+                message_id,
+                envelope: key,
             },
         )
         .map_err(|e| e.to_string())?;
     Ok(signed)
 }
 
-fn finish_failed(ctx: &Context, rec: &RequestRecord, code: &str, message: &str, class: &str) {
-    let err = ErrorInfo {
-        code: code.into(),
-        message: message.into(),
-        class: class.into(),
-        at: Utc::now(),
-    };
-    let r = ctx
+fn finish_failed(ctx: &Context, rec: &RequestRecord, error: ErrorInfo) {
+    match ctx
         .store
-        .update_request(&rec.id, "engine", message, None, |r| {
-            r.state = RequestState::Failed;
-            r.next_due = None;
-            r.last_error = Some(err.clone());
-            Ok(())
-        });
-    if r.is_ok() {
-        ctx.metrics
-            .transition(RequestState::Sending, RequestState::Failed);
+        .apply_request(&rec.id, &Actor::Engine, &RequestEvent::Failed { error })
+    {
+        Ok(_) => ctx
+            .metrics
+            .transition(RequestState::Sending, RequestState::Failed),
+        Err(e) => tracing::error!(error = %e, "cannot record the failure of the request"),
+    }
+}
+
+/// Applies the outcome of a send; a refusal means something else (an answer, a restart) moved
+/// the request on meanwhile, which stands.
+fn outcome(ctx: &Context, rec: &RequestRecord, event: RequestEvent) -> Option<RequestRecord> {
+    match ctx.store.apply_request(&rec.id, &Actor::Engine, &event) {
+        Ok(r) => Some(r),
+        Err(StoreError::Lifecycle(e)) => {
+            tracing::info!(reason = %e, "send outcome not applied");
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot record the send outcome; the lease expires and the request is sent again under the same MessageID");
+            None
+        }
     }
 }
 
@@ -292,31 +283,33 @@ async fn record_outcome(
         .map(|k| k.config.deadline_working_days)
         .unwrap_or(5);
     let tz = calendar::parse_offset(&ctx.config.ui.timezone).unwrap_or_else(calendar::moscow);
-    let sent =
-        |sent_at: DateTime<Utc>, status: Option<String>, evidence: Option<String>, reason: &str| {
-            let deadline = calendar::add_working_days(sent_at, kind_cfg, tz);
-            let r = ctx
-                .store
-                .update_request(&rec.id, "engine", reason, evidence.as_deref(), |r| {
-                    r.state = RequestState::Sent;
-                    r.next_due = None;
-                    r.sent_at = Some(sent_at);
-                    r.smev_status = status.clone();
-                    r.deadline = Some(deadline);
-                    r.last_error = None;
-                    Ok(())
-                });
-            if let Ok(r) = r {
-                ctx.metrics
-                    .transition(RequestState::Sending, RequestState::Sent);
-                ctx.metrics
-                    .accept_to_sent
-                    .with_label_values(&[&r.kind])
-                    .observe((sent_at - r.created_at).num_milliseconds().max(0) as f64 / 1000.0);
-                ctx.wake_poller.notify_waiters();
-                tracing::info!(message_id = ?r.message_id, "request accepted by SMEV");
-            }
-        };
+    let sent = |sent_at: DateTime<Utc>,
+                status: Option<String>,
+                evidence: Option<String>,
+                already_sent: bool| {
+        let deadline = calendar::add_working_days(sent_at, kind_cfg, tz);
+        let r = outcome(
+            ctx,
+            rec,
+            RequestEvent::Sent {
+                sent_at,
+                smev_status: status,
+                deadline,
+                evidence,
+                already_sent,
+            },
+        );
+        if let Some(r) = r {
+            ctx.metrics
+                .transition(RequestState::Sending, RequestState::Sent);
+            ctx.metrics
+                .accept_to_sent
+                .with_label_values(&[&r.kind])
+                .observe((sent_at - r.created_at).num_milliseconds().max(0) as f64 / 1000.0);
+            ctx.wake_poller.notify_waiters();
+            tracing::info!(message_id = ?r.message_id, "request accepted by SMEV");
+        }
+    };
     match result {
         Ok(answer) => {
             ctx.smev_answered();
@@ -324,7 +317,14 @@ async fn record_outcome(
                 .smev_calls
                 .with_label_values(&["SendRequest", "ok"])
                 .inc();
-            let evidence = ctx.store.put_blob(&answer.envelope).ok();
+            // SMEV's answer is evidence; without it the send still counts.
+            let evidence = match ctx.store.put_blob(&answer.envelope) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot store SMEV's answer to SendRequest");
+                    None
+                }
+            };
             let sent_at = answer
                 .value
                 .sending_timestamp
@@ -334,7 +334,7 @@ async fn record_outcome(
                 sent_at,
                 answer.value.status.as_ref().map(|s| s.as_str().to_string()),
                 evidence,
-                "accepted by SMEV",
+                false,
             );
         }
         Err(e) => {
@@ -354,12 +354,7 @@ async fn record_outcome(
             ctx.metrics.smev_faults.with_label_values(&[&code]).inc();
             match retry::decide(&e, rec.attempts, &ctx.config.engine, now) {
                 Decision::TreatAsSent => {
-                    sent(
-                        now,
-                        None,
-                        None,
-                        "MessageIsAlreadySent: an earlier attempt landed",
-                    );
+                    sent(now, None, None, true);
                 }
                 Decision::RetryAt(at) => {
                     ctx.metrics
@@ -368,19 +363,7 @@ async fn record_outcome(
                         .inc();
                     let info = retry::error_info(&e, now);
                     tracing::warn!(error = %e, retry_at = %at, attempts = rec.attempts, "send failed, will retry");
-                    let r = ctx.store.update_request(
-                        &rec.id,
-                        "engine",
-                        &format!("retry after {code}"),
-                        None,
-                        |r| {
-                            r.state = RequestState::Queued;
-                            r.next_due = Some(at);
-                            r.last_error = Some(info.clone());
-                            Ok(())
-                        },
-                    );
-                    if r.is_ok() {
+                    if outcome(ctx, rec, RequestEvent::RetryAt { at, error: info }).is_some() {
                         ctx.metrics
                             .transition(RequestState::Sending, RequestState::Queued);
                     }
@@ -392,27 +375,19 @@ async fn record_outcome(
                         .inc();
                     let info = retry::error_info(&e, now);
                     tracing::warn!(error = %e, "stale MessageID: resending under a new one");
-                    let _ = ctx.store.update_request(
-                        &rec.id,
-                        "engine",
-                        "StaleMessageId: new MessageID",
-                        None,
-                        |r| {
-                            r.state = RequestState::Queued;
-                            if let Some(old) = r.message_id.take() {
-                                r.replaced_message_ids.push(old);
-                            }
-                            r.signed_envelope = None;
-                            r.next_due = Some(now);
-                            r.last_error = Some(info.clone());
-                            Ok(())
-                        },
-                    );
+                    let event = RequestEvent::NewMessageId {
+                        due: now,
+                        error: info,
+                    };
+                    if outcome(ctx, rec, event).is_some() {
+                        ctx.metrics
+                            .transition(RequestState::Sending, RequestState::Queued);
+                    }
                     ctx.wake_sender.notify_one();
                 }
                 Decision::Fail => {
                     tracing::warn!(error = %e, "SMEV refused the request permanently");
-                    finish_failed(ctx, rec, &code, &e.to_string(), "permanent");
+                    finish_failed(ctx, rec, ErrorInfo::permanent(&code, &e.to_string(), now));
                 }
             }
         }

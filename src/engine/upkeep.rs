@@ -10,7 +10,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use chrono::Utc;
 
-use crate::store::records::{IncomingState, RequestState};
+use crate::domain::{Actor, IncomingEvent, IncomingState, RequestEvent, RequestState};
 use crate::store::StoreError;
 
 use super::{pause, Context};
@@ -24,23 +24,17 @@ pub fn recover(ctx: &Context) -> Result<(), StoreError> {
     for r in &stuck {
         tracing::info!(request_id = %r.id, message_id = ?r.message_id, "recovery: resending a request left in 'sending' with the same MessageID");
         ctx.store
-            .update_request(&r.id, "engine", "recovery after restart", None, |x| {
-                if x.state == RequestState::Sending {
-                    x.next_due = Some(now);
-                }
-                Ok(())
-            })?;
+            .apply_request(&r.id, &Actor::Engine, &RequestEvent::Recovered { due: now })?;
     }
-    let (incoming, _) = ctx.store.list_incoming(&[], None, usize::MAX / 2)?;
-    for i in incoming
-        .iter()
-        .filter(|i| i.state == IncomingState::Responding)
-    {
-        ctx.store
-            .update_incoming(&i.id, "engine", "recovery after restart", None, |x| {
-                x.next_due = Some(now);
-                Ok(())
-            })?;
+    let responding = ctx
+        .store
+        .incoming_where(|i| i.state == IncomingState::Responding)?;
+    for i in &responding {
+        ctx.store.apply_incoming(
+            &i.id,
+            &Actor::Engine,
+            &IncomingEvent::Recovered { due: now },
+        )?;
     }
     ctx.store.flush()?;
     Ok(())
@@ -81,22 +75,18 @@ pub fn expire(ctx: &Context) -> Result<usize, StoreError> {
         .store
         .requests_where(|r| r.state == RequestState::Sent && r.deadline.is_some_and(|d| d < now))?;
     for r in &overdue {
-        let res = ctx.store.update_request(
-            &r.id,
-            "engine",
-            "no answer within the legal deadline",
-            None,
-            |x| {
-                if x.state == RequestState::Sent {
-                    x.state = RequestState::Expired;
-                }
-                Ok(())
-            },
-        );
-        if res.is_ok() {
-            ctx.metrics
-                .transition(RequestState::Sent, RequestState::Expired);
-            tracing::warn!(request_id = %r.id, message_id = ?r.message_id, "request expired without an answer");
+        match ctx
+            .store
+            .apply_request(&r.id, &Actor::Engine, &RequestEvent::Expire)
+        {
+            Ok(_) => {
+                ctx.metrics
+                    .transition(RequestState::Sent, RequestState::Expired);
+                tracing::warn!(request_id = %r.id, message_id = ?r.message_id, "request expired without an answer");
+            }
+            // Its answer arrived meanwhile.
+            Err(StoreError::Lifecycle(_) | StoreError::NotFound) => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(overdue.len())
@@ -121,17 +111,28 @@ pub fn retain(ctx: &Context) -> Result<usize, StoreError> {
         .open(&path)
         .map_err(|e| StoreError::Sled(format!("{}: {e}", path.display())))?;
     let b64 = base64::engine::general_purpose::STANDARD;
+    // Every blob must read before anything is written: an archive line with a missing part
+    // would purge evidence.
+    let mut lines = Vec::with_capacity(old.len());
     for r in &old {
-        let text = |k: &str| ctx.store.blob_text(k).ok();
+        let text = |k: &str| ctx.store.blob_text(k);
+        let optional = |k: Option<&str>| k.map(text).transpose();
+        let mut attachments = Vec::new();
+        for x in r.answer.iter().flat_map(|a| &a.attachments) {
+            attachments.push(serde_json::json!({"name": x.name, "mime_type": x.mime_type, "base64": b64.encode(ctx.store.blob(&x.hash)?)}));
+        }
         let line = serde_json::json!({
             "request": r,
-            "business_xml": text(&r.business_xml),
-            "signed_envelope": r.signed_envelope.as_deref().and_then(text),
-            "answer_envelope": r.answer.as_ref().and_then(|a| text(&a.envelope)),
-            "answer_business_xml": r.answer.as_ref().and_then(|a| a.business_xml.as_deref()).and_then(text),
-            "answer_attachments": r.answer.as_ref().map(|a| a.attachments.iter().map(|x| serde_json::json!({"name": x.name, "mime_type": x.mime_type, "base64": ctx.store.blob(&x.hash).ok().map(|b| b64.encode(b))})).collect::<Vec<_>>()),
-            "audit": ctx.store.audit_of(&r.id).unwrap_or_default(),
+            "business_xml": text(&r.business_xml)?,
+            "signed_envelope": optional(r.signed_envelope.as_deref())?,
+            "answer_envelope": optional(r.answer.as_ref().map(|a| a.envelope.as_str()))?,
+            "answer_business_xml": optional(r.answer.as_ref().and_then(|a| a.business_xml.as_deref()))?,
+            "answer_attachments": r.answer.as_ref().map(|_| attachments),
+            "audit": ctx.store.audit_of(&r.id)?,
         });
+        lines.push(line);
+    }
+    for line in &lines {
         writeln!(file, "{line}")
             .map_err(|e| StoreError::Sled(format!("{}: {e}", path.display())))?;
     }

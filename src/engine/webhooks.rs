@@ -15,7 +15,7 @@ use hyper_util::rt::TokioExecutor;
 use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
 
-use crate::store::records::WebhookEvent;
+use crate::domain::{Delivery, WebhookEvent, WebhookState};
 use crate::store::DueKind;
 
 use super::retry::backoff;
@@ -58,7 +58,7 @@ pub async fn run(ctx: Arc<Context>) {
             break;
         }
         let now = Utc::now();
-        let due = ctx.store.due(DueKind::Webhook, now, 32).unwrap_or_default();
+        let due = super::due_work(&ctx, DueKind::Webhook, now, 32);
         let mut handles = Vec::new();
         for id in due {
             let ctx = ctx.clone();
@@ -68,7 +68,9 @@ pub async fn run(ctx: Arc<Context>) {
             ));
         }
         for h in handles {
-            let _ = h.await;
+            if let Err(e) = h.await {
+                tracing::error!(error = %e, "webhook delivery task failed");
+            }
         }
         let wait = until_due(&ctx, DueKind::Webhook, now);
         if !pause(&mut shutdown, &ctx.wake_webhooks, wait).await {
@@ -78,10 +80,14 @@ pub async fn run(ctx: Arc<Context>) {
 }
 
 async fn deliver(ctx: &Context, client: &Client<HttpConnector, Full<Bytes>>, id: &str) {
-    let Ok(event) = ctx.store.get_webhook(id) else {
-        return;
+    let event = match ctx.store.get_webhook(id) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!(event_id = id, error = %e, "cannot read the webhook event");
+            return;
+        }
     };
-    if event.state != "pending" {
+    if event.state != WebhookState::Pending {
         return;
     }
     let Some(hook) = ctx
@@ -89,10 +95,7 @@ async fn deliver(ctx: &Context, client: &Client<HttpConnector, Full<Bytes>>, id:
         .get(&event.system)
         .and_then(|s| s.config.webhook.clone())
     else {
-        let _ = ctx.store.update_webhook(id, |e| {
-            e.state = "dead".into();
-            e.last_error = Some("the system has no webhook configured".into());
-        });
+        record(ctx, id, Delivery::NoWebhook);
         return;
     };
     let payload = body(&event);
@@ -115,9 +118,12 @@ async fn deliver(ctx: &Context, client: &Client<HttpConnector, Full<Bytes>>, id:
             .await
             .map_err(|e| format!("connection failed: {e}"))?;
         let status = resp.status();
-        let _ = http_body_util::Limited::new(resp.into_body(), 64 * 1024)
-            .collect()
-            .await;
+        // Only drained so the connection can be reused; its content does not matter.
+        drop(
+            http_body_util::Limited::new(resp.into_body(), 64 * 1024)
+                .collect()
+                .await,
+        );
         if status.is_success() {
             Ok(())
         } else {
@@ -136,18 +142,18 @@ async fn deliver(ctx: &Context, client: &Client<HttpConnector, Full<Bytes>>, id:
                 .webhook_deliveries
                 .with_label_values(&["delivered"])
                 .inc();
-            let _ = ctx.store.update_webhook(id, |e| {
-                e.state = "delivered".into();
-                e.attempts += 1;
-                e.last_error = None;
-            });
+            record(ctx, id, Delivery::Delivered);
         }
         Err(err) => {
             let attempts = event.attempts + 1;
             let dead = attempts >= cfg.max_attempts;
             ctx.metrics
                 .webhook_deliveries
-                .with_label_values(&[if dead { "dead" } else { "failed" }])
+                .with_label_values(&[if dead {
+                    WebhookState::Dead.as_str()
+                } else {
+                    "failed"
+                }])
                 .inc();
             let delay = backoff(
                 attempts,
@@ -158,15 +164,23 @@ async fn deliver(ctx: &Context, client: &Client<HttpConnector, Full<Bytes>>, id:
                 + chrono::Duration::from_std(delay)
                     .unwrap_or_else(|_| chrono::Duration::seconds(60));
             tracing::warn!(event_id = id, attempts, error = %err, dead, "webhook delivery failed");
-            let _ = ctx.store.update_webhook(id, |e| {
-                e.attempts = attempts;
-                e.last_error = Some(err.clone());
-                if dead {
-                    e.state = "dead".into();
-                } else {
-                    e.next_due = next;
-                }
-            });
+            let retry_at = (!dead).then_some(next);
+            record(
+                ctx,
+                id,
+                Delivery::Failed {
+                    error: err,
+                    retry_at,
+                },
+            );
         }
+    }
+}
+
+/// Records a delivery outcome; a failed write leaves the event pending (delivered again:
+/// at-least-once).
+fn record(ctx: &Context, id: &str, delivery: Delivery) {
+    if let Err(e) = ctx.store.apply_webhook(id, &delivery) {
+        tracing::error!(event_id = id, error = %e, "cannot record the webhook delivery");
     }
 }

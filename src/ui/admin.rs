@@ -11,9 +11,9 @@ use serde_json::{json, Value as Json};
 
 use crate::api::views::DeadLetterView;
 use crate::config::PersonalSignatureMode;
+use crate::domain::{DeadLetter, DeadLetterState, IncomingState, RequestState};
 use crate::dsig::CertificateInfo;
 use crate::engine::intake;
-use crate::store::records::{DeadLetter, IncomingState, RequestState};
 
 use super::access::Action;
 use super::login::UiForm;
@@ -84,7 +84,7 @@ pub async fn monitoring(State(ui): State<UiState>, user: User) -> Response {
     });
     // Every failure or rejection that happened today counts, also when the request was
     // retried and answered since.
-    let failures_today = |r: &crate::store::records::RequestRecord| {
+    let failures_today = |r: &crate::domain::RequestRecord| {
         r.history
             .iter()
             .filter(|t| {
@@ -134,7 +134,11 @@ pub async fn monitoring(State(ui): State<UiState>, user: User) -> Response {
         .ctx
         .store
         .list_dead_letters(&systems)
-        .map(|v| v.iter().filter(|d| d.state == "open").count())
+        .map(|v| {
+            v.iter()
+                .filter(|d| d.state == DeadLetterState::Open)
+                .count()
+        })
         .unwrap_or(0);
     let incoming_waiting = ui
         .ctx
@@ -179,7 +183,10 @@ fn dead_json(ui: &Ui, d: &DeadLetter, with_xml: bool) -> Json {
             "reason_ru".into(),
             json!(messages::dead_letter_reason_ru(&d.reason)),
         );
-        m.insert("queue_ru".into(), json!(messages::queue_ru(&d.source)));
+        m.insert(
+            "queue_ru".into(),
+            json!(messages::queue_ru(d.source.as_str())),
+        );
         m.insert(
             "reason_short".into(),
             json!(if d.reason.chars().count() > 160 {
@@ -190,11 +197,10 @@ fn dead_json(ui: &Ui, d: &DeadLetter, with_xml: bool) -> Json {
         );
         m.insert(
             "state_label".into(),
-            json!(match d.state.as_str() {
-                "open" => "Требует решения",
-                "closed" => "Подтверждено и закрыто",
-                "reprocessed" => "Обработано повторно",
-                _ => "—",
+            json!(match d.state {
+                DeadLetterState::Open => "Требует решения",
+                DeadLetterState::Closed => "Подтверждено и закрыто",
+                DeadLetterState::Reprocessed => "Обработано повторно",
             }),
         );
         m.insert(
@@ -410,7 +416,7 @@ pub async fn settings(State(ui): State<UiState>, user: User) -> Response {
         "retry_base_ms": cfg.engine.retry_base_ms,
         "retry_max_ms": cfg.engine.retry_max_ms,
         "storage": cfg.storage.path.display().to_string(),
-        "storage_bytes": ui.ctx.store.size_on_disk(),
+        "storage_bytes": ui.ctx.store.size_on_disk().ok(),
         "retention_days": cfg.retention.enabled.then_some(cfg.retention.closed_after_days),
         "sessions": ui.sessions.len(),
     });

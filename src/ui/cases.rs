@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use minijinja::context;
 use serde_json::{json, Value as Json};
 
-use crate::store::records::{CaseInfo, RequestRecord, RequestState};
+use crate::domain::{CaseInfo, RequestRecord, RequestState};
 
 use super::render::{to_value, url_encode};
 use super::requests::{

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use serde_json::{json, Value as Json};
 
 use crate::config::{FieldConfig, KindConfig};
-use crate::store::records::CaseInfo;
+use crate::domain::CaseInfo;
 
 /// Longest value of a free-text field.
 pub const MAX_TEXT: usize = 500;

@@ -9,9 +9,9 @@ use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
 use crate::api::requests::file_response;
+use crate::domain::{IncomingRecord, IncomingState, OutgoingResponse};
 use crate::engine::intake::{self, NewAttachment};
 use crate::smev::model::RejectionReasonCode;
-use crate::store::records::{IncomingRecord, IncomingState, OutgoingResponse};
 
 use super::access::Action;
 use super::login::UiForm;

@@ -11,7 +11,7 @@ use chrono::Utc;
 use minijinja::context;
 use serde::Deserialize;
 
-use crate::store::records::AuditEntry;
+use crate::domain::{Actor, AuditEntry, Subject};
 
 use super::forms::FormData;
 use super::login_guard::Verdict;
@@ -97,8 +97,8 @@ fn audit(ui: &UiState, login: &str, action: &str, reason: String) {
     let login = audit_login(login);
     let entry = AuditEntry {
         at: Utc::now(),
-        actor: format!("user:{login}"),
-        subject_type: "ui_user".into(),
+        actor: Actor::User(login.clone()),
+        subject: Subject::UiUser,
         subject_id: login,
         action: action.into(),
         from: None,

@@ -301,8 +301,8 @@ pub struct User {
 
 impl User {
     /// The actor name in the audit log and the request history.
-    pub fn actor(&self) -> String {
-        format!("user:{}", self.s.login)
+    pub fn actor(&self) -> crate::domain::Actor {
+        crate::domain::Actor::User(self.s.login.clone())
     }
 }
 

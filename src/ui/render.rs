@@ -6,7 +6,7 @@
 use chrono::{DateTime, FixedOffset, Utc};
 use minijinja::{Environment, Value};
 
-use crate::store::records::RequestState;
+use crate::domain::RequestState;
 
 use super::messages;
 
@@ -158,7 +158,7 @@ pub fn environment(tz: FixedOffset) -> Environment<'static> {
 
 /// An incoming request's history entry ("received → responding: answer posted") in Russian.
 pub fn incoming_event_ru(e: &str) -> String {
-    use crate::store::records::IncomingState as S;
+    use crate::domain::IncomingState as S;
     let label = |s: &str| {
         [S::Received, S::Responding, S::Responded, S::Failed]
             .into_iter()

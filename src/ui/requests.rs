@@ -16,10 +16,10 @@ use serde_json::{json, Value as Json};
 use crate::api::requests::file_response;
 use crate::api::views::RequestView;
 use crate::config::{KindConfig, PersonalSignatureMode};
+use crate::domain::{RequestRecord, RequestState};
 use crate::dsig::certificate::Validity;
 use crate::dsig::CertificateInfo;
 use crate::engine::intake::{self, NewRequest};
-use crate::store::records::{RequestRecord, RequestState};
 use crate::store::RequestFilter;
 
 use super::access::Action;
@@ -864,7 +864,7 @@ pub async fn new_form(State(ui): State<UiState>, user: User, q: super::Q<NewQuer
 struct Prepared {
     system: String,
     kind: KindConfig,
-    case: crate::store::records::CaseInfo,
+    case: crate::domain::CaseInfo,
     xml: String,
     client_id: Option<String>,
 }

@@ -649,7 +649,7 @@ async fn personal_signature_step() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert!(r.location().ends_with("?done=signed"));
     let rec = env.ctx.store.get_request(&id).unwrap();
-    assert_eq!(rec.state, crate::store::records::RequestState::Queued);
+    assert_eq!(rec.state, crate::domain::RequestState::Queued);
     let card = send(&env, Method::GET, r.location(), &sid, None).await;
     assert!(card.body.contains("Подпись ЭП-СП проверена и принята"));
     assert!(card.body.contains("действителен"));

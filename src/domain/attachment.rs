@@ -1,0 +1,20 @@
+//! A stored file: name, type, size and the content hash that keys its blob.
+
+use serde::{Deserialize, Serialize};
+
+/// A stored file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentRef {
+    pub name: String,
+    pub mime_type: String,
+    pub size: u64,
+    /// GOST R 34.11-2012-256 of the bytes, hex: the key in the blob tree.
+    pub hash: String,
+    /// MTOM content id (outgoing) or the part id it came with.
+    #[serde(default)]
+    pub content_id: Option<String>,
+    /// Received attachments: how the bytes are tied to the signed message (`None` for
+    /// outgoing attachments and records stored before the check existed).
+    #[serde(default)]
+    pub integrity: Option<crate::smev::attachments::Integrity>,
+}

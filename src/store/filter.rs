@@ -1,0 +1,82 @@
+//! The request list's filter: which requests a caller sees and asks for.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{RequestRecord, RequestState};
+
+/// Filters of the request list.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    /// Systems visible to the caller (empty = all).
+    pub systems: Vec<String>,
+    pub states: Vec<RequestState>,
+    pub kind: Option<String>,
+    pub case: Option<String>,
+    pub client_id: Option<String>,
+    pub message_id: Option<String>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    pub updated_from: Option<DateTime<Utc>>,
+    pub updated_to: Option<DateTime<Utc>>,
+    /// Case-insensitive substring of the case reference, applicant, ИНН or СНИЛС.
+    pub text: Option<String>,
+}
+
+impl RequestFilter {
+    /// Whether `r` passes the filter.
+    pub fn matches(&self, r: &RequestRecord) -> bool {
+        if !self.systems.is_empty() && !self.systems.contains(&r.system) {
+            return false;
+        }
+        if !self.states.is_empty() && !self.states.contains(&r.state) {
+            return false;
+        }
+        if self.kind.as_ref().is_some_and(|k| *k != r.kind) {
+            return false;
+        }
+        if let Some(c) = &self.case {
+            if r.case.as_ref().map(|x| &x.reference) != Some(c) {
+                return false;
+            }
+        }
+        if self.client_id.is_some() && self.client_id != r.client_id {
+            return false;
+        }
+        if let Some(m) = &self.message_id {
+            if r.message_id.as_ref() != Some(m) && !r.replaced_message_ids.contains(m) {
+                return false;
+            }
+        }
+        if self.created_from.is_some_and(|t| r.created_at < t)
+            || self.created_to.is_some_and(|t| r.created_at > t)
+        {
+            return false;
+        }
+        if self.updated_from.is_some_and(|t| r.updated_at < t)
+            || self.updated_to.is_some_and(|t| r.updated_at > t)
+        {
+            return false;
+        }
+        if let Some(text) = &self.text {
+            let needle = text.to_lowercase();
+            let hay = r
+                .case
+                .as_ref()
+                .map(|c| {
+                    format!(
+                        "{} {} {} {}",
+                        c.reference,
+                        c.applicant.as_deref().unwrap_or(""),
+                        c.inn.as_deref().unwrap_or(""),
+                        c.snils.as_deref().unwrap_or("")
+                    )
+                })
+                .unwrap_or_default()
+                .to_lowercase();
+            if !hay.contains(&needle) {
+                return false;
+            }
+        }
+        true
+    }
+}
