@@ -2,6 +2,8 @@
 //! health, metrics), and shuts down gracefully on SIGTERM/SIGINT — stop accepting HTTP
 //! requests, let in-flight work finish within the grace period, flush, return.
 
+use crate::read::webhook_payloads::ApiPayloads;
+use crate::store::Outbox;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -37,6 +39,16 @@ pub async fn start(
 ) -> Result<Running, String> {
     let listen = config.api.listen.clone();
     let ctx = Context::build(config).map_err(|e| e.to_string())?;
+    ctx.store.set_outbox(Outbox {
+        systems: ctx
+            .config
+            .systems
+            .iter()
+            .filter(|s| s.webhook.is_some())
+            .map(|s| s.id.clone())
+            .collect(),
+        payloads: Arc::new(ApiPayloads),
+    });
     let engine = Engine::start(ctx.clone()).map_err(|e| e.to_string())?;
     let listener = TcpListener::bind(&listen)
         .await
@@ -48,7 +60,10 @@ pub async fn start(
     let grace = std::time::Duration::from_millis(ctx.config.engine.shutdown_grace_ms);
     let server = tokio::spawn(async move {
         let stop = async {
-            let _ = stopped.await;
+            // A dropped sender (the daemon gone) means stop as well.
+            if stopped.await.is_err() {
+                tracing::debug!("stop signal sender dropped");
+            }
         };
         crate::server::serve(listener, app, limits, stop, grace).await;
     });
@@ -66,9 +81,15 @@ impl Running {
     /// Graceful shutdown.
     pub async fn shutdown(self) {
         tracing::info!("shutting down: no new HTTP requests, finishing in-flight work");
-        let _ = self.stop_http.send(());
+        if self.stop_http.send(()).is_err() {
+            tracing::debug!("the HTTP server had already stopped");
+        }
         self.engine.shutdown().await;
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.server).await;
+        match tokio::time::timeout(std::time::Duration::from_secs(5), self.server).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "the HTTP server task failed"),
+            Err(_) => tracing::warn!("the HTTP server did not stop within 5 s"),
+        }
         tracing::info!("stopped");
     }
 }
@@ -83,7 +104,9 @@ pub async fn shutdown_signal() {
                 match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
                     Ok(s) => s,
                     Err(_) => {
-                        let _ = ctrl_c.await;
+                        if let Err(e) = ctrl_c.await {
+                            tracing::error!(error = %e, "cannot wait for Ctrl-C");
+                        }
                         return;
                     }
                 };
@@ -109,7 +132,7 @@ pub fn init_logging(cfg: &crate::config::LogConfig) {
         .with_env_filter(filter)
         .with_ansi(ansi)
         .with_writer(std::io::stderr);
-    let _ = if cfg.format == "json" {
+    let installed = if cfg.format == "json" {
         builder
             .json()
             .flatten_event(true)
@@ -118,4 +141,8 @@ pub fn init_logging(cfg: &crate::config::LogConfig) {
     } else {
         builder.try_init()
     };
+    if let Err(e) = installed {
+        // Tests and embedders may have installed one already.
+        eprintln!("logging: {e}");
+    }
 }

@@ -9,8 +9,12 @@
 //! - [`store`]: durable records on sled (one transaction per applied event);
 //! - [`metrics`]: Prometheus metrics;
 //! - [`engine`]: the workers (send, poll, Ack, respond, webhooks, expiry, retention);
+//! - [`read`]: read models shared by the API and the UI (views, labels, downloads, webhook JSON);
 //! - [`api`]: the HTTP JSON API, health, metrics endpoint;
 //! - [`ui`]: the bundled web UI for staff.
+
+// A discarded `Result` hides a failed write in a system whose promise is durability.
+#![deny(clippy::let_underscore_must_use)]
 
 pub mod api;
 pub mod calendar;
@@ -21,6 +25,7 @@ pub mod domain;
 pub mod dsig;
 pub mod engine;
 pub mod metrics;
+pub mod read;
 pub mod server;
 pub mod smev;
 pub mod store;

@@ -12,7 +12,7 @@ use prometheus::{
 };
 
 use crate::domain::{DeadLetterState, RequestState, WebhookState};
-use crate::store::{DueKind, Store};
+use crate::store::{DueKind, Storage};
 
 /// Every metric of the gateway.
 pub struct Metrics {
@@ -163,7 +163,7 @@ impl Metrics {
     }
 
     /// Refreshes the gauges from the store and renders the text exposition.
-    pub fn render(&self, store: &Store, database_dir: &std::path::Path) -> String {
+    pub fn render(&self, store: &dyn Storage, database_dir: &std::path::Path) -> String {
         self.refresh(store, database_dir);
         self.encode()
     }
@@ -179,7 +179,7 @@ impl Metrics {
 
     /// Recomputes the gauges of stored state: a pass over the store, so it runs in the
     /// background (`engine::observer`), never per scrape.
-    pub fn refresh(&self, store: &Store, database_dir: &std::path::Path) {
+    pub fn refresh(&self, store: &dyn Storage, database_dir: &std::path::Path) {
         let now = Utc::now();
         if let Ok(counts) = store.count_by_state() {
             for s in RequestState::ALL {
@@ -206,7 +206,7 @@ impl Metrics {
         // A failed read keeps the gauges' last values; the store noted the failure, which
         // `smev_gateway_storage_failures_total` and readiness show.
         self.storage_failures.set(store.failure_count() as i64);
-        let Ok(open) = store.requests_where(|r| {
+        let Ok(open) = store.requests_where(&|r| {
             matches!(
                 r.state,
                 RequestState::Queued | RequestState::Sending | RequestState::Sent

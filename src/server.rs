@@ -111,7 +111,9 @@ pub async fn serve(
             },
             _ = &mut stop => break,
         };
-        let _ = stream.set_nodelay(true);
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
         let app = app.clone();
         let timeout = limits.request_timeout;
         let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {

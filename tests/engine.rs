@@ -236,10 +236,14 @@ fn faults_by_class_and_operator_retry() {
     assert_eq!(env.count(v["message_id"].as_str().unwrap())["accepted"], 1);
     assert_eq!(v["attempts"], 2, "{v}");
     assert!(
-        v["history"].as_array().unwrap().iter().any(|h| h["reason"]
-            .as_str()
-            .unwrap_or("")
-            .contains("MessageIsAlreadySent")),
+        v["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["reason"]["text"]
+                .as_str()
+                .unwrap_or("")
+                .contains("MessageIsAlreadySent")),
         "{v}"
     );
 

@@ -104,9 +104,14 @@ impl MockHandle {
 
     /// Stops accepting, drops open connections and stops simulated consumers.
     pub async fn shutdown(self) {
-        let _ = self.shutdown.send(true);
+        self.shutdown.send_replace(true);
         for t in self.tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+            if tokio::time::timeout(Duration::from_secs(5), t)
+                .await
+                .is_err()
+            {
+                tracing::warn!("a mock SMEV task did not stop within 5 s");
+            }
         }
     }
 }
@@ -153,7 +158,9 @@ async fn accept_loop(listener: TcpListener, app: Router, mut shutdown: watch::Re
 }
 
 async fn serve_connection(stream: TcpStream, app: Router, mut shutdown: watch::Receiver<bool>) {
-    let _ = stream.set_nodelay(true);
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::debug!(error = %e, "TCP_NODELAY not set");
+    }
     // A second handle on the socket so that a reset can set SO_LINGER=0 (RST instead of FIN)
     // after hyper's connection future is dropped.
     let twin = stream.into_std().and_then(|s| {
@@ -182,7 +189,9 @@ async fn serve_connection(stream: TcpStream, app: Router, mut shutdown: watch::R
         _ = reset.notified() => {
             if let Ok(t) = TcpStream::from_std(twin) {
                 #[allow(deprecated)] // SO_LINGER=0 only turns close() into an RST here.
-                let _ = t.set_linger(Some(Duration::ZERO));
+                if let Err(e) = t.set_linger(Some(Duration::ZERO)) {
+                    tracing::debug!(error = %e, "SO_LINGER not set; the reset is a plain close");
+                }
             }
         }
         _ = shutdown.changed() => {}

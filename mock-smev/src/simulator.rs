@@ -1811,8 +1811,10 @@ impl Simulator {
     pub fn reset(&self) {
         let mut injector = Injector::new(self.config.smev.seed);
         for f in &self.config.faults {
-            // Validated at start.
-            let _ = injector.add(f.clone());
+            // Validated at start, so a refusal here cannot happen.
+            if let Err(e) = injector.add(f.clone()) {
+                tracing::error!(error = %e, "fault rule refused on reset");
+            }
         }
         let mut st = self.state();
         st.boxes.clear();

@@ -8,7 +8,6 @@ pub mod error;
 pub mod health;
 pub mod provider;
 pub mod requests;
-pub mod views;
 
 use std::sync::Arc;
 

@@ -17,11 +17,10 @@ use crate::store::RequestFilter;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::requests::{
-    attachment_number, decode_attachments, file_response, page_limit, AttachmentIn,
-};
-use super::views::{DeadLetterView, IncomingView, Page, RequestView};
+use super::requests::{attachment_number, decode_attachments, page_limit, AttachmentIn};
 use super::ApiJson;
+use crate::read::download::file_response;
+use crate::read::views::{DeadLetterView, IncomingView, Page, RequestView};
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -282,7 +281,7 @@ pub async fn list_cases(
     };
     let requests = ctx
         .store
-        .requests_where(|r| r.case.is_some() && filter.matches(r))?;
+        .requests_where(&|r| r.case.is_some() && filter.matches(r))?;
     Ok(Json(Page {
         items: cases_of(&requests),
         next_cursor: None,

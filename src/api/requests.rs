@@ -3,9 +3,8 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
@@ -19,8 +18,9 @@ use crate::store::RequestFilter;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::views::{Page, RequestView};
 use super::ApiJson;
+use crate::read::download::file_response;
+use crate::read::views::{Page, RequestView};
 
 const B64: base64::engine::general_purpose::GeneralPurpose =
     base64::engine::general_purpose::STANDARD;
@@ -293,52 +293,6 @@ pub async fn answer(
         "sender": a.sender,
         "signatures": a.signatures,
     })))
-}
-
-/// A file download with its type and name (RFC 6266 `filename*`).
-pub fn file_response(bytes: Vec<u8>, mime: &str, name: &str) -> Response {
-    let ascii: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let encoded: String = name
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    let mut headers = HeaderMap::new();
-    // A stored MIME type may come from a peer: only a plain `type/subtype` is echoed.
-    let mime = crate::smev::attachments::safe_mime(mime);
-    if let Ok(v) = header::HeaderValue::from_str(&mime) {
-        headers.insert(header::CONTENT_TYPE, v);
-    }
-    // Even if a browser renders the file (HTML, SVG), it runs in an opaque origin without
-    // scripts: a received file can never act as the gateway's own page.
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        header::HeaderValue::from_static("sandbox; default-src 'none'"),
-    );
-    if let Ok(v) = header::HeaderValue::from_str(&format!(
-        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
-    )) {
-        headers.insert(header::CONTENT_DISPOSITION, v);
-    }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        header::HeaderValue::from_static("nosniff"),
-    );
-    (headers, Body::from(bytes)).into_response()
 }
 
 /// Parses an attachment number: digits only (no sign); a number beyond any list is simply

@@ -175,7 +175,10 @@ fn reachable(url: &str) -> Result<(), String> {
 
 /// `smev-gateway cert info FILE`.
 pub fn cert_info(file: &Path) -> CmdResult {
-    let _ = smev_gateway::dsig::engine::ensure_gost_engine();
+    // Without the engine a GOST certificate does not parse, which is reported below.
+    if let Err(e) = smev_gateway::dsig::engine::ensure_gost_engine() {
+        eprintln!("warning: {e}");
+    }
     let bytes = super::read_input(file)?;
     let cert = openssl::x509::X509::from_pem(&bytes)
         .or_else(|_| openssl::x509::X509::from_der(&bytes))

@@ -33,15 +33,6 @@ impl IncomingState {
             IncomingState::Failed => "failed",
         }
     }
-
-    pub fn label_ru(self) -> &'static str {
-        match self {
-            IncomingState::Received => "Получен, ожидает ответа",
-            IncomingState::Responding => "Ответ отправляется",
-            IncomingState::Responded => "Ответ отправлен",
-            IncomingState::Failed => "Ошибка отправки ответа",
-        }
-    }
 }
 
 /// What the agency system answered to an incoming request.

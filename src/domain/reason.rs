@@ -267,6 +267,27 @@ mod tests {
     }
 
     #[test]
+    fn the_openapi_document_lists_every_code() {
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../api/openapi.json")).unwrap();
+        let documented: std::collections::BTreeSet<String> = doc["components"]["schemas"]["Reason"]
+            ["properties"]["code"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect();
+        // A failure's text is its message, so it reads back only with its state (history.rs).
+        let failed = Reason::Failed("x".into());
+        let made: std::collections::BTreeSet<String> = every_kind()
+            .iter()
+            .chain([&failed])
+            .map(|r| r.code().to_string())
+            .collect();
+        assert_eq!(documented, made);
+    }
+
+    #[test]
     fn stored_texts_of_earlier_releases_are_recognised() {
         let cases = [
             ("request accepted", "accepted"),

@@ -69,22 +69,6 @@ impl RequestState {
                 | RequestState::Cancelled
         )
     }
-
-    /// The status as staff see it.
-    pub fn label_ru(self) -> &'static str {
-        match self {
-            RequestState::Draft => "Черновик",
-            RequestState::AwaitingPersonalSignature => "Ожидает подписи ЭП-СП",
-            RequestState::Queued => "В очереди на отправку",
-            RequestState::Sending => "Отправляется",
-            RequestState::Sent => "Ожидает ответа",
-            RequestState::Answered => "Ответ получен",
-            RequestState::Rejected => "Отклонён",
-            RequestState::Failed => "Ошибка",
-            RequestState::Expired => "Срок истёк",
-            RequestState::Cancelled => "Отменён",
-        }
-    }
 }
 
 /// Case (заявка) the request belongs to, as the agency system describes it.

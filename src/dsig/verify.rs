@@ -429,7 +429,10 @@ fn certificate(doc: &Document, sig: NodeId) -> Result<X509, Cause> {
         .ok_or(Cause::MissingCertificate)?;
     let der = decode_b64(&doc.text(cert_node))
         .map_err(|e| malformed(format!("X509Certificate is not base64: {e}")))?;
-    let _ = super::engine::ensure_gost_engine();
+    // Without the engine a GOST certificate does not parse, which is reported just below.
+    if let Err(e) = super::engine::ensure_gost_engine() {
+        tracing::debug!(error = %e, "GOST engine unavailable");
+    }
     X509::from_der(&der)
         .map_err(|e| malformed(format!("X509Certificate is not a certificate: {e}")))
 }

@@ -35,7 +35,10 @@ use crate::smev::client::SmevClient;
 use crate::smev::model::QualifiedName;
 use crate::smev::schema::Schema;
 use crate::smev::transport::{SoapClient, TransportConfig};
-use crate::store::Store;
+use crate::store::{SledStore, Storage};
+
+// The outbox (which systems get webhook events, and their JSON) is set by whoever wires the
+// gateway together (`daemon`), since the payloads are the public API's shape.
 
 /// A configured information system, ready to talk to SMEV.
 pub struct SystemRuntime {
@@ -75,7 +78,7 @@ pub struct StartError(pub String);
 /// Everything the workers, the API and the UI share.
 pub struct Context {
     pub config: Arc<Config>,
-    pub store: Arc<Store>,
+    pub store: Arc<dyn Storage>,
     pub metrics: Arc<Metrics>,
     pub systems: BTreeMap<String, SystemRuntime>,
     pub kinds: BTreeMap<String, KindRuntime>,
@@ -199,16 +202,8 @@ impl Context {
             ),
             None => None,
         };
-        let store = Store::open(&config.storage.path, config.storage.cache_bytes)
+        let store = SledStore::open(&config.storage.path, config.storage.cache_bytes)
             .map_err(|e| StartError(e.to_string()))?;
-        store.set_webhook_systems(
-            config
-                .systems
-                .iter()
-                .filter(|s| s.webhook.is_some())
-                .map(|s| s.id.clone())
-                .collect(),
-        );
         let (shutdown, _) = watch::channel(false);
         Ok(Arc::new(Context {
             config: Arc::new(config),

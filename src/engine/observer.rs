@@ -48,7 +48,7 @@ pub async fn run(ctx: Arc<Context>) {
 
 /// One observation: refreshes the gauges and the readiness checks.
 pub fn observe(ctx: &Context) {
-    ctx.metrics.refresh(&ctx.store, &ctx.config.storage.path);
+    ctx.metrics.refresh(&*ctx.store, &ctx.config.storage.path);
     let readiness = readiness(ctx);
     match ctx.readiness.write() {
         Ok(mut r) => *r = readiness,
@@ -58,16 +58,29 @@ pub fn observe(ctx: &Context) {
 
 fn readiness(ctx: &Context) -> Readiness {
     let mut checks = Vec::new();
+    let now = Utc::now();
     let storage = ctx.store.check_writable();
+    // A failed read or write in the last minute counts even when the trial write succeeds:
+    // the engine's reads (due work, records) may be what fails.
+    let recent = ctx
+        .store
+        .last_failure()
+        .filter(|f| now - f.at < chrono::Duration::seconds(60));
     checks.push(Check {
         name: "storage".into(),
-        ok: storage.is_ok(),
-        detail: storage
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_else(|| "writable".into()),
+        ok: storage.is_ok() && recent.is_none(),
+        detail: match (storage, recent) {
+            (Err(e), _) => e.to_string(),
+            (Ok(()), Some(f)) => format!(
+                "{} storage failures since start; the latest, {} s ago in {}: {}",
+                ctx.store.failure_count(),
+                (now - f.at).num_seconds(),
+                f.operation,
+                f.message
+            ),
+            (Ok(()), None) => "writable".into(),
+        },
     });
-    let now = Utc::now();
     for (id, s) in &ctx.systems {
         let signer = s.client.signer();
         let signed = signer.sign(b"health");

@@ -20,7 +20,7 @@ pub fn recover(ctx: &Context) -> Result<(), StoreError> {
     let now = Utc::now();
     let stuck = ctx
         .store
-        .requests_where(|r| r.state == RequestState::Sending)?;
+        .requests_where(&|r| r.state == RequestState::Sending)?;
     for r in &stuck {
         tracing::info!(request_id = %r.id, message_id = ?r.message_id, "recovery: resending a request left in 'sending' with the same MessageID");
         ctx.store
@@ -28,7 +28,7 @@ pub fn recover(ctx: &Context) -> Result<(), StoreError> {
     }
     let responding = ctx
         .store
-        .incoming_where(|i| i.state == IncomingState::Responding)?;
+        .incoming_where(&|i| i.state == IncomingState::Responding)?;
     for i in &responding {
         ctx.store.apply_incoming(
             &i.id,
@@ -71,9 +71,9 @@ pub async fn run(ctx: Arc<Context>) {
 /// Requests past their deadline without an answer become `expired`.
 pub fn expire(ctx: &Context) -> Result<usize, StoreError> {
     let now = Utc::now();
-    let overdue = ctx
-        .store
-        .requests_where(|r| r.state == RequestState::Sent && r.deadline.is_some_and(|d| d < now))?;
+    let overdue = ctx.store.requests_where(&|r| {
+        r.state == RequestState::Sent && r.deadline.is_some_and(|d| d < now)
+    })?;
     for r in &overdue {
         match ctx
             .store
@@ -97,7 +97,7 @@ pub fn retain(ctx: &Context) -> Result<usize, StoreError> {
     let cutoff = Utc::now() - chrono::Duration::days(ctx.config.retention.closed_after_days as i64);
     let old = ctx
         .store
-        .requests_where(|r| r.state.is_closed() && r.updated_at < cutoff)?;
+        .requests_where(&|r| r.state.is_closed() && r.updated_at < cutoff)?;
     if old.is_empty() {
         return Ok(0);
     }

@@ -70,7 +70,10 @@ impl MessageId {
 
     fn from_ticks(ticks: u64) -> Self {
         let mut seq = [0u8; 2];
-        let _ = openssl::rand::rand_bytes(&mut seq);
+        if openssl::rand::rand_bytes(&mut seq).is_err() {
+            // OpenSSL's generator failing is unheard of; the OS's (through uuid) then serves.
+            seq.copy_from_slice(&uuid::Uuid::new_v4().as_bytes()[..2]);
+        }
         let clock_seq = u16::from_be_bytes(seq) & 0x3FFF;
         let ts = uuid::Timestamp::from_gregorian_time(ticks, clock_seq);
         MessageId(Uuid::new_v1(ts, &node_id()))

@@ -2,12 +2,12 @@
 //! of record changes are written by the aggregates' transactions; this file reads them and
 //! appends the ones that stand alone (logins, administrative actions).
 
-use super::{codec, Store, StoreError};
+use super::{codec, SledStore, StoreError};
 use crate::domain::AuditEntry;
 
-impl Store {
+impl SledStore {
     /// Audit entries of a subject, oldest first.
-    pub fn audit_of(&self, subject_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
+    pub(super) fn audit_of(&self, subject_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
         let r = (|| {
             let mut prefix = subject_id.as_bytes().to_vec();
             prefix.push(0);
@@ -24,7 +24,7 @@ impl Store {
     }
 
     /// Appends an audit entry outside any other change (logins, admin actions).
-    pub fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
+    pub(super) fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
         self.transaction("audit", |tx| tx.audit(&entry))
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::dsig::DigestAlgorithm;
 
-use super::{Store, StoreError};
+use super::{SledStore, StoreError};
 
 /// Blob key: GOST R 34.11-2012-256 of the content, hex.
 pub fn blob_key(bytes: &[u8]) -> Result<String, StoreError> {
@@ -14,9 +14,9 @@ pub fn blob_key(bytes: &[u8]) -> Result<String, StoreError> {
         .map_err(|e| StoreError::Sled(e.to_string()))
 }
 
-impl Store {
+impl SledStore {
     /// Stores a blob outside a transaction.
-    pub fn put_blob(&self, bytes: &[u8]) -> Result<String, StoreError> {
+    pub(super) fn put_blob(&self, bytes: &[u8]) -> Result<String, StoreError> {
         let r = (|| {
             let key = blob_key(bytes)?;
             if !self.blobs.contains_key(key.as_bytes())? {
@@ -27,17 +27,12 @@ impl Store {
         self.noted("put_blob", r)
     }
 
-    pub fn blob(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+    pub(super) fn blob(&self, key: &str) -> Result<Vec<u8>, StoreError> {
         let r = self
             .blobs
             .get(key.as_bytes())
             .map_err(StoreError::from)
             .and_then(|v| v.map(|v| v.to_vec()).ok_or(StoreError::NotFound));
         self.noted("blob", r)
-    }
-
-    pub fn blob_text(&self, key: &str) -> Result<String, StoreError> {
-        String::from_utf8(self.blob(key)?)
-            .map_err(|_| StoreError::Codec("blob is not UTF-8".into()))
     }
 }

@@ -4,12 +4,16 @@
 use chrono::Utc;
 
 use super::tx::abort;
-use super::{load, scan, Store, StoreError};
+use super::{load, scan, SledStore, StoreError};
 use crate::domain::{Actor, AuditEntry, DeadLetter, DeadLetterEvent, Owner, Subject};
 
-impl Store {
+impl SledStore {
     /// Stores a dead letter, remembering the SMEV message (or content) key it came with.
-    pub fn add_dead_letter(&self, d: &DeadLetter, received_key: &str) -> Result<(), StoreError> {
+    pub(super) fn add_dead_letter(
+        &self,
+        d: &DeadLetter,
+        received_key: &str,
+    ) -> Result<(), StoreError> {
         self.transaction("add_dead_letter", |tx| {
             tx.put_dead_letter(d)?;
             tx.mark_received(received_key, &Owner::DeadLetter(d.id.clone()))?;
@@ -27,12 +31,15 @@ impl Store {
         })
     }
 
-    pub fn get_dead_letter(&self, id: &str) -> Result<DeadLetter, StoreError> {
+    pub(super) fn get_dead_letter(&self, id: &str) -> Result<DeadLetter, StoreError> {
         self.noted("get_dead_letter", load(&self.dead_letters, id))
     }
 
     /// Dead letters of the systems (all when empty), newest first.
-    pub fn list_dead_letters(&self, systems: &[String]) -> Result<Vec<DeadLetter>, StoreError> {
+    pub(super) fn list_dead_letters(
+        &self,
+        systems: &[String],
+    ) -> Result<Vec<DeadLetter>, StoreError> {
         let r = scan(&self.dead_letters, |d: &DeadLetter| {
             systems.is_empty() || systems.contains(&d.system)
         });
@@ -40,7 +47,7 @@ impl Store {
     }
 
     /// Applies an event to a dead letter with its history and audit entries.
-    pub fn apply_dead_letter(
+    pub(super) fn apply_dead_letter(
         &self,
         id: &str,
         actor: &Actor,

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Store, StoreError};
+use super::{SledStore, StoreError};
 
 /// What the due-time index schedules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,9 +36,9 @@ pub(super) fn due_key(kind: DueKind, at: DateTime<Utc>, id: &str) -> Vec<u8> {
     k
 }
 
-impl Store {
+impl SledStore {
     /// Ids due at `now` (oldest due first), up to `limit`.
-    pub fn due(
+    pub(super) fn due(
         &self,
         kind: DueKind,
         now: DateTime<Utc>,
@@ -60,7 +60,11 @@ impl Store {
     }
 
     /// Number of entries of a due kind: (due now, later).
-    pub fn due_counts(&self, kind: DueKind, now: DateTime<Utc>) -> Result<(u64, u64), StoreError> {
+    pub(super) fn due_counts(
+        &self,
+        kind: DueKind,
+        now: DateTime<Utc>,
+    ) -> Result<(u64, u64), StoreError> {
         let split = due_key(kind, now, "\u{10FFFF}");
         let mut due_now = 0;
         let mut later = 0;
@@ -76,7 +80,7 @@ impl Store {
     }
 
     /// The earliest due time of a kind.
-    pub fn next_due_time(&self, kind: DueKind) -> Result<Option<DateTime<Utc>>, StoreError> {
+    pub(super) fn next_due_time(&self, kind: DueKind) -> Result<Option<DateTime<Utc>>, StoreError> {
         let Some(item) = self.due.scan_prefix([kind as u8]).next() else {
             return Ok(None);
         };

@@ -1,5 +1,5 @@
 //! Durability, in one owner. sled writes go to its log immediately and reach disk on flush.
-//! [`Store::durable`] is awaited before anything is promised outside the process — before the
+//! [`SledStore::durable`] is awaited before anything is promised outside the process — before the
 //! API answers "accepted", before a received SMEV message is acknowledged. Concurrent callers
 //! share one flush (group commit): a single flusher task flushes everything written before the
 //! latest request and wakes every caller whose writes it covered. sled's own background flush
@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use tokio::sync::{watch, Notify};
 
-use super::{Store, StoreError};
+use super::{SledStore, StoreError};
 
 pub(super) struct Flusher {
     requested: AtomicU64,
@@ -19,9 +19,9 @@ pub(super) struct Flusher {
     done: watch::Sender<u64>,
 }
 
-impl Store {
+impl SledStore {
     /// Waits until everything written before the call is on disk (group commit).
-    pub async fn durable(&self) -> Result<(), StoreError> {
+    pub(super) async fn durable(&self) -> Result<(), StoreError> {
         let flusher = self
             .flusher
             .get_or_init(|| {
@@ -78,19 +78,19 @@ impl Store {
     }
 
     /// Synchronous flush (CLI tools, shutdown).
-    pub fn flush(&self) -> Result<(), StoreError> {
+    pub(super) fn flush(&self) -> Result<(), StoreError> {
         let r = self.db.flush().map(|_| ()).map_err(StoreError::from);
         self.noted("flush", r)
     }
 
     /// Bytes the database occupies on disk.
-    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+    pub(super) fn size_on_disk(&self) -> Result<u64, StoreError> {
         let r = self.db.size_on_disk().map_err(StoreError::from);
         self.noted("size_on_disk", r)
     }
 
     /// Checks that the database accepts a write (health).
-    pub fn check_writable(&self) -> Result<(), StoreError> {
+    pub(super) fn check_writable(&self) -> Result<(), StoreError> {
         let r = self
             .meta
             .insert("health", &Utc::now().timestamp_millis().to_be_bytes())

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
-use super::{Store, StoreError};
+use super::{SledStore, StoreError};
 
 /// The latest storage failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +24,7 @@ pub(super) struct Failures {
     last: Mutex<Option<LastFailure>>,
 }
 
-impl Store {
+impl SledStore {
     /// Passes `result` through, noting a storage failure (logged with `operation`, counted).
     pub(super) fn noted<T>(
         &self,
@@ -48,12 +48,12 @@ impl Store {
     }
 
     /// Storage failures since start.
-    pub fn failure_count(&self) -> u64 {
+    pub(super) fn failure_count(&self) -> u64 {
         self.failures.count.load(Ordering::Relaxed)
     }
 
     /// The latest storage failure, if any.
-    pub fn last_failure(&self) -> Option<LastFailure> {
+    pub(super) fn last_failure(&self) -> Option<LastFailure> {
         self.failures.last.lock().ok().and_then(|l| l.clone())
     }
 }

@@ -1,11 +1,11 @@
 //! Incoming requests (provider role): storing one with its received mark and webhook event,
-//! applying an event to one ([`Store::apply_incoming`]: the only way one changes), and the
+//! applying an event to one ([`SledStore::apply_incoming`]: the only way one changes), and the
 //! queries.
 
 use chrono::Utc;
 
 use super::tx::{abort, Tx, TxResult};
-use super::{load, page, scan, Store, StoreError};
+use super::{load, page, scan, SledStore, StoreError};
 use crate::domain::{Actor, AuditEntry, IncomingEvent, IncomingRecord, Owner, Reason, Subject};
 
 impl Tx<'_> {
@@ -45,9 +45,9 @@ impl Tx<'_> {
     }
 }
 
-impl Store {
+impl SledStore {
     /// Stores a new incoming request (provider role) with its received mark and webhook event.
-    pub fn add_incoming(&self, r: &IncomingRecord) -> Result<(), StoreError> {
+    pub(super) fn add_incoming(&self, r: &IncomingRecord) -> Result<(), StoreError> {
         self.transaction("add_incoming", |tx| {
             if let Some(existing) = tx.received_as(&r.message_id)? {
                 if matches!(existing, Owner::Incoming(_)) {
@@ -77,19 +77,15 @@ impl Store {
                 ),
                 xml: Some(r.envelope.clone()),
             })?;
-            tx.webhook(
-                &r.system,
-                "incoming.received",
-                super::outbox::incoming_payload(r),
-            )
+            tx.webhook(&r.system, "incoming.received", |p| p.incoming_received(r))
         })
     }
 
-    pub fn get_incoming(&self, id: &str) -> Result<IncomingRecord, StoreError> {
+    pub(super) fn get_incoming(&self, id: &str) -> Result<IncomingRecord, StoreError> {
         self.noted("get_incoming", load(&self.incoming, id))
     }
 
-    pub fn list_incoming(
+    pub(super) fn list_incoming(
         &self,
         systems: &[String],
         cursor: Option<&str>,
@@ -106,7 +102,7 @@ impl Store {
     }
 
     /// Every incoming request `pred` accepts (a full scan; recovery).
-    pub fn incoming_where(
+    pub(super) fn incoming_where(
         &self,
         pred: impl Fn(&IncomingRecord) -> bool,
     ) -> Result<Vec<IncomingRecord>, StoreError> {
@@ -115,7 +111,7 @@ impl Store {
 
     /// Applies an event to an incoming request in one transaction (lifecycle check, history,
     /// audit, indexes).
-    pub fn apply_incoming(
+    pub(super) fn apply_incoming(
         &self,
         id: &str,
         actor: &Actor,
@@ -124,9 +120,9 @@ impl Store {
         self.transaction("apply_incoming", |tx| tx.apply_incoming(id, actor, event))
     }
 
-    /// [`Store::apply_incoming`] for an event a received SMEV message carried, marking the
+    /// [`SledStore::apply_incoming`] for an event a received SMEV message carried, marking the
     /// message `message_id` received in the same transaction.
-    pub fn apply_incoming_received(
+    pub(super) fn apply_incoming_received(
         &self,
         id: &str,
         actor: &Actor,

@@ -13,6 +13,8 @@
 mod audit;
 mod blobs;
 pub mod codec;
+#[cfg(test)]
+mod contract_tests;
 mod dead_letters;
 mod due;
 mod durability;
@@ -22,9 +24,9 @@ mod filter;
 mod incoming;
 mod outbox;
 mod requests;
+mod storage;
 mod tx;
 
-use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
@@ -36,7 +38,9 @@ pub use due::DueKind;
 pub use error::StoreError;
 pub use failures::LastFailure;
 pub use filter::RequestFilter;
+pub use outbox::{Outbox, WebhookPayloads};
 pub use requests::Created;
+pub use storage::{PageOf, Storage, StorageFuture};
 
 use tx::{Tx, TxResult};
 
@@ -46,7 +50,7 @@ pub fn new_id() -> String {
 }
 
 /// The database handle, shared by `Arc`.
-pub struct Store {
+pub struct SledStore {
     db: Db,
     requests: Tree,
     incoming: Tree,
@@ -57,28 +61,28 @@ pub struct Store {
     received: Tree,
     audit: Tree,
     audit_index: Tree,
-    outbox: Tree,
+    outbox_tree: Tree,
     blobs: Tree,
     cases: Tree,
     meta: Tree,
     seq: AtomicU64,
-    webhook_systems: RwLock<HashSet<String>>,
+    outbox: RwLock<Option<Outbox>>,
     flusher: OnceLock<Arc<durability::Flusher>>,
     failures: failures::Failures,
 }
 
-impl std::fmt::Debug for Store {
+impl std::fmt::Debug for SledStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").finish_non_exhaustive()
+        f.debug_struct("SledStore").finish_non_exhaustive()
     }
 }
 
 /// Version of the database layout written into the `meta` tree.
 pub const LAYOUT_VERSION: u32 = 1;
 
-impl Store {
+impl SledStore {
     /// Opens (or creates) the database in `path`.
-    pub fn open(path: &Path, cache_bytes: u64) -> Result<Arc<Store>, StoreError> {
+    pub fn open(path: &Path, cache_bytes: u64) -> Result<Arc<SledStore>, StoreError> {
         std::fs::create_dir_all(path)
             .map_err(|e| StoreError::Sled(format!("{}: {e}", path.display())))?;
         let db = sled::Config::new()
@@ -104,7 +108,7 @@ impl Store {
                 meta.insert("layout", &LAYOUT_VERSION.to_be_bytes())?;
             }
         }
-        let store = Store {
+        let store = SledStore {
             requests: t("requests")?,
             incoming: t("incoming")?,
             dead_letters: t("dead_letters")?,
@@ -114,23 +118,23 @@ impl Store {
             received: t("received")?,
             audit: t("audit")?,
             audit_index: t("audit_index")?,
-            outbox: t("webhook_outbox")?,
+            outbox_tree: t("webhook_outbox")?,
             blobs: t("blobs")?,
             cases: t("cases")?,
             meta,
             seq: AtomicU64::new(db.generate_id()?.wrapping_mul(1 << 20)),
             db,
-            webhook_systems: RwLock::new(HashSet::new()),
+            outbox: RwLock::new(None),
             flusher: OnceLock::new(),
             failures: Default::default(),
         };
         Ok(Arc::new(store))
     }
 
-    /// Systems that have a webhook: only their events go to the outbox.
-    pub fn set_webhook_systems(&self, systems: HashSet<String>) {
-        if let Ok(mut w) = self.webhook_systems.write() {
-            *w = systems;
+    /// Which systems get webhook events and what they say (none until set).
+    pub(super) fn set_outbox(&self, outbox: Outbox) {
+        if let Ok(mut w) = self.outbox.write() {
+            *w = Some(outbox);
         }
     }
 
@@ -144,11 +148,7 @@ impl Store {
         operation: &'static str,
         f: impl Fn(&Tx<'_>) -> TxResult<T>,
     ) -> Result<T, StoreError> {
-        let systems = self
-            .webhook_systems
-            .read()
-            .map(|s| s.clone())
-            .unwrap_or_default();
+        let outbox = self.outbox.read().ok().and_then(|o| o.clone());
         let trees = (
             &self.requests,
             &self.incoming,
@@ -159,7 +159,7 @@ impl Store {
             &self.received,
             &self.audit,
             &self.audit_index,
-            &self.outbox,
+            &self.outbox_tree,
             &self.blobs,
             &self.cases,
         );
@@ -174,7 +174,7 @@ impl Store {
                 received,
                 audit,
                 audit_index,
-                outbox,
+                outbox_tree,
                 blobs,
                 cases,
             )| {
@@ -188,11 +188,11 @@ impl Store {
                     received,
                     audit,
                     audit_index,
-                    outbox,
+                    outbox_tree,
                     blobs,
                     cases,
                     ids: self,
-                    webhook_systems: &systems,
+                    outbox: outbox.as_ref(),
                 };
                 f(&tx)
             },

@@ -1,13 +1,12 @@
 //! Outgoing requests: creating one (with its idempotency and case indexes), applying an event
-//! to one ([`Store::apply_request`]: the only way a request changes), and the queries.
+//! to one ([`SledStore::apply_request`]: the only way a request changes), and the queries.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::outbox::{answer_payload, status_payload};
 use super::tx::{abort, Tx, TxResult};
-use super::{load, page, scan, RequestFilter, Store, StoreError};
+use super::{load, page, scan, RequestFilter, SledStore, StoreError};
 use crate::domain::{
     Actor, AuditEntry, Owner, Reason, RequestEvent, RequestRecord, RequestState, Subject,
     Transition,
@@ -45,11 +44,13 @@ impl Tx<'_> {
                 to: c.to,
                 reason: reason.clone(),
             });
-            self.webhook(&new.system, "request.status_changed", status_payload(&new))?;
+            self.webhook(&new.system, "request.status_changed", |p| {
+                p.status_changed(&new)
+            })?;
             if matches!(c.to, RequestState::Answered | RequestState::Rejected)
                 && new.answer.is_some()
             {
-                self.webhook(&new.system, "request.answered", answer_payload(&new))?;
+                self.webhook(&new.system, "request.answered", |p| p.answered(&new))?;
             }
         }
         let evidence = event.evidence();
@@ -75,10 +76,10 @@ impl Tx<'_> {
     }
 }
 
-impl Store {
+impl SledStore {
     /// Creates a request (with its audit entry and webhook event); with a client id already
     /// used by the same system, returns the existing request instead.
-    pub fn create_request(
+    pub(super) fn create_request(
         &self,
         rec: &RequestRecord,
         business_xml: &[u8],
@@ -116,18 +117,20 @@ impl Store {
                 reason: Reason::Accepted.text(),
                 xml: Some(rec.business_xml.clone()),
             })?;
-            tx.webhook(&rec.system, "request.status_changed", status_payload(rec))?;
+            tx.webhook(&rec.system, "request.status_changed", |p| {
+                p.status_changed(rec)
+            })?;
             Ok(Created::New(rec.clone()))
         })
     }
 
-    pub fn get_request(&self, id: &str) -> Result<RequestRecord, StoreError> {
+    pub(super) fn get_request(&self, id: &str) -> Result<RequestRecord, StoreError> {
         self.noted("get_request", load(&self.requests, id))
     }
 
     /// Applies an event to a request in one transaction: the lifecycle's check and changes,
     /// history, audit, webhook events and indexes.
-    pub fn apply_request(
+    pub(super) fn apply_request(
         &self,
         id: &str,
         actor: &Actor,
@@ -136,9 +139,9 @@ impl Store {
         self.transaction("apply_request", |tx| tx.apply_request(id, actor, event))
     }
 
-    /// [`Store::apply_request`] for an event a received SMEV message carried, marking the
+    /// [`SledStore::apply_request`] for an event a received SMEV message carried, marking the
     /// message `message_id` received as part of the request in the same transaction.
-    pub fn apply_request_received(
+    pub(super) fn apply_request_received(
         &self,
         id: &str,
         actor: &Actor,
@@ -153,7 +156,7 @@ impl Store {
     }
 
     /// Every request `pred` accepts (a full scan; used by recovery, expiry and retention).
-    pub fn requests_where(
+    pub(super) fn requests_where(
         &self,
         pred: impl Fn(&RequestRecord) -> bool,
     ) -> Result<Vec<RequestRecord>, StoreError> {
@@ -161,7 +164,7 @@ impl Store {
     }
 
     /// A page of requests, newest first, after `cursor` (an id from the previous page).
-    pub fn list_requests(
+    pub(super) fn list_requests(
         &self,
         filter: &RequestFilter,
         cursor: Option<&str>,
@@ -178,7 +181,7 @@ impl Store {
     }
 
     /// Request counts by state (metrics, monitoring).
-    pub fn count_by_state(&self) -> Result<BTreeMap<RequestState, u64>, StoreError> {
+    pub(super) fn count_by_state(&self) -> Result<BTreeMap<RequestState, u64>, StoreError> {
         let r = (|| {
             let mut m = BTreeMap::new();
             for item in self.requests.iter() {
@@ -192,7 +195,10 @@ impl Store {
     }
 
     /// What a SMEV MessageID we sent belongs to.
-    pub fn owner_of_message_id(&self, message_id: &str) -> Result<Option<Owner>, StoreError> {
+    pub(super) fn owner_of_message_id(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<Owner>, StoreError> {
         let r = self
             .message_ids
             .get(message_id.as_bytes())
@@ -202,7 +208,7 @@ impl Store {
     }
 
     /// What a received SMEV message was stored as (a redelivery after a lost Ack).
-    pub fn received_as(&self, message_id: &str) -> Result<Option<Owner>, StoreError> {
+    pub(super) fn received_as(&self, message_id: &str) -> Result<Option<Owner>, StoreError> {
         let r = self
             .received
             .get(message_id.as_bytes())
@@ -212,7 +218,7 @@ impl Store {
     }
 
     /// Request ids of a case of a system.
-    pub fn case_request_ids(
+    pub(super) fn case_request_ids(
         &self,
         system: &str,
         reference: &str,
@@ -230,7 +236,7 @@ impl Store {
     }
 
     /// Removes a closed request and its indexes (after it was archived).
-    pub fn purge_request(&self, id: &str, cutoff: DateTime<Utc>) -> Result<(), StoreError> {
+    pub(super) fn purge_request(&self, id: &str, cutoff: DateTime<Utc>) -> Result<(), StoreError> {
         self.transaction("purge_request", |tx| {
             let Some(r) = tx.get_request(id)? else {
                 return Ok(());

@@ -2,13 +2,11 @@
 //! indexes (due time, MessageIDs, received messages, client ids, cases), the audit log and the
 //! webhook outbox. Private to the store: nothing outside it sees a sled type.
 
-use std::collections::HashSet;
-
 use chrono::{DateTime, Utc};
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use super::due::{due_key, DueKind};
-use super::{codec, new_id, Store, StoreError};
+use super::{codec, new_id, SledStore, StoreError};
 use crate::domain::{
     AuditEntry, DeadLetter, IncomingRecord, Owner, RequestRecord, WebhookEvent, WebhookState,
 };
@@ -30,11 +28,11 @@ pub(super) struct Tx<'a> {
     pub(super) received: &'a TransactionalTree,
     pub(super) audit: &'a TransactionalTree,
     pub(super) audit_index: &'a TransactionalTree,
-    pub(super) outbox: &'a TransactionalTree,
+    pub(super) outbox_tree: &'a TransactionalTree,
     pub(super) blobs: &'a TransactionalTree,
     pub(super) cases: &'a TransactionalTree,
-    pub(super) ids: &'a Store,
-    pub(super) webhook_systems: &'a HashSet<String>,
+    pub(super) ids: &'a SledStore,
+    pub(super) outbox: Option<&'a super::Outbox>,
 }
 
 impl Tx<'_> {
@@ -81,16 +79,17 @@ impl Tx<'_> {
         Ok(key)
     }
 
-    /// Queues a webhook event if the system has a webhook.
+    /// Queues a webhook event if the system has a webhook; `payload` says what it says.
     pub(super) fn webhook(
         &self,
         system: &str,
         event: &str,
-        payload: serde_json::Value,
+        payload: impl FnOnce(&dyn super::WebhookPayloads) -> serde_json::Value,
     ) -> TxResult<()> {
-        if !self.webhook_systems.contains(system) {
+        let Some(outbox) = self.outbox.filter(|o| o.systems.contains(system)) else {
             return Ok(());
-        }
+        };
+        let payload = payload(outbox.payloads.as_ref());
         let now = Utc::now();
         let e = WebhookEvent {
             id: new_id(),
@@ -103,7 +102,7 @@ impl Tx<'_> {
             last_error: None,
             state: WebhookState::Pending,
         };
-        Self::put(self.outbox, e.id.as_bytes(), &e)?;
+        Self::put(self.outbox_tree, e.id.as_bytes(), &e)?;
         self.due
             .insert(due_key(DueKind::Webhook, now, &e.id), &[])?;
         Ok(())
@@ -193,6 +192,6 @@ impl Tx<'_> {
             self.due
                 .insert(due_key(DueKind::Webhook, e.next_due, &e.id), &[])?;
         }
-        Self::put(self.outbox, e.id.as_bytes(), e)
+        Self::put(self.outbox_tree, e.id.as_bytes(), e)
     }
 }

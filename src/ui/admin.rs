@@ -9,11 +9,11 @@ use chrono::{TimeZone, Utc};
 use minijinja::context;
 use serde_json::{json, Value as Json};
 
-use crate::api::views::DeadLetterView;
 use crate::config::PersonalSignatureMode;
 use crate::domain::{DeadLetter, DeadLetterState, IncomingState, RequestState};
 use crate::dsig::CertificateInfo;
 use crate::engine::intake;
+use crate::read::views::DeadLetterView;
 
 use super::access::Action;
 use super::login::UiForm;
@@ -41,7 +41,11 @@ pub async fn monitoring(State(ui): State<UiState>, user: User) -> Response {
         return r;
     }
     let systems = ui.systems_of(&user);
-    let all = match ui.ctx.store.requests_where(|r| systems.contains(&r.system)) {
+    let all = match ui
+        .ctx
+        .store
+        .requests_where(&|r| systems.contains(&r.system))
+    {
         Ok(x) => x,
         Err(e) => {
             return ui.error(
@@ -64,7 +68,7 @@ pub async fn monitoring(State(ui): State<UiState>, user: User) -> Response {
         .map(|s| {
             json!({
                 "status": s.as_str(),
-                "label": s.label_ru(),
+                "label": crate::read::labels::request_state(*s),
                 "count": all.iter().filter(|r| r.state == *s).count(),
                 "href": format!("/ui/requests?status={}", s.as_str()),
             })

@@ -85,7 +85,13 @@ pub fn group(requests: &[RequestRecord]) -> Vec<CaseRow> {
         .map(|(mut row, counts)| {
             row.by_status = counts
                 .into_iter()
-                .map(|(s, n)| (s.as_str().to_string(), s.label_ru().to_string(), n))
+                .map(|(s, n)| {
+                    (
+                        s.as_str().to_string(),
+                        crate::read::labels::request_state(s).to_string(),
+                        n,
+                    )
+                })
                 .collect();
             row
         })
@@ -110,7 +116,7 @@ pub async fn list(State(ui): State<UiState>, user: User, q: super::Q<ListQuery>)
     let requests = match ui
         .ctx
         .store
-        .requests_where(|r| r.case.is_some() && filter.matches(r))
+        .requests_where(&|r| r.case.is_some() && filter.matches(r))
     {
         Ok(r) => r,
         Err(e) => {

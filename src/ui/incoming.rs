@@ -8,9 +8,9 @@ use minijinja::context;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
-use crate::api::requests::file_response;
 use crate::domain::{IncomingRecord, IncomingState, OutgoingResponse};
 use crate::engine::intake::{self, NewAttachment};
+use crate::read::download::file_response;
 use crate::smev::model::RejectionReasonCode;
 
 use super::access::Action;
@@ -47,7 +47,7 @@ fn row(ui: &Ui, r: &IncomingRecord) -> Json {
         "system": r.system,
         "kind_name": kind_name(ui, r),
         "status": r.state.as_str(),
-        "status_label": r.state.label_ru(),
+        "status_label": crate::read::labels::incoming_state(r.state),
         "received_at": r.received_at,
         "sender": r.sender.as_ref().and_then(|s| s.human_readable_name.clone().or(s.mnemonic.clone())),
         "test_message": r.test_message,

@@ -3,6 +3,7 @@
 //! «ДД.ММ.ГГГГ ЧЧ:ММ» in the configured zone, status labels, error texts in Russian, file
 //! sizes, URL encoding. Views are serialized with serde and converted to template values.
 
+use crate::domain::Reason;
 use chrono::{DateTime, FixedOffset, Utc};
 use minijinja::{Environment, Value};
 
@@ -132,7 +133,7 @@ pub fn environment(tz: FixedOffset) -> Environment<'static> {
     });
     env.add_filter("state_label", |s: String| {
         RequestState::parse(&s)
-            .map(|st| st.label_ru().to_string())
+            .map(|st| crate::read::labels::request_state(st).to_string())
             .unwrap_or(s)
     });
     env.add_filter("error_ru", |code: String| messages::error_code_ru(&code));
@@ -163,7 +164,7 @@ pub fn incoming_event_ru(e: &str) -> String {
         [S::Received, S::Responding, S::Responded, S::Failed]
             .into_iter()
             .find(|x| x.as_str() == s.trim())
-            .map(|x| format!("«{}»", x.label_ru()))
+            .map(|x| format!("«{}»", crate::read::labels::incoming_state(x)))
             .unwrap_or_else(|| s.trim().to_string())
     };
     match e.split_once(": ") {
@@ -175,47 +176,52 @@ pub fn incoming_event_ru(e: &str) -> String {
     }
 }
 
-/// A history reason written by the engine, in Russian where it is a known one.
+/// A stored history reason in Russian (free-form texts stay as they are).
 pub fn reason_ru(r: &str) -> String {
-    let known = match r {
-        "request accepted" => Some("запрос принят"),
-        "operator retry" => Some("повторная отправка по решению сотрудника"),
-        "cancelled by the operator" => Some("отменён сотрудником"),
-        "personal signature (ЭП-СП) accepted" => Some("подпись ЭП-СП проверена и принята"),
-        "sending to SMEV" => Some("отправка в СМЭВ"),
-        "accepted by SMEV" => Some("принят СМЭВ"),
-        "signed SendRequest prepared" => Some("сообщение подписано ЭП-ОВ"),
-        "recovery after restart" => Some("восстановление после перезапуска шлюза"),
-        "no answer within the legal deadline" => Some("ответ не получен в установленный срок"),
-        "answer received" => Some("получен ответ"),
-        "rejected" => Some("получен отказ"),
-        "StaleMessageId: new MessageID" => Some("устаревший MessageID заменён новым"),
-        "ack_and_close" => Some("подтверждено (СМЭВ сообщено об отказе в приёме) и закрыто"),
-        "reprocess" => Some("обработано повторно"),
-        "answer posted" => Some("ответ подготовлен"),
-        "received" => Some("получен из СМЭВ"),
-        "response accepted by SMEV" => Some("ответ принят СМЭВ"),
-        _ => None,
+    use crate::domain::Reason as R;
+    let fixed = match Reason::parse(r) {
+        R::Accepted => "запрос принят",
+        R::OperatorRetry => "повторная отправка по решению сотрудника",
+        R::Cancelled => "отменён сотрудником",
+        R::PersonalSignatureAccepted => "подпись ЭП-СП проверена и принята",
+        R::Sending => "отправка в СМЭВ",
+        R::AcceptedBySmev => "принят СМЭВ",
+        R::Signed => "сообщение подписано ЭП-ОВ",
+        R::Recovered => "восстановление после перезапуска шлюза",
+        R::Expired => "ответ не получен в установленный срок",
+        R::AnswerReceived => "получен ответ",
+        R::Rejected => "получен отказ",
+        R::NewMessageId => "устаревший MessageID заменён новым",
+        R::AckAndClose => "подтверждено (СМЭВ сообщено об отказе в приёме) и закрыто",
+        R::Reprocessed => "обработано повторно",
+        R::AnswerPosted => "ответ подготовлен",
+        R::Received => "получен из СМЭВ",
+        R::ResponseAccepted => "ответ принят СМЭВ",
+        R::AlreadySent => "СМЭВ сообщил, что сообщение уже было принято",
+        R::SendingResponse => "отправка ответа в СМЭВ",
+        R::ResponseSigned => "ответ подписан ЭП-ОВ",
+        R::AnswerToOurResponse => "ответ СМЭВ на наш ответ",
+        R::AckedToSmev => "подтверждено СМЭВ",
+        R::RetryAfter(code) => {
+            return format!(
+                "повтор после ошибки: {} ({code})",
+                messages::error_code_ru(&code)
+            )
+        }
+        R::SmevStatus(s) => return format!("статус СМЭВ: {s}"),
+        R::ReprocessFailed(s) => return format!("повторная обработка не удалась: {s}"),
+        R::ProviderStatus { code, description } => {
+            return format!("статус от поставщика: {code}: {description}")
+        }
+        R::ResponseFault(code) => {
+            return format!(
+                "ошибка отправки ответа: {} ({code})",
+                messages::error_code_ru(&code)
+            )
+        }
+        R::Failed(text) | R::Other(text) => return text,
     };
-    if let Some(k) = known {
-        return k.to_string();
-    }
-    if let Some(code) = r.strip_prefix("retry after ") {
-        return format!(
-            "повтор после ошибки: {} ({code})",
-            messages::error_code_ru(code)
-        );
-    }
-    if let Some(s) = r.strip_prefix("SMEV status ") {
-        return format!("статус СМЭВ: {s}");
-    }
-    if let Some(s) = r.strip_prefix("reprocess failed: ") {
-        return format!("повторная обработка не удалась: {s}");
-    }
-    if let Some(s) = r.strip_prefix("provider status ") {
-        return format!("статус от поставщика: {s}");
-    }
-    r.to_string()
+    fixed.to_string()
 }
 
 /// Who did something, as staff read it.

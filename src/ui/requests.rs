@@ -13,13 +13,13 @@ use minijinja::{context, Value};
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
-use crate::api::requests::file_response;
-use crate::api::views::RequestView;
 use crate::config::{KindConfig, PersonalSignatureMode};
 use crate::domain::{RequestRecord, RequestState};
 use crate::dsig::certificate::Validity;
 use crate::dsig::CertificateInfo;
 use crate::engine::intake::{self, NewRequest};
+use crate::read::download::file_response;
+use crate::read::views::RequestView;
 use crate::store::RequestFilter;
 
 use super::access::Action;
@@ -95,7 +95,7 @@ pub fn row_json(ui: &Ui, r: &RequestRecord) -> Json {
         "case": r.case,
         "case_href": r.case.as_ref().map(|c| case_href(&r.system, &c.reference)),
         "status": r.state.as_str(),
-        "status_label": r.state.label_ru(),
+        "status_label": crate::read::labels::request_state(r.state),
         "created_at": r.created_at,
         "updated_at": r.updated_at,
         "sent_at": r.sent_at,
@@ -181,9 +181,9 @@ fn card_json(ui: &Ui, user: &User, r: &RequestRecord) -> Json {
             json!({
                 "at": t.at,
                 "actor": t.actor,
-                "from": t.from.map(|s| s.label_ru()),
+                "from": t.from.map(crate::read::labels::request_state),
                 "to": t.to.as_str(),
-                "to_label": t.to.label_ru(),
+                "to_label": crate::read::labels::request_state(t.to),
                 "reason": t.reason,
             })
         })
@@ -278,7 +278,7 @@ pub fn status_options() -> Vec<Json> {
     ];
     for s in RequestState::ALL {
         if *s != RequestState::Draft {
-            v.push(json!({"value": s.as_str(), "label": s.label_ru()}));
+            v.push(json!({"value": s.as_str(), "label": crate::read::labels::request_state(*s)}));
         }
     }
     v
@@ -514,7 +514,7 @@ pub async fn status(State(ui): State<UiState>, user: User, q: super::Q<StatusQue
             json!({
                 "id": r.id,
                 "status": r.state.as_str(),
-                "label": r.state.label_ru(),
+                "label": crate::read::labels::request_state(r.state),
                 "updated_at": r.updated_at,
                 "closed": r.state.is_closed(),
                 "overdue": !r.state.is_closed() && r.deadline.is_some_and(|d| d < Utc::now()),
@@ -1125,7 +1125,10 @@ pub fn decode_certificate(bytes: &[u8]) -> Result<openssl::x509::X509, String> {
             intake::parse_certificate(text)
         }
         _ => {
-            let _ = crate::dsig::engine::ensure_gost_engine();
+            // Without the engine a GOST certificate does not parse, which is reported below.
+            if let Err(e) = crate::dsig::engine::ensure_gost_engine() {
+                tracing::debug!(error = %e, "GOST engine unavailable");
+            }
             openssl::x509::X509::from_der(bytes).map_err(|_| {
                 intake::IntakeError::BadSignature(
                     "the certificate is not a valid X.509 certificate".into(),

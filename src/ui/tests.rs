@@ -65,11 +65,12 @@ async fn start() -> Env {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        let _ = axum::serve(
+        axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .await;
+        .await
+        .expect("the test server runs");
     });
     Env {
         base: format!("http://{addr}"),

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::history::TransitionView;
 use crate::domain::*;
 use crate::engine::Context;
 use crate::smev::model::{Participant, Rejection};
@@ -87,7 +88,7 @@ pub struct RequestView {
     pub attachments: Vec<AttachmentView>,
     pub answer: Option<AnswerSummary>,
     pub statuses: Vec<StatusUpdate>,
-    pub history: Vec<Transition>,
+    pub history: Vec<TransitionView>,
 }
 
 impl RequestView {
@@ -119,7 +120,7 @@ impl RequestView {
             client_id: r.client_id.clone(),
             case: r.case.clone(),
             status: r.state,
-            status_label: r.state.label_ru(),
+            status_label: crate::read::labels::request_state(r.state),
             created_at: r.created_at,
             updated_at: r.updated_at,
             message_id: r.message_id.clone(),
@@ -144,7 +145,7 @@ impl RequestView {
             attachments: attachment_views(&r.attachments, None),
             answer,
             statuses: r.statuses.clone(),
-            history: r.history.clone(),
+            history: r.history.iter().map(TransitionView::from).collect(),
         }
     }
 }
@@ -178,7 +179,7 @@ impl IncomingView {
             kind: r.kind.clone(),
             root_element: r.root_element.clone(),
             status: r.state,
-            status_label: r.state.label_ru(),
+            status_label: crate::read::labels::incoming_state(r.state),
             received_at: r.received_at,
             updated_at: r.updated_at,
             message_id: r.message_id.clone(),
