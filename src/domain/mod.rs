@@ -14,6 +14,8 @@ mod dead_letter;
 mod error_info;
 mod history;
 mod incoming;
+#[cfg(test)]
+mod incoming_lifecycle_tests;
 mod lifecycle_error;
 mod owner;
 mod reason;

@@ -11,6 +11,7 @@ pub mod certificate;
 pub mod engine;
 pub mod pkcs7;
 pub mod reference;
+mod reference_check;
 pub mod sign;
 pub mod signer;
 pub mod verify;

@@ -14,14 +14,16 @@ use serde::Serialize;
 use crate::xml::c14n::{self, Options, EXC_C14N, EXC_C14N_WITH_COMMENTS};
 use crate::xml::{Document, NodeId};
 
-use super::algorithm::{Algorithm, DigestAlgorithm};
+use super::algorithm::Algorithm;
 use super::certificate::{CertificateInfo, TrustStore, Validity};
-use super::reference::{transformed_octets, Transform};
+use super::reference_check::{
+    check_reference, location, parse_references, strip_inter_element_whitespace,
+};
 use super::{DsigError, DSIG_NS};
 
-const B64: base64::engine::general_purpose::GeneralPurpose =
+pub(super) const B64: base64::engine::general_purpose::GeneralPurpose =
     base64::engine::general_purpose::STANDARD;
-const XOP_NS: &str = "http://www.w3.org/2004/08/xop/include";
+pub(super) const XOP_NS: &str = "http://www.w3.org/2004/08/xop/include";
 
 /// How strictly to verify.
 #[derive(Debug, Default)]
@@ -155,7 +157,7 @@ pub const MAX_TRANSFORMS: usize = 6;
 pub const MAX_PREFIX_LIST: usize = 64;
 /// Referenced content up to this size is re-digested with the usual wrong transform orders to
 /// name the cause of a mismatch; larger content is only reported as changed.
-const DIAGNOSE_UP_TO_BYTES: usize = 1024 * 1024;
+pub(super) const DIAGNOSE_UP_TO_BYTES: usize = 1024 * 1024;
 
 /// Finds every `ds:Signature` in the document (in document order).
 pub fn find_signatures(doc: &Document) -> Vec<NodeId> {
@@ -186,15 +188,6 @@ pub fn verify_document(
         .collect())
 }
 
-struct ParsedReference {
-    uri: String,
-    transforms: Result<Vec<Transform>, String>,
-    transform_uris: Vec<String>,
-    digest_method: String,
-    digest_value: Vec<u8>,
-    digest_value_text: String,
-}
-
 /// Verifies the `ds:Signature` element `sig` of `doc`.
 pub fn verify_signature(doc: &Document, sig: NodeId, opts: &VerifyOptions<'_>) -> SignatureReport {
     let mut report = SignatureReport {
@@ -217,17 +210,17 @@ pub fn verify_signature(doc: &Document, sig: NodeId, opts: &VerifyOptions<'_>) -
     report
 }
 
-fn ds_child(doc: &Document, n: NodeId, local: &str) -> Option<NodeId> {
+pub(super) fn ds_child(doc: &Document, n: NodeId, local: &str) -> Option<NodeId> {
     doc.child(n, DSIG_NS, local)
 }
 
-fn malformed(reason: impl Into<String>) -> Cause {
+pub(super) fn malformed(reason: impl Into<String>) -> Cause {
     Cause::Malformed {
         reason: reason.into(),
     }
 }
 
-fn decode_b64(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+pub(super) fn decode_b64(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     B64.decode(compact)
 }
@@ -387,7 +380,7 @@ fn check(
     Ok(())
 }
 
-fn algorithm_attr(doc: &Document, n: NodeId) -> Result<String, Cause> {
+pub(super) fn algorithm_attr(doc: &Document, n: NodeId) -> Result<String, Cause> {
     doc.element(n)
         .and_then(|e| e.attr("Algorithm"))
         .map(str::to_string)
@@ -401,7 +394,7 @@ fn algorithm_attr(doc: &Document, n: NodeId) -> Result<String, Cause> {
 
 /// The InclusiveNamespaces PrefixList under `n`, at most [`MAX_PREFIX_LIST`] entries (more is
 /// malformed: every entry is considered on every canonicalized element).
-fn inclusive_prefixes(doc: &Document, n: NodeId) -> Result<Vec<String>, Cause> {
+pub(super) fn inclusive_prefixes(doc: &Document, n: NodeId) -> Result<Vec<String>, Cause> {
     let list: Vec<String> = doc
         .child_elements(n)
         .filter_map(|c| doc.element(c))
@@ -422,7 +415,7 @@ fn inclusive_prefixes(doc: &Document, n: NodeId) -> Result<Vec<String>, Cause> {
     Ok(list)
 }
 
-fn certificate(doc: &Document, sig: NodeId) -> Result<X509, Cause> {
+pub(super) fn certificate(doc: &Document, sig: NodeId) -> Result<X509, Cause> {
     let cert_node = ds_child(doc, sig, "KeyInfo")
         .and_then(|k| ds_child(doc, k, "X509Data"))
         .and_then(|x| ds_child(doc, x, "X509Certificate"))
@@ -435,225 +428,4 @@ fn certificate(doc: &Document, sig: NodeId) -> Result<X509, Cause> {
     }
     X509::from_der(&der)
         .map_err(|e| malformed(format!("X509Certificate is not a certificate: {e}")))
-}
-
-fn parse_references(doc: &Document, signed_info: NodeId) -> Result<Vec<ParsedReference>, Cause> {
-    let mut out = Vec::new();
-    for r in doc.child_elements(signed_info) {
-        let Some(e) = doc.element(r) else { continue };
-        if !e.is(DSIG_NS, "Reference") {
-            continue;
-        }
-        if out.len() >= MAX_REFERENCES {
-            return Err(malformed(format!(
-                "more than {MAX_REFERENCES} ds:Reference elements in SignedInfo"
-            )));
-        }
-        let uri = e.attr("URI").unwrap_or("").to_string();
-        let mut transform_uris = Vec::new();
-        let mut transforms: Result<Vec<Transform>, String> = Ok(Vec::new());
-        if let Some(ts) = ds_child(doc, r, "Transforms") {
-            for t in doc.child_elements(ts) {
-                let Some(te) = doc.element(t) else { continue };
-                if !te.is(DSIG_NS, "Transform") {
-                    continue;
-                }
-                if transform_uris.len() >= MAX_TRANSFORMS {
-                    return Err(malformed(format!(
-                        "more than {MAX_TRANSFORMS} ds:Transform elements in a Reference"
-                    )));
-                }
-                let a = te.attr("Algorithm").unwrap_or("").to_string();
-                transform_uris.push(a.clone());
-                let parsed = Transform::from_uri(&a, inclusive_prefixes(doc, t)?);
-                transforms = match (transforms, parsed) {
-                    (Ok(mut v), Ok(t)) => {
-                        v.push(t);
-                        Ok(v)
-                    }
-                    (Err(x), _) => Err(x),
-                    (Ok(_), Err(_)) => Err(a),
-                };
-            }
-        }
-        let dm = ds_child(doc, r, "DigestMethod")
-            .ok_or_else(|| malformed("Reference has no ds:DigestMethod"))?;
-        let digest_method = algorithm_attr(doc, dm)?;
-        let dv = ds_child(doc, r, "DigestValue")
-            .ok_or_else(|| malformed("Reference has no ds:DigestValue"))?;
-        let digest_value_text = doc.text(dv).trim().to_string();
-        let digest_value = decode_b64(&digest_value_text)
-            .map_err(|e| malformed(format!("DigestValue is not base64: {e}")))?;
-        out.push(ParsedReference {
-            uri,
-            transforms,
-            transform_uris,
-            digest_method,
-            digest_value,
-            digest_value_text,
-        });
-    }
-    Ok(out)
-}
-
-fn check_reference(
-    doc: &Document,
-    sig: NodeId,
-    r: &ParsedReference,
-) -> (ReferenceCheck, Option<Cause>) {
-    let mut check = ReferenceCheck {
-        uri: r.uri.clone(),
-        target: None,
-        transforms: r.transform_uris.clone(),
-        digest_method: r.digest_method.clone(),
-        expected_digest: r.digest_value_text.clone(),
-        computed_digest: None,
-        digest_ok: false,
-    };
-    let reference = if r.uri.is_empty() {
-        "the whole document".to_string()
-    } else {
-        r.uri.clone()
-    };
-    let digest = match DigestAlgorithm::from_uri(&r.digest_method) {
-        Ok(d) => d,
-        Err(_) => {
-            return (
-                check,
-                Some(Cause::UnsupportedAlgorithm {
-                    uri: r.digest_method.clone(),
-                }),
-            )
-        }
-    };
-    let transforms = match &r.transforms {
-        Ok(t) => t.clone(),
-        Err(uri) => {
-            return (
-                check,
-                Some(Cause::UnsupportedAlgorithm { uri: uri.clone() }),
-            )
-        }
-    };
-    let target = if r.uri.is_empty() {
-        doc.root()
-    } else if let Some(id) = r.uri.strip_prefix('#') {
-        match doc.find_by_id(id) {
-            Ok(n) => n,
-            Err(e) => {
-                let cause = match e {
-                    crate::xml::XmlError::DuplicateId(_) => {
-                        malformed(format!("{} is ambiguous: {e}", r.uri))
-                    }
-                    _ => Cause::ReferenceNotFound {
-                        reference: r.uri.clone(),
-                    },
-                };
-                return (check, Some(cause));
-            }
-        }
-    } else {
-        return (
-            check,
-            Some(malformed(format!(
-                "external reference URI {:?} is not supported",
-                r.uri
-            ))),
-        );
-    };
-    check.target = doc.element(target).map(|e| e.qname());
-    let digest_of = |ts: &[Transform]| -> Option<Vec<u8>> {
-        let octets = transformed_octets(doc, target, Some(sig), ts).ok()?;
-        digest.hash(&octets).ok()
-    };
-    let computed = digest_of(&transforms);
-    check.computed_digest = computed.as_ref().map(|d| B64.encode(d));
-    if computed.as_deref() == Some(r.digest_value.as_slice()) {
-        check.digest_ok = true;
-        return (check, None);
-    }
-    if contains_xop(doc, target) {
-        return (check, Some(Cause::XopIncludeUnresolved { reference }));
-    }
-    if doc.raw(target).len() > DIAGNOSE_UP_TO_BYTES {
-        return (check, Some(Cause::ContentChanged { reference }));
-    }
-    // Try the orders signers get wrong.
-    let enveloped = transforms.contains(&Transform::Enveloped);
-    let mut alternatives: Vec<Vec<Transform>> = vec![
-        vec![Transform::Smev, exc()],
-        vec![exc()],
-        vec![Transform::Smev],
-        Transform::smev_chain(),
-    ];
-    if enveloped {
-        for a in &mut alternatives {
-            a.insert(0, Transform::Enveloped);
-        }
-    } else {
-        let mut with_env = Transform::smev_chain();
-        with_env.insert(0, Transform::Enveloped);
-        alternatives.push(with_env);
-    }
-    for alt in alternatives.into_iter().filter(|a| *a != transforms) {
-        if digest_of(&alt).as_deref() == Some(r.digest_value.as_slice()) {
-            let matching = alt.iter().map(|t| t.uri()).collect::<Vec<_>>().join(" → ");
-            return (
-                check,
-                Some(Cause::TransformsDiffer {
-                    reference,
-                    matching,
-                }),
-            );
-        }
-    }
-    (check, Some(Cause::ContentChanged { reference }))
-}
-
-fn exc() -> Transform {
-    Transform::ExcC14n {
-        with_comments: false,
-        inclusive_prefixes: Vec::new(),
-    }
-}
-
-fn contains_xop(doc: &Document, n: NodeId) -> bool {
-    doc.descendants(n)
-        .into_iter()
-        .any(|d| doc.element(d).is_some_and(|e| e.is(XOP_NS, "Include")))
-}
-
-/// Removes whitespace-only text between tags of canonical XML (where a literal `>` always ends a
-/// tag and a literal `<` always starts one).
-fn strip_inter_element_whitespace(canonical: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(canonical.len());
-    let mut i = 0;
-    while i < canonical.len() {
-        let b = canonical[i];
-        out.push(b);
-        i += 1;
-        if b == b'>' {
-            let mut j = i;
-            while j < canonical.len() && matches!(canonical[j], b' ' | b'\t' | b'\n') {
-                j += 1;
-            }
-            if j < canonical.len() && canonical[j] == b'<' {
-                i = j;
-            }
-        }
-    }
-    out
-}
-
-fn location(doc: &Document, n: NodeId) -> String {
-    let mut parts: Vec<String> = doc
-        .ancestors(n)
-        .into_iter()
-        .rev()
-        .filter_map(|a| doc.element(a).map(|e| e.local.clone()))
-        .collect();
-    if let Some(e) = doc.element(n) {
-        parts.push(e.local.clone());
-    }
-    format!("/{}", parts.join("/"))
 }

@@ -6,12 +6,10 @@
 
 use base64::Engine as _;
 use chrono::Utc;
-use openssl::x509::X509;
 
 use crate::config::PersonalSignatureMode;
 use crate::domain::*;
-use crate::dsig::certificate::Validity;
-use crate::dsig::sign::{self, signature_element};
+use crate::dsig::sign::{self};
 use crate::dsig::{Algorithm, CertificateInfo};
 use crate::smev::build;
 use crate::smev::model::RejectionReasonCode;
@@ -21,6 +19,13 @@ use crate::store::{new_id, Created, StoreError};
 use crate::xml::XmlError;
 
 use super::Context;
+
+pub use super::operator::{
+    cancel, dead_letter_ack_and_close, dead_letter_reprocess, retry, webhook_redeliver,
+};
+pub use super::personal_signature::{
+    accept_personal_signature, parse_certificate, signing_payload, SigningPayload,
+};
 
 const B64: base64::engine::general_purpose::GeneralPurpose =
     base64::engine::general_purpose::STANDARD;
@@ -340,195 +345,6 @@ pub async fn submit(ctx: &Context, req: NewRequest) -> Result<(RequestRecord, bo
     }
 }
 
-/// What an official must sign for ЭП-СП (two-phase).
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct SigningPayload {
-    pub request_id: String,
-    /// The `Id` of the business root the signature references.
-    pub reference_id: String,
-    pub signature_algorithm: String,
-    pub digest_algorithm: String,
-    /// Base64 of the exclusive-c14n SignedInfo: sign exactly these bytes.
-    pub signed_info: String,
-    /// Base64 of the reference digest inside SignedInfo.
-    pub digest: String,
-    /// The business XML as it will be sent (with its `Id`).
-    pub business_xml: String,
-}
-
-fn algorithm_of(name: Option<&str>) -> Result<Algorithm, IntakeError> {
-    match name.unwrap_or("gost2012-256") {
-        "gost2012-256" | "256" => Ok(Algorithm::Gost2012_256),
-        "gost2012-512" | "512" => Ok(Algorithm::Gost2012_512),
-        other => Err(IntakeError::Invalid(format!(
-            "unknown algorithm {other:?} (gost2012-256 or gost2012-512)"
-        ))),
-    }
-}
-
-/// The signing payload of a request awaiting ЭП-СП, for a 256- or 512-bit key.
-pub fn signing_payload(
-    ctx: &Context,
-    id: &str,
-    algorithm: Option<&str>,
-) -> Result<SigningPayload, IntakeError> {
-    let r = ctx.store.get_request(id)?;
-    if r.state != RequestState::AwaitingPersonalSignature {
-        return Err(IntakeError::Conflict(format!(
-            "the request is {}, not awaiting a personal signature",
-            r.state.as_str()
-        )));
-    }
-    let alg = algorithm_of(algorithm)?;
-    let xml = ctx.store.blob_text(&r.business_xml)?;
-    let reference_id = r
-        .personal
-        .reference_id
-        .clone()
-        .unwrap_or_else(|| build::ID_PERSONAL.into());
-    let p = sign::prepare_detached(xml.as_bytes(), &reference_id, alg)
-        .map_err(|e| IntakeError::Signing(e.to_string()))?;
-    Ok(SigningPayload {
-        request_id: r.id,
-        reference_id,
-        signature_algorithm: alg.signature_uri().into(),
-        digest_algorithm: alg.digest().uri().into(),
-        signed_info: B64.encode(&p.signed_info),
-        digest: B64.encode(&p.digest),
-        business_xml: xml,
-    })
-}
-
-/// Parses a certificate given as PEM or base64 DER.
-pub fn parse_certificate(text: &str) -> Result<X509, IntakeError> {
-    // A missing engine shows as the parse error below.
-    if let Err(e) = crate::dsig::engine::ensure_gost_engine() {
-        tracing::warn!(error = %e, "GOST engine unavailable");
-    }
-    let t = text.trim();
-    if t.starts_with("-----BEGIN") {
-        return X509::from_pem(t.as_bytes())
-            .map_err(|_| IntakeError::BadSignature("the certificate is not valid PEM".into()));
-    }
-    let compact: String = t.chars().filter(|c| !c.is_whitespace()).collect();
-    let der = B64.decode(compact).map_err(|_| {
-        IntakeError::BadSignature("the certificate is neither PEM nor base64 DER".into())
-    })?;
-    X509::from_der(&der).map_err(|_| {
-        IntakeError::BadSignature("the certificate is not a valid X.509 certificate".into())
-    })
-}
-
-/// Takes the official's signature value (raw GOST signature over the SignedInfo of
-/// [`signing_payload`]) and certificate, verifies it, and queues the request.
-pub async fn accept_personal_signature(
-    ctx: &Context,
-    id: &str,
-    signature: &[u8],
-    cert: &X509,
-    actor: &Actor,
-) -> Result<RequestRecord, IntakeError> {
-    let r = ctx.store.get_request(id)?;
-    if r.state != RequestState::AwaitingPersonalSignature {
-        return Err(IntakeError::Conflict(format!(
-            "the request is {}, not awaiting a personal signature",
-            r.state.as_str()
-        )));
-    }
-    let key = cert
-        .public_key()
-        .map_err(|_| IntakeError::BadSignature("unreadable public key".into()))?;
-    let alg = Algorithm::from_key_id(key.id().as_raw())
-        .filter(|a| *a != Algorithm::Gost2001)
-        .ok_or_else(|| {
-            IntakeError::BadSignature("the certificate's key is not a GOST R 34.10-2012 key".into())
-        })?;
-    let info = CertificateInfo::of(cert);
-    match info.validity_at(Utc::now()) {
-        Validity::Valid => {}
-        Validity::Expired => {
-            return Err(IntakeError::BadSignature(format!(
-                "the certificate expired on {}",
-                info.not_after.format("%d.%m.%Y")
-            )))
-        }
-        Validity::NotYetValid => {
-            return Err(IntakeError::BadSignature(
-                "the certificate is not yet valid".into(),
-            ))
-        }
-    }
-    let xml = ctx.store.blob_text(&r.business_xml)?;
-    let reference_id = r
-        .personal
-        .reference_id
-        .clone()
-        .unwrap_or_else(|| build::ID_PERSONAL.into());
-    let p = sign::prepare_detached(xml.as_bytes(), &reference_id, alg)
-        .map_err(|e| IntakeError::Signing(e.to_string()))?;
-    let md = alg
-        .digest()
-        .message_digest()
-        .map_err(|e| IntakeError::Signing(e.to_string()))?;
-    let ok = openssl::sign::Verifier::new(md, &key)
-        .and_then(|mut v| {
-            v.update(&p.signed_info)?;
-            v.verify(signature)
-        })
-        .unwrap_or(false);
-    if !ok {
-        ctx.metrics
-            .signatures
-            .with_label_values(&["verify", "failed"])
-            .inc();
-        return Err(IntakeError::BadSignature(
-            "the signature does not verify over the prepared SignedInfo with this certificate's key (wrong data signed, wrong key, or wrong byte order)".into(),
-        ));
-    }
-    ctx.metrics
-        .signatures
-        .with_label_values(&["verify", "ok"])
-        .inc();
-    let der = cert
-        .to_der()
-        .map_err(|e| IntakeError::Signing(e.to_string()))?;
-    let sig_xml = signature_element(&p.signed_info, signature, &der);
-    let now = Utc::now();
-    let evidence = ctx.store.put_blob(sig_xml.as_bytes())?;
-    let rec = ctx.store.apply_request(
-        id,
-        actor,
-        &RequestEvent::PersonalSignature {
-            signature_xml: sig_xml,
-            signer: info.subject.clone(),
-            evidence,
-            due: now,
-        },
-    )?;
-    ctx.store.durable().await?;
-    ctx.wake_sender.notify_one();
-    Ok(rec)
-}
-
-/// Operator retry of a failed, rejected or expired request: a new MessageID (the old one may be
-/// known to SMEV), due now.
-pub async fn retry(ctx: &Context, id: &str, actor: &Actor) -> Result<RequestRecord, IntakeError> {
-    let now = Utc::now();
-    let r = ctx
-        .store
-        .apply_request(id, actor, &RequestEvent::OperatorRetry { due: now })?;
-    ctx.store.durable().await?;
-    ctx.wake_sender.notify_one();
-    Ok(r)
-}
-
-/// Cancels a request that has no final answer yet.
-pub async fn cancel(ctx: &Context, id: &str, actor: &Actor) -> Result<RequestRecord, IntakeError> {
-    let r = ctx.store.apply_request(id, actor, &RequestEvent::Cancel)?;
-    ctx.store.durable().await?;
-    Ok(r)
-}
-
 /// The agency system's answer to an incoming request.
 pub async fn respond(
     ctx: &Context,
@@ -626,91 +442,6 @@ async fn set_response(
     ctx.store.durable().await?;
     ctx.wake_responder.notify_one();
     Ok(r)
-}
-
-/// "Ack and close" a dead letter: tell SMEV it was not accepted (so it stops redelivering) and
-/// close it.
-pub async fn dead_letter_ack_and_close(
-    ctx: &Context,
-    id: &str,
-    actor: &Actor,
-) -> Result<DeadLetter, IntakeError> {
-    let d = open_dead_letter(ctx, id)?;
-    if !d.acked {
-        if let (Some(mid), Some(system)) = (&d.smev_message_id, ctx.systems.get(&d.system)) {
-            system
-                .client
-                .ack(mid, false)
-                .await
-                .map_err(|e| IntakeError::Conflict(format!("SMEV did not take the Ack: {e}")))?;
-        }
-    }
-    let r = ctx
-        .store
-        .apply_dead_letter(id, actor, &DeadLetterEvent::AckAndClose)?;
-    ctx.store.durable().await?;
-    Ok(r)
-}
-
-/// The dead letter `id`, if a person may still decide about it.
-fn open_dead_letter(ctx: &Context, id: &str) -> Result<DeadLetter, IntakeError> {
-    let d = ctx.store.get_dead_letter(id)?;
-    if d.state != DeadLetterState::Open {
-        return Err(LifecycleError::DeadLetterClosed(d.state).into());
-    }
-    Ok(d)
-}
-
-/// Reprocess a dead letter: run the stored envelope through the receiving side again.
-pub async fn dead_letter_reprocess(
-    ctx: &Context,
-    id: &str,
-    actor: &Actor,
-) -> Result<DeadLetter, IntakeError> {
-    let d = open_dead_letter(ctx, id)?;
-    let envelope = ctx.store.blob(&d.envelope)?;
-    let outcome = match d.source {
-        Source::GetResponse => super::receiver::reprocess(ctx, &d.system, &envelope).await,
-        Source::GetRequest => super::provider::reprocess(ctx, &d.system, &envelope).await,
-        Source::GetStatus => Err("messages from GetStatus cannot be reprocessed".into()),
-    };
-    match outcome {
-        Ok(()) => {
-            if !d.acked {
-                if let (Some(mid), Some(system)) = (&d.smev_message_id, ctx.systems.get(&d.system))
-                {
-                    // A failed Ack only means SMEV delivers it again, and then it is a duplicate.
-                    if let Err(e) = system.client.ack(mid, true).await {
-                        tracing::warn!(dead_letter = id, error = %e, "Ack after reprocessing failed");
-                    }
-                }
-            }
-            let r = ctx
-                .store
-                .apply_dead_letter(id, actor, &DeadLetterEvent::Reprocessed)?;
-            ctx.store.durable().await?;
-            Ok(r)
-        }
-        Err(reason) => {
-            let event = DeadLetterEvent::ReprocessFailed(reason.clone());
-            ctx.store.apply_dead_letter(id, actor, &event)?;
-            Err(IntakeError::Conflict(format!(
-                "reprocessing failed again: {reason}"
-            )))
-        }
-    }
-}
-
-/// Redelivers a dead webhook event.
-pub async fn webhook_redeliver(ctx: &Context, id: &str) -> Result<WebhookEvent, IntakeError> {
-    let redeliver = Delivery::Redeliver { due: Utc::now() };
-    let e = ctx
-        .store
-        .apply_webhook(id, &redeliver)?
-        .ok_or(IntakeError::NotFound)?;
-    ctx.store.durable().await?;
-    ctx.wake_webhooks.notify_one();
-    Ok(e)
 }
 
 /// A fresh MessageID string.

@@ -8,6 +8,8 @@ pub(crate) mod acknowledge;
 mod claims;
 pub mod intake;
 pub mod observer;
+mod operator;
+mod personal_signature;
 mod poll;
 pub(crate) mod provider;
 pub(crate) mod receiver;

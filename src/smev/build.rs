@@ -2,8 +2,8 @@
 //! to an explicit prefix (`soap`, `tns` for types, `basic`) and no default namespace is declared,
 //! so business XML embedded verbatim keeps the namespaces it was parsed with.
 //!
-//! Consumer/provider operations leave an empty `CallerInformationSystemSignature` for ЭП-ОВ;
-//! SMEV-side answers (used by mock-smev) leave an empty `SMEVSignature`.
+//! Consumer/provider operations leave an empty `CallerInformationSystemSignature` for ЭП-ОВ.
+//! SMEV-side answers live in [`super::answers`] (re-exported here for the mock and the tests).
 
 use base64::Engine as _;
 use chrono::{DateTime, FixedOffset, SecondsFormat};
@@ -121,50 +121,55 @@ pub fn ensure_business_id(xml: &str) -> Result<(String, String), SmevError> {
 }
 
 /// An XML writer for envelopes: every value is escaped, elements are explicit.
-struct W {
+pub(super) struct W {
     s: String,
 }
 
 impl W {
-    fn new() -> Self {
+    /// The bytes written so far.
+    pub(super) fn into_bytes(self) -> Vec<u8> {
+        self.s.into_bytes()
+    }
+
+    pub(super) fn new() -> Self {
         W {
             s: String::with_capacity(4096),
         }
     }
-    fn raw(&mut self, x: &str) -> &mut Self {
+    pub(super) fn raw(&mut self, x: &str) -> &mut Self {
         self.s.push_str(x);
         self
     }
-    fn open(&mut self, name: &str) -> &mut Self {
+    pub(super) fn open(&mut self, name: &str) -> &mut Self {
         self.s.push('<');
         self.s.push_str(name);
         self.s.push('>');
         self
     }
-    fn close(&mut self, name: &str) -> &mut Self {
+    pub(super) fn close(&mut self, name: &str) -> &mut Self {
         self.s.push_str("</");
         self.s.push_str(name);
         self.s.push('>');
         self
     }
-    fn text_el(&mut self, name: &str, value: &str) -> &mut Self {
+    pub(super) fn text_el(&mut self, name: &str, value: &str) -> &mut Self {
         self.open(name);
         self.s.push_str(&escape::text(value));
         self.close(name)
     }
-    fn opt_el(&mut self, name: &str, value: Option<&str>) -> &mut Self {
+    pub(super) fn opt_el(&mut self, name: &str, value: Option<&str>) -> &mut Self {
         if let Some(v) = value {
             self.text_el(name, v);
         }
         self
     }
-    fn empty(&mut self, name: &str) -> &mut Self {
+    pub(super) fn empty(&mut self, name: &str) -> &mut Self {
         self.s.push('<');
         self.s.push_str(name);
         self.s.push_str("/>");
         self
     }
-    fn envelope_start(&mut self, body_el: &str) -> &mut Self {
+    pub(super) fn envelope_start(&mut self, body_el: &str) -> &mut Self {
         self.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
         self.raw(&format!(
             "<soap:Envelope xmlns:soap=\"{}\"><soap:Body>",
@@ -176,17 +181,17 @@ impl W {
             ns::BASIC
         ))
     }
-    fn envelope_end(&mut self, body_el: &str) -> Vec<u8> {
+    pub(super) fn envelope_end(&mut self, body_el: &str) -> Vec<u8> {
         self.raw(&format!("</tns:{body_el}></soap:Body></soap:Envelope>"));
         std::mem::take(&mut self.s).into_bytes()
     }
 }
 
-fn time(t: &DateTime<FixedOffset>) -> String {
+pub(super) fn time(t: &DateTime<FixedOffset>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, false)
 }
 
-fn attachment_headers(w: &mut W, headers: &[AttachmentHeader]) {
+pub(super) fn attachment_headers(w: &mut W, headers: &[AttachmentHeader]) {
     if headers.is_empty() {
         return;
     }
@@ -203,7 +208,7 @@ fn attachment_headers(w: &mut W, headers: &[AttachmentHeader]) {
     w.close("basic:AttachmentHeaderList");
 }
 
-fn ref_attachment_headers(w: &mut W, headers: &[RefAttachmentHeader]) {
+pub(super) fn ref_attachment_headers(w: &mut W, headers: &[RefAttachmentHeader]) {
     if headers.is_empty() {
         return;
     }
@@ -223,7 +228,7 @@ fn ref_attachment_headers(w: &mut W, headers: &[RefAttachmentHeader]) {
 }
 
 /// Writes `AttachmentContentList`; with XOP, returns the MIME parts.
-fn attachment_contents(
+pub(super) fn attachment_contents(
     w: &mut W,
     contents: &[AttachmentContent],
     mode: AttachmentMode,
@@ -261,7 +266,7 @@ fn attachment_contents(
     parts
 }
 
-fn request_data(w: &mut W, d: &SenderProvidedRequestData) {
+pub(super) fn request_data(w: &mut W, d: &SenderProvidedRequestData) {
     w.raw(&format!(
         "<tns:SenderProvidedRequestData Id=\"{}\">",
         escape::attr(&d.id)
@@ -315,7 +320,7 @@ pub fn send_request(
     }
 }
 
-fn response_content(w: &mut W, c: &ResponseContent) {
+pub(super) fn response_content(w: &mut W, c: &ResponseContent) {
     match c {
         ResponseContent::Primary {
             content,
@@ -358,7 +363,7 @@ fn response_content(w: &mut W, c: &ResponseContent) {
     }
 }
 
-fn async_status(w: &mut W, s: &AsyncProcessingStatus) {
+pub(super) fn async_status(w: &mut W, s: &AsyncProcessingStatus) {
     w.open("tns:AsyncProcessingStatus");
     w.text_el("tns:OriginalMessageId", &s.original_message_id);
     w.text_el("tns:StatusCategory", s.category.as_str());
@@ -504,132 +509,8 @@ pub fn get_status(id: &str, timestamp: &DateTime<FixedOffset>) -> Outgoing {
     }
 }
 
-fn participant(w: &mut W, name: &str, p: &Option<Participant>) {
-    if let Some(p) = p {
-        w.open(name);
-        w.opt_el("tns:Mnemonic", p.mnemonic.as_deref());
-        w.opt_el("tns:HumanReadableName", p.human_readable_name.as_deref());
-        w.close(name);
-    }
-}
-
-fn metadata(w: &mut W, m: &MessageMetadata) {
-    match &m.id {
-        Some(id) => w.raw(&format!(
-            "<tns:MessageMetadata Id=\"{}\">",
-            escape::attr(id)
-        )),
-        None => w.open("tns:MessageMetadata"),
-    };
-    w.opt_el("tns:MessageId", m.message_id.as_deref());
-    w.opt_el("tns:MessageType", m.message_type.as_deref());
-    participant(w, "tns:Sender", &m.sender);
-    if let Some(t) = &m.sending_timestamp {
-        w.text_el("tns:SendingTimestamp", &time(t));
-    }
-    participant(w, "tns:Recipient", &m.recipient);
-    if let Some(t) = &m.delivery_timestamp {
-        w.text_el("tns:DeliveryTimestamp", &time(t));
-    }
-    if let Some(s) = &m.status {
-        w.text_el("tns:Status", s.as_str());
-    }
-    w.close("tns:MessageMetadata");
-}
-
-/// SMEV's `SendRequestResponse` / `SendResponseResponse` (mock side), with an empty
-/// `SMEVSignature` for ЭП-СМЭВ over `MessageMetadata`.
-pub fn send_answer(response_element: &str, m: &MessageMetadata) -> Vec<u8> {
-    let mut w = W::new();
-    w.envelope_start(response_element);
-    metadata(&mut w, m);
-    w.empty("tns:SMEVSignature");
-    w.envelope_end(response_element)
-}
-
-/// An empty answer: `AckResponse`, or `GetResponseResponse` / `GetRequestResponse` /
-/// `GetStatusResponse` of an empty queue.
-pub fn empty_answer(response_element: &str) -> Vec<u8> {
-    let mut w = W::new();
-    w.envelope_start(response_element);
-    w.envelope_end(response_element)
-}
-
-/// What SMEV delivers: raw signed pieces spliced verbatim so their signatures stay valid.
-#[derive(Debug, Clone, Default)]
-pub struct Delivery<'a> {
-    /// Standalone `SenderProvidedRequestData` / `SenderProvidedResponseData` XML.
-    pub sender_data: &'a str,
-    /// The sender's ЭП-ОВ `ds:Signature` (moved to SenderInformationSystemSignature).
-    pub sender_signature: Option<&'a str>,
-    pub metadata: MessageMetadata,
-    /// For responses: the request's MessageID (and its ReferenceMessageID).
-    pub original_message_id: Option<&'a str>,
-    pub reference_message_id: Option<&'a str>,
-    /// For requests: ReplyTo.
-    pub reply_to: Option<&'a str>,
-    pub attachments: &'a [AttachmentContent],
-}
-
-/// SMEV's `GetResponseResponse` with one `ResponseMessage`; `Response Id="SIGNED_BY_SMEV"`
-/// gets ЭП-СМЭВ into the empty `SMEVSignature`.
-pub fn get_response_answer(d: &Delivery<'_>, mode: AttachmentMode) -> (Vec<u8>, Vec<MimePart>) {
-    let mut w = W::new();
-    w.envelope_start("GetResponseResponse");
-    w.open("tns:ResponseMessage");
-    w.raw(&format!("<tns:Response Id=\"{ID_SMEV}\">"));
-    w.opt_el("tns:OriginalMessageId", d.original_message_id);
-    w.opt_el("tns:ReferenceMessageID", d.reference_message_id);
-    w.raw(d.sender_data);
-    metadata(&mut w, &d.metadata);
-    if let Some(sig) = d.sender_signature {
-        w.open("tns:SenderInformationSystemSignature")
-            .raw(sig)
-            .close("tns:SenderInformationSystemSignature");
-    }
-    w.close("tns:Response");
-    let parts = attachment_contents(&mut w, d.attachments, mode);
-    w.empty("tns:SMEVSignature");
-    w.close("tns:ResponseMessage");
-    (w.envelope_end("GetResponseResponse"), parts)
-}
-
-/// SMEV's `GetRequestResponse` with one `RequestMessage`.
-pub fn get_request_answer(d: &Delivery<'_>, mode: AttachmentMode) -> (Vec<u8>, Vec<MimePart>) {
-    let mut w = W::new();
-    w.envelope_start("GetRequestResponse");
-    w.open("tns:RequestMessage");
-    w.raw(&format!("<tns:Request Id=\"{ID_SMEV}\">"));
-    w.raw(d.sender_data);
-    metadata(&mut w, &d.metadata);
-    w.opt_el("tns:ReplyTo", d.reply_to);
-    if let Some(sig) = d.sender_signature {
-        w.open("tns:SenderInformationSystemSignature")
-            .raw(sig)
-            .close("tns:SenderInformationSystemSignature");
-    }
-    w.close("tns:Request");
-    let parts = attachment_contents(&mut w, d.attachments, mode);
-    w.empty("tns:SMEVSignature");
-    w.close("tns:RequestMessage");
-    (w.envelope_end("GetRequestResponse"), parts)
-}
-
-/// SMEV's `GetStatusResponse` with one status message (`AsyncProcessingStatusData`).
-pub fn get_status_answer(s: &AsyncProcessingStatus) -> Vec<u8> {
-    let mut w = W::new();
-    w.envelope_start("GetStatusResponse");
-    w.open("tns:SmevAsyncProcessingMessage");
-    w.raw(&format!("<tns:AsyncProcessingStatusData Id=\"{ID_SMEV}\">"));
-    async_status(&mut w, s);
-    w.close("tns:AsyncProcessingStatusData");
-    w.empty("tns:SMEVSignature");
-    w.close("tns:SmevAsyncProcessingMessage");
-    w.envelope_end("GetStatusResponse")
-}
-
 /// The fields a fault type adds to `SmevFault` (ValidationError, quota sizes, …).
-fn fault_extension(w: &mut W, f: &SmevFault, prefix: &str) {
+pub(super) fn fault_extension(w: &mut W, f: &SmevFault, prefix: &str) {
     for (k, v) in &f.details {
         if k == "ValidationError" {
             w.raw(&format!(
@@ -642,41 +523,7 @@ fn fault_extension(w: &mut W, f: &SmevFault, prefix: &str) {
     }
 }
 
-/// A SOAP 1.1 Fault with the SMEV fault element in `detail`.
-pub fn fault(f: &SmevFault) -> Vec<u8> {
-    let mut w = W::new();
-    w.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
-    w.raw(&format!(
-        "<soap:Envelope xmlns:soap=\"{}\"><soap:Body><soap:Fault>",
-        ns::SOAP
-    ));
-    w.raw("<faultcode>");
-    w.raw(&escape::text(if f.fault_code.is_empty() {
-        "soap:Server"
-    } else {
-        &f.fault_code
-    }));
-    w.raw("</faultcode>");
-    w.text_el("faultstring", &f.fault_string);
-    if let Some(kind) = f.kind {
-        let el = kind.element_name();
-        w.open("detail");
-        w.raw(&format!(
-            "<faults:{el} xmlns:faults=\"{}\" xmlns:basic=\"{}\">",
-            ns::FAULTS,
-            ns::BASIC
-        ));
-        if !kind.is_void() {
-            w.opt_el("basic:Code", f.code.as_deref());
-            w.opt_el("basic:Description", f.description.as_deref());
-        }
-        if let Some(sub) = &f.sub_code {
-            w.text_el(&format!("faults:{el}"), sub);
-        }
-        fault_extension(&mut w, f, "faults");
-        w.raw(&format!("</faults:{el}>"));
-        w.close("detail");
-    }
-    w.raw("</soap:Fault></soap:Body></soap:Envelope>");
-    w.s.into_bytes()
-}
+pub use super::answers::{
+    empty_answer, fault, get_request_answer, get_response_answer, get_status_answer, send_answer,
+    Delivery,
+};

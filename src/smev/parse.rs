@@ -1,5 +1,5 @@
-//! Parses SMEV 3 SOAP messages, both the answers the gateway receives and (for mock-smev) the
-//! requests SMEV receives. Tolerant as SMEV's own traffic requires: any prefixes, whitespace,
+//! Parses SMEV 3 SOAP messages: the answers the gateway receives (the requests SMEV receives
+//! are in [`super::calls`], re-exported here for mock-smev). Tolerant as SMEV's own traffic requires: any prefixes, whitespace,
 //! message-exchange 1.1/1.2/1.3 namespaces, fields newer than the schema, unknown statuses.
 //! A SOAP fault becomes [`SmevError::Fault`]. Never panics, never expands entities.
 
@@ -17,7 +17,7 @@ use super::SmevError;
 const B64: base64::engine::general_purpose::GeneralPurpose =
     base64::engine::general_purpose::STANDARD;
 
-fn unexpected(msg: impl Into<String>) -> SmevError {
+pub(super) fn unexpected(msg: impl Into<String>) -> SmevError {
     SmevError::UnexpectedAnswer(msg.into())
 }
 
@@ -63,20 +63,24 @@ pub fn envelope(bytes: &[u8]) -> Result<Envelope, SmevError> {
     Ok(Envelope { doc, body_child })
 }
 
-fn child(doc: &Document, n: NodeId, local: &str) -> Option<NodeId> {
+pub(super) fn child(doc: &Document, n: NodeId, local: &str) -> Option<NodeId> {
     doc.child_by_local(n, local)
 }
 
-fn children<'a>(doc: &'a Document, n: NodeId, local: &'a str) -> impl Iterator<Item = NodeId> + 'a {
+pub(super) fn children<'a>(
+    doc: &'a Document,
+    n: NodeId,
+    local: &'a str,
+) -> impl Iterator<Item = NodeId> + 'a {
     doc.child_elements(n)
         .filter(move |c| doc.element(*c).is_some_and(|e| e.local == local))
 }
 
-fn text(doc: &Document, n: NodeId, local: &str) -> Option<String> {
+pub(super) fn text(doc: &Document, n: NodeId, local: &str) -> Option<String> {
     child(doc, n, local).map(|c| doc.text(c).trim().to_string())
 }
 
-fn req_text(doc: &Document, n: NodeId, local: &str) -> Result<String, SmevError> {
+pub(super) fn req_text(doc: &Document, n: NodeId, local: &str) -> Result<String, SmevError> {
     text(doc, n, local).ok_or_else(|| {
         unexpected(format!(
             "<{}> has no <{local}>",
@@ -98,7 +102,7 @@ pub fn datetime(s: &str) -> Option<DateTime<FixedOffset>> {
         .single()
 }
 
-fn b64(doc: &Document, n: NodeId, local: &str) -> Result<Option<Vec<u8>>, SmevError> {
+pub(super) fn b64(doc: &Document, n: NodeId, local: &str) -> Result<Option<Vec<u8>>, SmevError> {
     match text(doc, n, local) {
         None => Ok(None),
         Some(t) => {
@@ -110,7 +114,7 @@ fn b64(doc: &Document, n: NodeId, local: &str) -> Result<Option<Vec<u8>>, SmevEr
     }
 }
 
-fn standalone_text(doc: &Document, n: NodeId) -> String {
+pub(super) fn standalone_text(doc: &Document, n: NodeId) -> String {
     String::from_utf8_lossy(&doc.standalone(n)).to_string()
 }
 
@@ -154,7 +158,7 @@ pub fn fault(doc: &Document, n: NodeId) -> SmevFault {
     f
 }
 
-fn participant(doc: &Document, n: Option<NodeId>) -> Option<Participant> {
+pub(super) fn participant(doc: &Document, n: Option<NodeId>) -> Option<Participant> {
     let n = n?;
     Some(Participant {
         mnemonic: text(doc, n, "Mnemonic"),
@@ -184,7 +188,7 @@ pub fn metadata(doc: &Document, n: NodeId) -> MessageMetadata {
 pub const MAX_ATTACHMENTS: usize = 100;
 
 /// `children(doc, list, local)`, refused past [`MAX_ATTACHMENTS`].
-fn capped(doc: &Document, list: NodeId, local: &str) -> Result<Vec<NodeId>, SmevError> {
+pub(super) fn capped(doc: &Document, list: NodeId, local: &str) -> Result<Vec<NodeId>, SmevError> {
     let items: Vec<NodeId> = children(doc, list, local).collect();
     if items.len() > MAX_ATTACHMENTS {
         return Err(unexpected(format!(
@@ -195,7 +199,10 @@ fn capped(doc: &Document, list: NodeId, local: &str) -> Result<Vec<NodeId>, Smev
     Ok(items)
 }
 
-fn attachment_headers(doc: &Document, n: NodeId) -> Result<Vec<AttachmentHeader>, SmevError> {
+pub(super) fn attachment_headers(
+    doc: &Document,
+    n: NodeId,
+) -> Result<Vec<AttachmentHeader>, SmevError> {
     let mut out = Vec::new();
     if let Some(list) = child(doc, n, "AttachmentHeaderList") {
         for h in capped(doc, list, "AttachmentHeader")? {
@@ -209,7 +216,7 @@ fn attachment_headers(doc: &Document, n: NodeId) -> Result<Vec<AttachmentHeader>
     Ok(out)
 }
 
-fn ref_attachment_headers(
+pub(super) fn ref_attachment_headers(
     doc: &Document,
     n: NodeId,
 ) -> Result<Vec<RefAttachmentHeader>, SmevError> {
@@ -228,7 +235,7 @@ fn ref_attachment_headers(
     Ok(out)
 }
 
-fn fs_attachments(doc: &Document, n: NodeId) -> Result<Vec<FsAttachment>, SmevError> {
+pub(super) fn fs_attachments(doc: &Document, n: NodeId) -> Result<Vec<FsAttachment>, SmevError> {
     let mut out = Vec::new();
     if let Some(list) = child(doc, n, "FSAttachmentsList") {
         for a in capped(doc, list, "FSAttachment")? {
@@ -267,7 +274,7 @@ pub fn attachment_contents(doc: &Document, n: NodeId) -> Result<Vec<AttachmentCo
     Ok(out)
 }
 
-fn primary_content(doc: &Document, n: NodeId) -> Result<String, SmevError> {
+pub(super) fn primary_content(doc: &Document, n: NodeId) -> Result<String, SmevError> {
     let mpc = child(doc, n, "MessagePrimaryContent")
         .ok_or_else(|| unexpected("no MessagePrimaryContent"))?;
     let root = doc
@@ -277,7 +284,7 @@ fn primary_content(doc: &Document, n: NodeId) -> Result<String, SmevError> {
     Ok(standalone_text(doc, root))
 }
 
-fn personal_signature(doc: &Document, n: NodeId) -> Option<String> {
+pub(super) fn personal_signature(doc: &Document, n: NodeId) -> Option<String> {
     child(doc, n, "PersonalSignature")
         .and_then(|p| doc.child_elements(p).next())
         .map(|s| standalone_text(doc, s))
@@ -304,7 +311,7 @@ pub fn request_data(doc: &Document, n: NodeId) -> Result<SenderProvidedRequestDa
     })
 }
 
-fn async_status(doc: &Document, n: NodeId) -> Result<AsyncProcessingStatus, SmevError> {
+pub(super) fn async_status(doc: &Document, n: NodeId) -> Result<AsyncProcessingStatus, SmevError> {
     let fault = child(doc, n, "SmevFault").map(|f| {
         // The fault kind is the xsi:type of SmevFault, e.g. "ns3:InvalidContent".
         let kind = doc
@@ -394,7 +401,7 @@ pub fn response_data(doc: &Document, n: NodeId) -> Result<SenderProvidedResponse
     })
 }
 
-fn expect_operation(env: &Envelope, names: &[&str]) -> Result<(), SmevError> {
+pub(super) fn expect_operation(env: &Envelope, names: &[&str]) -> Result<(), SmevError> {
     if names.contains(&env.operation()) {
         Ok(())
     } else {
@@ -506,120 +513,6 @@ pub fn get_status_answer(bytes: &[u8]) -> Result<Received<Option<StatusMessage>>
     })
 }
 
-/// A request as SMEV receives it (mock side).
-#[derive(Debug, Clone, PartialEq)]
-pub enum IncomingCall {
-    SendRequest {
-        data: SenderProvidedRequestData,
-        attachments: Vec<AttachmentContent>,
-    },
-    SendResponse {
-        data: SenderProvidedResponseData,
-        attachments: Vec<AttachmentContent>,
-    },
-    GetRequest(MessageTypeSelector),
-    GetResponse(MessageTypeSelector),
-    Ack {
-        message_id: String,
-        accepted: bool,
-    },
-    GetStatus,
-}
-
-/// Parses any consumer/provider request (mock side). Returns the call and the element the
-/// caller's ЭП-ОВ must cover.
-pub fn incoming_call(bytes: &[u8]) -> Result<(IncomingCall, Envelope), SmevError> {
-    let env = envelope(bytes)?;
-    let doc = &env.doc;
-    let b = env.body_child;
-    let call = match env.operation() {
-        "SendRequestRequest" => {
-            let d = child(doc, b, "SenderProvidedRequestData")
-                .ok_or_else(|| unexpected("no SenderProvidedRequestData"))?;
-            IncomingCall::SendRequest {
-                data: request_data(doc, d)?,
-                attachments: attachment_contents(doc, b)?,
-            }
-        }
-        "SendResponseRequest" => {
-            let d = child(doc, b, "SenderProvidedResponseData")
-                .ok_or_else(|| unexpected("no SenderProvidedResponseData"))?;
-            IncomingCall::SendResponse {
-                data: response_data(doc, d)?,
-                attachments: attachment_contents(doc, b)?,
-            }
-        }
-        op @ ("GetRequestRequest" | "GetResponseRequest") => {
-            let s = child(doc, b, "MessageTypeSelector")
-                .ok_or_else(|| unexpected("no MessageTypeSelector"))?;
-            let kind = match (
-                text(doc, s, "NamespaceURI"),
-                text(doc, s, "RootElementLocalName"),
-            ) {
-                (Some(namespace), Some(local_name)) => Some(QualifiedName {
-                    namespace,
-                    local_name,
-                }),
-                _ => None,
-            };
-            let selector = MessageTypeSelector {
-                id: doc
-                    .element(s)
-                    .and_then(|e| e.attr("Id"))
-                    .unwrap_or("")
-                    .to_string(),
-                kind,
-                timestamp: text(doc, s, "Timestamp")
-                    .and_then(|t| datetime(&t))
-                    .ok_or_else(|| unexpected("MessageTypeSelector without a valid Timestamp"))?,
-                node_id: text(doc, s, "NodeID"),
-            };
-            if op == "GetRequestRequest" {
-                IncomingCall::GetRequest(selector)
-            } else {
-                IncomingCall::GetResponse(selector)
-            }
-        }
-        "AckRequest" => {
-            let t = child(doc, b, "AckTargetMessage")
-                .ok_or_else(|| unexpected("no AckTargetMessage"))?;
-            let accepted = doc
-                .element(t)
-                .and_then(|e| e.attr("accepted"))
-                .map(|v| v.trim() == "true" || v.trim() == "1")
-                .unwrap_or(true);
-            IncomingCall::Ack {
-                message_id: doc.text(t).trim().to_string(),
-                accepted,
-            }
-        }
-        "GetStatusRequest" => IncomingCall::GetStatus,
-        other => return Err(unexpected(format!("unknown operation <{other}>"))),
-    };
-    Ok((call, env))
-}
-
-/// The signed element of an incoming call (what the caller's ЭП-ОВ must reference).
-pub fn signed_element(env: &Envelope) -> Option<NodeId> {
-    let doc = &env.doc;
-    let b = env.body_child;
-    let name = match env.operation() {
-        "SendRequestRequest" => "SenderProvidedRequestData",
-        "SendResponseRequest" => "SenderProvidedResponseData",
-        "GetRequestRequest" | "GetResponseRequest" => "MessageTypeSelector",
-        "AckRequest" => "AckTargetMessage",
-        "GetStatusRequest" => "Timestamp",
-        _ => return None,
-    };
-    child(doc, b, name)
-}
-
-/// The caller's ЭП-ОВ `ds:Signature` element, if present.
-pub fn caller_signature(env: &Envelope) -> Option<NodeId> {
-    child(&env.doc, env.body_child, "CallerInformationSystemSignature")
-        .and_then(|c| env.doc.child_elements(c).next())
-}
-
 /// The element SMEV signs in a delivery — `Response` of GetResponse, `Request` of GetRequest,
 /// `AsyncProcessingStatusData` of GetStatus — exactly as the parsers above find it.
 pub fn smev_signed_element(env: &Envelope) -> Option<NodeId> {
@@ -640,7 +533,7 @@ pub fn smev_signed_element(env: &Envelope) -> Option<NodeId> {
 
 /// Refuses a delivery with two elements of a name where the schema allows one (a forged copy
 /// beside the signed one).
-fn single(doc: &Document, n: NodeId, local: &str) -> Result<Option<NodeId>, SmevError> {
+pub(super) fn single(doc: &Document, n: NodeId, local: &str) -> Result<Option<NodeId>, SmevError> {
     let mut it = children(doc, n, local);
     let first = it.next();
     if it.next().is_some() {
@@ -655,3 +548,5 @@ pub fn is_blank(doc: &Document, n: NodeId) -> bool {
         .iter()
         .all(|c| matches!(&doc.node(*c).kind, NodeKind::Text(t) if t.trim().is_empty()))
 }
+
+pub use super::calls::{caller_signature, incoming_call, signed_element, IncomingCall};

@@ -16,8 +16,8 @@ use crate::engine::intake;
 use crate::read::views::DeadLetterView;
 
 use super::access::Action;
-use super::login::UiForm;
 use super::messages;
+use super::posted::PostedForm;
 use super::render::{to_value, url_encode};
 use super::requests::{cert_json, row_json};
 use super::{see_other, Ui, UiState, User};
@@ -199,6 +199,7 @@ fn dead_json(ui: &Ui, d: &DeadLetter, with_xml: bool) -> Json {
                 d.reason.clone()
             }),
         );
+        m.insert("undecided".into(), json!(d.state == DeadLetterState::Open));
         m.insert(
             "state_label".into(),
             json!(match d.state {
@@ -241,7 +242,7 @@ pub async fn dead_letters(State(ui): State<UiState>, user: User) -> Response {
         "dead_letters.html",
         context! {
             title => "Необработанные сообщения",
-            nav => "dead",
+            nav => "dead_letters",
             rows => to_value(&rows),
         },
     )
@@ -286,23 +287,14 @@ pub async fn dead_letter(
         "dead_letter.html",
         context! {
             title => "Необработанное сообщение",
-            nav => "dead",
+            nav => "dead_letters",
             d => to_value(&dead_json(&ui, &d, true)),
             notice,
         },
     )
 }
 
-async fn dead_action(
-    ui: UiState,
-    user: User,
-    id: String,
-    f: super::forms::FormData,
-    reprocess: bool,
-) -> Response {
-    if let Err(r) = ui.check_csrf(&user, f.get("csrf")) {
-        return r;
-    }
+async fn dead_action(ui: UiState, user: User, id: String, reprocess: bool) -> Response {
     if let Err(r) = ui.require(&user, Action::Admin) {
         return r;
     }
@@ -330,21 +322,19 @@ async fn dead_action(
 /// `POST /ui/dead-letters/{id}/ack-and-close`.
 pub async fn ack_and_close(
     State(ui): State<UiState>,
-    user: User,
     Path(id): Path<String>,
-    UiForm(f): UiForm,
+    PostedForm { user, .. }: PostedForm,
 ) -> Response {
-    dead_action(ui, user, id, f, false).await
+    dead_action(ui, user, id, false).await
 }
 
 /// `POST /ui/dead-letters/{id}/reprocess`.
 pub async fn reprocess(
     State(ui): State<UiState>,
-    user: User,
     Path(id): Path<String>,
-    UiForm(f): UiForm,
+    PostedForm { user, .. }: PostedForm,
 ) -> Response {
-    dead_action(ui, user, id, f, true).await
+    dead_action(ui, user, id, true).await
 }
 
 /// `GET /ui/settings`: the configuration as staff may see it (no keys, hashes or tokens).

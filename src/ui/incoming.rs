@@ -1,7 +1,7 @@
 //! Incoming requests (the provider role): the list, the card with the request's data as a
 //! table, and the answer (business XML) and rejection (code + reason) forms.
 
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
@@ -14,8 +14,8 @@ use crate::read::download::file_response;
 use crate::smev::model::RejectionReasonCode;
 
 use super::access::Action;
-use super::login::UiForm;
 use super::messages;
+use super::posted::{PostedForm, PostedMultipart};
 use super::render::{to_value, url_encode};
 use super::{see_other, Ui, UiState, User};
 
@@ -215,76 +215,30 @@ pub async fn card(
 /// `POST /ui/incoming/{id}/respond` (multipart: csrf, business_xml, files).
 pub async fn respond(
     State(ui): State<UiState>,
-    user: User,
     Path(id): Path<String>,
-    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    posted: PostedMultipart,
 ) -> Response {
-    let mut mp = match multipart {
-        Ok(m) => m,
-        Err(e) => {
-            return ui.error(
-                Some(&user),
-                StatusCode::BAD_REQUEST,
-                &format!("Форма не может быть прочитана ({}).", e.body_text()),
-            )
-        }
-    };
-    let mut csrf = String::new();
-    let mut xml = String::new();
+    let xml = posted.text("business_xml");
     let mut files = Vec::new();
-    loop {
-        let field = match mp.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => {
-                return ui.error(
-                    Some(&user),
-                    StatusCode::BAD_REQUEST,
-                    &format!("Форма не может быть прочитана ({}).", e.body_text()),
-                )
-            }
+    for part in posted.parts.iter().filter(|p| p.name == "files") {
+        let Some(name) = part.file_name.clone().filter(|n| !n.is_empty()) else {
+            continue;
         };
-        let name = field.name().unwrap_or("").to_string();
-        let file_name = field.file_name().map(str::to_string);
-        let mime = field
-            .content_type()
-            .unwrap_or("application/octet-stream")
-            .to_string();
-        let bytes = match field.bytes().await {
-            Ok(b) => b,
-            Err(e) => {
-                return ui.error(
-                    Some(&user),
-                    StatusCode::BAD_REQUEST,
-                    &format!("Файл не загружен полностью ({}).", e.body_text()),
-                )
-            }
-        };
-        match name.as_str() {
-            "csrf" => csrf = String::from_utf8_lossy(&bytes).to_string(),
-            "business_xml" => xml = String::from_utf8_lossy(&bytes).to_string(),
-            "files" => {
-                if let Some(n) = file_name.filter(|n| !n.is_empty()) {
-                    if !bytes.is_empty() {
-                        let mime = if intake::valid_mime(&mime) {
-                            mime
-                        } else {
-                            "application/octet-stream".into()
-                        };
-                        files.push(NewAttachment {
-                            name: n,
-                            mime_type: mime,
-                            bytes: bytes.to_vec(),
-                        });
-                    }
-                }
-            }
-            _ => {}
+        if part.bytes.is_empty() {
+            continue;
         }
+        let mime = part
+            .content_type
+            .clone()
+            .filter(|m| intake::valid_mime(m))
+            .unwrap_or_else(|| "application/octet-stream".into());
+        files.push(NewAttachment {
+            name,
+            mime_type: mime,
+            bytes: part.bytes.to_vec(),
+        });
     }
-    if let Err(r) = ui.check_csrf(&user, &csrf) {
-        return r;
-    }
+    let user = posted.user;
     if let Err(r) = ui.require(&user, Action::Create) {
         return r;
     }
@@ -325,13 +279,9 @@ pub async fn respond(
 /// `POST /ui/incoming/{id}/reject`.
 pub async fn reject(
     State(ui): State<UiState>,
-    user: User,
     Path(id): Path<String>,
-    UiForm(f): UiForm,
+    PostedForm { user, form: f }: PostedForm,
 ) -> Response {
-    if let Err(r) = ui.check_csrf(&user, f.get("csrf")) {
-        return r;
-    }
     if let Err(r) = ui.require(&user, Action::Create) {
         return r;
     }

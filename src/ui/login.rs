@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -13,10 +13,10 @@ use serde::Deserialize;
 
 use crate::domain::{Actor, AuditEntry, Subject};
 
-use super::forms::FormData;
 use super::login_guard::Verdict;
+use super::posted::{LoginForm, PostedForm};
 use super::session::{self, LOGIN_COOKIE, SESSION_COOKIE};
-use super::{see_other, UiState, User};
+use super::{see_other, UiState};
 
 /// The client's address when the server knows it.
 #[derive(Debug, Clone, Copy)]
@@ -53,24 +53,6 @@ impl ClientAddr {
         self.0
             .map(|a| a.ip().to_string())
             .unwrap_or_else(|| "unknown".into())
-    }
-}
-
-/// A urlencoded form; a malformed body is a Russian 400 page.
-pub struct UiForm(pub FormData);
-
-impl FromRequest<UiState> for UiForm {
-    type Rejection = Response;
-
-    async fn from_request(req: Request, ui: &UiState) -> Result<Self, Self::Rejection> {
-        match axum::Form::<Vec<(String, String)>>::from_request(req, ui).await {
-            Ok(axum::Form(v)) => Ok(UiForm(FormData(v))),
-            Err(e) => Err(ui.error(
-                None,
-                StatusCode::BAD_REQUEST,
-                &format!("Форма не может быть прочитана ({}).", e.body_text()),
-            )),
-        }
     }
 }
 
@@ -186,7 +168,7 @@ pub async fn submit(
     State(ui): State<UiState>,
     addr: ClientAddr,
     headers: HeaderMap,
-    super::login::UiForm(f): super::login::UiForm,
+    LoginForm(f): LoginForm,
 ) -> Response {
     let login = f.get("login").trim().to_string();
     let password = f.get("password").to_string();
@@ -352,13 +334,9 @@ fn russian_duration(secs: u64) -> String {
 /// `POST /ui/logout`.
 pub async fn logout(
     State(ui): State<UiState>,
-    user: User,
     addr: ClientAddr,
-    UiForm(f): UiForm,
+    PostedForm { user, form: _f }: PostedForm,
 ) -> Response {
-    if let Err(r) = ui.check_csrf(&user, f.get("csrf")) {
-        return r;
-    }
     ui.sessions.remove(&user.sid);
     audit(
         &ui,

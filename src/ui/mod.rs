@@ -27,6 +27,7 @@ mod admin;
 mod cases;
 mod incoming;
 mod login;
+mod posted;
 mod requests;
 
 #[cfg(test)]

@@ -1,0 +1,371 @@
+//! «Создать запрос»: the form built from the data kind, its validation, the preview and sending.
+
+use super::*;
+
+/// Systems (with kinds) the user may create requests for.
+pub(super) fn creatable(ui: &Ui, user: &User) -> Vec<(String, String, Vec<String>)> {
+    ui.ctx
+        .config
+        .systems
+        .iter()
+        .filter(|s| ui.sees(user, &s.id) && !s.kinds.is_empty())
+        .map(|s| {
+            (
+                s.id.clone(),
+                s.name.clone(),
+                s.kinds
+                    .iter()
+                    .filter(|k| ui.ctx.kinds.contains_key(*k))
+                    .cloned()
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+pub(super) fn signature_mode_label(m: PersonalSignatureMode) -> &'static str {
+    match m {
+        PersonalSignatureMode::None => "без ЭП-СП",
+        PersonalSignatureMode::TwoPhase => "требуется ЭП-СП должностного лица",
+        PersonalSignatureMode::Configured => "ЭП-СП ставится шлюзом автоматически",
+    }
+}
+
+/// Resolves the chosen system and kind (first ones by default).
+pub(super) fn choose<'a>(
+    ui: &'a Ui,
+    user: &User,
+    system: &str,
+    kind: &str,
+) -> Option<(String, &'a KindConfig)> {
+    let options = creatable(ui, user);
+    let (sys, _, kinds) = options
+        .iter()
+        .find(|(id, _, _)| id == system)
+        .or_else(|| options.first())?;
+    let k = kinds
+        .iter()
+        .find(|k| *k == kind)
+        .or_else(|| kinds.first())?;
+    Some((sys.clone(), &ui.ctx.kinds.get(k)?.config))
+}
+
+pub(super) fn new_client_id() -> String {
+    match super::super::session::random_token() {
+        Ok(t) => format!("ui-{}", &t[..32]),
+        Err(_) => format!("ui-{}", crate::store::new_id()),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn form_page(
+    ui: &Ui,
+    user: &User,
+    status: StatusCode,
+    system: &str,
+    kind: &KindConfig,
+    form: &FormData,
+    errors: &[forms::FieldError],
+    general: Option<String>,
+    details: Vec<String>,
+) -> Response {
+    let options = creatable(ui, user);
+    let systems: Vec<Json> = options
+        .iter()
+        .map(|(id, name, _)| json!({"value": id, "label": name}))
+        .collect();
+    let kinds: Vec<Json> = options
+        .iter()
+        .find(|(id, _, _)| id == system)
+        .map(|(_, _, ks)| {
+            ks.iter()
+                .filter_map(|k| ui.ctx.kinds.get(k))
+                .map(|k| json!({"value": k.config.id, "label": k.config.name}))
+                .collect()
+        })
+        .unwrap_or_default();
+    let client_id = match form.get("client_id") {
+        "" => new_client_id(),
+        c => c.to_string(),
+    };
+    let error_list: Vec<Json> = errors
+        .iter()
+        .map(|e| json!({"field": e.field, "message": e.message}))
+        .collect();
+    ui.page(
+        status,
+        Some(user),
+        "new_request.html",
+        context! {
+            title => "Создать запрос",
+            nav => "new",
+            systems => to_value(&systems),
+            kinds => to_value(&kinds),
+            system,
+            kind => to_value(&json!({
+                "id": kind.id,
+                "name": kind.name,
+                "signature": signature_mode_label(kind.personal_signature),
+                "two_phase": kind.personal_signature == PersonalSignatureMode::TwoPhase,
+                "deadline_days": kind.deadline_working_days,
+            })),
+            case_fields => to_value(&forms::case_specs(form, errors)),
+            kind_fields => to_value(&forms::kind_specs(kind, form, errors)),
+            errors => to_value(&error_list),
+            general,
+            details,
+            client_id,
+        },
+    )
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct NewQuery {
+    #[serde(default)]
+    system: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    case_reference: Option<String>,
+    #[serde(default)]
+    case_service: Option<String>,
+    #[serde(default)]
+    case_applicant: Option<String>,
+    #[serde(default)]
+    case_inn: Option<String>,
+    #[serde(default)]
+    case_snils: Option<String>,
+}
+
+/// `GET /ui/requests/new`.
+pub async fn new_form(
+    State(ui): State<UiState>,
+    user: User,
+    q: super::super::Q<NewQuery>,
+) -> Response {
+    if let Err(r) = ui.require(&user, Action::Create) {
+        return r;
+    }
+    let q = super::super::query(q);
+    let Some((system, kind)) = choose(
+        &ui,
+        &user,
+        q.system.as_deref().unwrap_or(""),
+        q.kind.as_deref().unwrap_or(""),
+    ) else {
+        return ui.error(
+            Some(&user),
+            StatusCode::FORBIDDEN,
+            "Вам не назначено ни одной информационной системы с видами сведений: создавать запросы нельзя.",
+        );
+    };
+    let mut pairs = Vec::new();
+    for (k, v) in [
+        ("case_reference", q.case_reference),
+        ("case_service", q.case_service),
+        ("case_applicant", q.case_applicant),
+        ("case_inn", q.case_inn),
+        ("case_snils", q.case_snils),
+    ] {
+        if let Some(v) = v {
+            pairs.push((k.to_string(), v));
+        }
+    }
+    form_page(
+        &ui,
+        &user,
+        StatusCode::OK,
+        &system,
+        kind,
+        &FormData(pairs),
+        &[],
+        None,
+        Vec::new(),
+    )
+}
+
+/// What a valid form becomes.
+pub(super) struct Prepared {
+    system: String,
+    kind: KindConfig,
+    case: crate::domain::CaseInfo,
+    xml: String,
+    client_id: Option<String>,
+}
+
+/// Validates the posted form completely; on failure, the form page to show.
+pub(super) fn validate_post(ui: &Ui, user: &User, f: &FormData) -> Result<Prepared, Response> {
+    ui.require(user, Action::Create)?;
+    let Some((system, kind)) = choose(ui, user, f.get("system"), f.get("kind")) else {
+        return Err(ui.error(
+            Some(user),
+            StatusCode::FORBIDDEN,
+            "Вам не назначено ни одной информационной системы с видами сведений.",
+        ));
+    };
+    if system != f.get("system") || kind.id != f.get("kind") {
+        return Err(ui.error(
+            Some(user),
+            StatusCode::FORBIDDEN,
+            "Выбранная информационная система или вид сведений вам недоступны.",
+        ));
+    }
+    let v = forms::validate(kind, f);
+    if !v.errors.is_empty() {
+        return Err(form_page(
+            ui,
+            user,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &system,
+            kind,
+            f,
+            &v.errors,
+            Some("Форма заполнена с ошибками — исправьте отмеченные поля.".into()),
+            Vec::new(),
+        ));
+    }
+    let xml = match forms::render_request(kind, &v.values) {
+        Ok(x) => x,
+        Err(m) => {
+            return Err(form_page(
+                ui,
+                user,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &system,
+                kind,
+                f,
+                &[],
+                Some(m),
+                Vec::new(),
+            ))
+        }
+    };
+    if let Err(e) = intake::check_business_xml(&ui.ctx, &kind.id, &xml) {
+        let r = messages::intake_error(&e);
+        return Err(form_page(
+            ui,
+            user,
+            r.status,
+            &system,
+            kind,
+            f,
+            &[],
+            Some(format!(
+                "Сведения не прошли проверку по схеме вида сведений. {}",
+                r.message
+            )),
+            r.details,
+        ));
+    }
+    let client_id = Some(f.get("client_id"))
+        .filter(|c| c.starts_with("ui-") && c.len() <= 100)
+        .map(str::to_string);
+    Ok(Prepared {
+        system,
+        kind: kind.clone(),
+        case: v.case,
+        xml,
+        client_id,
+    })
+}
+
+pub(super) async fn submit(ui: &Ui, user: &User, p: Prepared) -> Response {
+    let req = NewRequest {
+        system: p.system.clone(),
+        kind: p.kind.id.clone(),
+        business_xml: p.xml,
+        client_id: p.client_id,
+        case: Some(p.case),
+        attachments: Vec::new(),
+        test_message: None,
+        actor: user.actor(),
+    };
+    match intake::submit(&ui.ctx, req).await {
+        Ok((r, _)) => {
+            if r.state == RequestState::AwaitingPersonalSignature {
+                see_other(&format!("/ui/requests/{}/sign", url_encode(&r.id)))
+            } else {
+                see_other(&format!("/ui/requests/{}?done=created", url_encode(&r.id)))
+            }
+        }
+        Err(e) => refusal_page(ui, user, &e),
+    }
+}
+
+/// `POST /ui/requests/new`: «Подготовить запрос к отправке» (or «Изменить» from the preview).
+pub async fn prepare(
+    State(ui): State<UiState>,
+    PostedForm { user, form: f }: PostedForm,
+) -> Response {
+    if f.get("edit") == "1" {
+        return match choose(&ui, &user, f.get("system"), f.get("kind")) {
+            Some((system, kind)) => form_page(
+                &ui,
+                &user,
+                StatusCode::OK,
+                &system,
+                kind,
+                &f,
+                &[],
+                None,
+                Vec::new(),
+            ),
+            None => ui.error(
+                Some(&user),
+                StatusCode::FORBIDDEN,
+                "Вид сведений недоступен.",
+            ),
+        };
+    }
+    let p = match validate_post(&ui, &user, &f) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if p.kind.personal_signature == PersonalSignatureMode::TwoPhase {
+        // The request is stored now: the official signs exactly what is stored.
+        return submit(&ui, &user, p).await;
+    }
+    let hidden: Vec<Json> =
+        f.0.iter()
+            .filter(|(k, _)| k != "csrf" && k != "edit")
+            .map(|(k, v)| json!({"name": k, "value": v}))
+            .collect();
+    let system_name = ui
+        .ctx
+        .config
+        .system(&p.system)
+        .map(|s| s.name.clone())
+        .unwrap_or_default();
+    let labels = ui
+        .labels
+        .get(&p.kind.id)
+        .map(|l| l.0.clone())
+        .unwrap_or_default();
+    let rows = super::super::xmltable::flatten(&p.xml, &labels).unwrap_or_default();
+    ui.page(
+        StatusCode::OK,
+        Some(&user),
+        "preview.html",
+        context! {
+            title => "Проверка запроса перед отправкой",
+            nav => "new",
+            hidden => to_value(&hidden),
+            xml => p.xml.clone(),
+            rows => to_value(&rows),
+            case => to_value(&p.case),
+            kind_name => p.kind.name.clone(),
+            signature => signature_mode_label(p.kind.personal_signature),
+            system_name,
+        },
+    )
+}
+
+/// `POST /ui/requests/send`: «Сохранить и отправить запрос» from the preview.
+pub async fn send(State(ui): State<UiState>, PostedForm { user, form: f }: PostedForm) -> Response {
+    match validate_post(&ui, &user, &f) {
+        Ok(p) => submit(&ui, &user, p).await,
+        Err(r) => r,
+    }
+}
+
+// ----- ЭП-СП -----

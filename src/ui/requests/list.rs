@@ -1,0 +1,187 @@
+//! The request list with its filters (shared with the case list).
+
+use super::*;
+
+/// The list filters (shared by the request and case lists).
+#[derive(Debug, Deserialize, Default, Clone)]
+pub struct ListQuery {
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub q: Option<String>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub page: Option<usize>,
+}
+
+/// Status filter options: groups first, then every state.
+pub fn status_options() -> Vec<Json> {
+    let mut v = vec![
+        json!({"value": "active", "label": "В работе (все незавершённые)"}),
+        json!({"value": "problems", "label": "С ошибками (ошибка, отклонён, срок истёк)"}),
+    ];
+    for s in RequestState::ALL {
+        if *s != RequestState::Draft {
+            v.push(json!({"value": s.as_str(), "label": crate::read::labels::request_state(*s)}));
+        }
+    }
+    v
+}
+
+/// The filter of the list query, or a Russian message for a bad date.
+pub fn filter_of(ui: &Ui, user: &User, q: &ListQuery) -> Result<RequestFilter, String> {
+    let states = match q.status.as_deref().unwrap_or("") {
+        "" => Vec::new(),
+        "active" => RequestState::ALL
+            .iter()
+            .copied()
+            .filter(|s| !s.is_closed())
+            .collect(),
+        "problems" => vec![
+            RequestState::Failed,
+            RequestState::Rejected,
+            RequestState::Expired,
+        ],
+        other => match RequestState::parse(other) {
+            Some(s) => vec![s],
+            None => return Err("Неизвестный статус в фильтре.".into()),
+        },
+    };
+    let day = |s: &Option<String>, end: bool| -> Result<Option<chrono::DateTime<Utc>>, String> {
+        let Some(s) = s.as_deref().map(str::trim).filter(|s| !s.is_empty()) else {
+            return Ok(None);
+        };
+        let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .or_else(|_| NaiveDate::parse_from_str(s, "%d.%m.%Y"))
+            .map_err(|_| "Дата в фильтре указана неверно: нужен формат ДД.ММ.ГГГГ.".to_string())?;
+        let t = if end {
+            d.and_hms_opt(23, 59, 59)
+        } else {
+            d.and_hms_opt(0, 0, 0)
+        }
+        .ok_or("Дата в фильтре указана неверно.")?;
+        Ok(ui
+            .tz
+            .from_local_datetime(&t)
+            .single()
+            .map(|x| x.with_timezone(&Utc)))
+    };
+    Ok(RequestFilter {
+        systems: ui.systems_of(user),
+        states,
+        kind: q.kind.clone().filter(|k| !k.is_empty()),
+        created_from: day(&q.from, false)?,
+        created_to: day(&q.to, true)?,
+        text: q
+            .q
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+        ..Default::default()
+    })
+}
+
+/// Kinds for the filter (those of the user's systems).
+pub fn kind_options(ui: &Ui, user: &User) -> Vec<Json> {
+    let systems = ui.systems_of(user);
+    ui.ctx
+        .kinds
+        .values()
+        .filter(|k| {
+            ui.ctx
+                .config
+                .systems
+                .iter()
+                .any(|s| systems.contains(&s.id) && s.kinds.contains(&k.config.id))
+        })
+        .map(|k| json!({"value": k.config.id, "label": k.config.name}))
+        .collect()
+}
+
+/// The query string of the filters (for paging links).
+pub fn filter_query(q: &ListQuery) -> String {
+    let mut parts = Vec::new();
+    for (k, v) in [
+        ("status", &q.status),
+        ("kind", &q.kind),
+        ("from", &q.from),
+        ("to", &q.to),
+        ("q", &q.q),
+    ] {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            parts.push(format!("{k}={}", url_encode(v)));
+        }
+    }
+    parts.join("&")
+}
+
+/// `GET /ui/requests`.
+pub async fn list(
+    State(ui): State<UiState>,
+    user: User,
+    q: super::super::Q<ListQuery>,
+) -> Response {
+    let q = super::super::query(q);
+    let (filter, filter_error) = match filter_of(&ui, &user, &q) {
+        Ok(f) => (f, None),
+        Err(e) => (
+            RequestFilter {
+                systems: ui.systems_of(&user),
+                ..Default::default()
+            },
+            Some(e),
+        ),
+    };
+    let (items, next) = match ui
+        .ctx
+        .store
+        .list_requests(&filter, q.cursor.as_deref(), PAGE)
+    {
+        Ok(x) => x,
+        Err(e) => {
+            return ui.error(
+                Some(&user),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("Не удалось прочитать список запросов: {e}"),
+            )
+        }
+    };
+    let rows: Vec<Json> = items.iter().map(|r| row_json(&ui, r)).collect();
+    let fq = filter_query(&q);
+    let next_href = next.map(|c| {
+        format!(
+            "/ui/requests?{}{}cursor={}",
+            fq,
+            if fq.is_empty() { "" } else { "&" },
+            url_encode(&c)
+        )
+    });
+    ui.page(
+        StatusCode::OK,
+        Some(&user),
+        "requests.html",
+        context! {
+            title => "Межведомственные запросы",
+            nav => "requests",
+            rows => to_value(&rows),
+            q => to_value(&json!({
+                "status": q.status, "kind": q.kind, "from": q.from, "to": q.to, "q": q.q,
+            })),
+            statuses => to_value(&status_options()),
+            kinds => to_value(&kind_options(&ui, &user)),
+            filter_error,
+            next_href,
+            first_href => q.cursor.is_some().then(|| format!("/ui/requests?{fq}")),
+        },
+    )
+}
+
+// ----- card -----
