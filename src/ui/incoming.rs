@@ -17,7 +17,7 @@ use super::access::Action;
 use super::messages;
 use super::posted::{PostedForm, PostedMultipart};
 use super::render::{to_value, url_encode};
-use super::{see_other, Ui, UiState, User};
+use super::{see_other, Ui, UiResult, UiState, User};
 
 const PAGE: usize = 25;
 
@@ -190,26 +190,25 @@ pub async fn card(
     user: User,
     Path(id): Path<String>,
     q: super::Q<CursorQuery>,
-) -> Response {
-    let r = match load(&ui, &user, &id) {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    let notice = match super::query(q).done.as_deref() {
-        Some("answered") => Some("Ответ принят и поставлен в очередь на отправку в СМЭВ."),
-        Some("rejected") => Some("Отказ принят и поставлен в очередь на отправку в СМЭВ."),
-        _ => None,
-    };
-    card_page(
-        &ui,
-        &user,
-        &r,
-        StatusCode::OK,
-        None,
-        Vec::new(),
-        None,
-        notice,
-    )
+) -> UiResult {
+    Ok({
+        let r = load(&ui, &user, &id)?;
+        let notice = match super::query(q).done.as_deref() {
+            Some("answered") => Some("Ответ принят и поставлен в очередь на отправку в СМЭВ."),
+            Some("rejected") => Some("Отказ принят и поставлен в очередь на отправку в СМЭВ."),
+            _ => None,
+        };
+        card_page(
+            &ui,
+            &user,
+            &r,
+            StatusCode::OK,
+            None,
+            Vec::new(),
+            None,
+            notice,
+        )
+    })
 }
 
 /// `POST /ui/incoming/{id}/respond` (multipart: csrf, business_xml, files).
@@ -217,63 +216,60 @@ pub async fn respond(
     State(ui): State<UiState>,
     Path(id): Path<String>,
     posted: PostedMultipart,
-) -> Response {
-    let xml = posted.text("business_xml");
-    let mut files = Vec::new();
-    for part in posted.parts.iter().filter(|p| p.name == "files") {
-        let Some(name) = part.file_name.clone().filter(|n| !n.is_empty()) else {
-            continue;
-        };
-        if part.bytes.is_empty() {
-            continue;
+) -> UiResult {
+    Ok({
+        let xml = posted.text("business_xml");
+        let mut files = Vec::new();
+        for part in posted.parts.iter().filter(|p| p.name == "files") {
+            let Some(name) = part.file_name.clone().filter(|n| !n.is_empty()) else {
+                continue;
+            };
+            if part.bytes.is_empty() {
+                continue;
+            }
+            let mime = part
+                .content_type
+                .clone()
+                .filter(|m| intake::valid_mime(m))
+                .unwrap_or_else(|| "application/octet-stream".into());
+            files.push(NewAttachment {
+                name,
+                mime_type: mime,
+                bytes: part.bytes.to_vec(),
+            });
         }
-        let mime = part
-            .content_type
-            .clone()
-            .filter(|m| intake::valid_mime(m))
-            .unwrap_or_else(|| "application/octet-stream".into());
-        files.push(NewAttachment {
-            name,
-            mime_type: mime,
-            bytes: part.bytes.to_vec(),
-        });
-    }
-    let user = posted.user;
-    if let Err(r) = ui.require(&user, Action::Create) {
-        return r;
-    }
-    let r = match load(&ui, &user, &id) {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    if xml.trim().is_empty() {
-        return card_page(
-            &ui,
-            &user,
-            &r,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("Введите XML ответа.".into()),
-            Vec::new(),
-            Some(xml),
-            None,
-        );
-    }
-    match intake::respond(&ui.ctx, &id, &xml, files, &user.actor()).await {
-        Ok(_) => see_other(&format!("/ui/incoming/{}?done=answered", url_encode(&id))),
-        Err(e) => {
-            let m = messages::intake_error(&e);
-            card_page(
+        let user = posted.user;
+        ui.require(&user, Action::Create)?;
+        let r = load(&ui, &user, &id)?;
+        if xml.trim().is_empty() {
+            return Ok(card_page(
                 &ui,
                 &user,
                 &r,
-                m.status,
-                Some(m.message),
-                m.details,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("Введите XML ответа.".into()),
+                Vec::new(),
                 Some(xml),
                 None,
-            )
+            ));
         }
-    }
+        match intake::respond(&ui.ctx, &id, &xml, files, &user.actor()).await {
+            Ok(_) => see_other(&format!("/ui/incoming/{}?done=answered", url_encode(&id))),
+            Err(e) => {
+                let m = messages::intake_error(&e);
+                card_page(
+                    &ui,
+                    &user,
+                    &r,
+                    m.status,
+                    Some(m.message),
+                    m.details,
+                    Some(xml),
+                    None,
+                )
+            }
+        }
+    })
 }
 
 /// `POST /ui/incoming/{id}/reject`.
@@ -281,42 +277,39 @@ pub async fn reject(
     State(ui): State<UiState>,
     Path(id): Path<String>,
     PostedForm { user, form: f }: PostedForm,
-) -> Response {
-    if let Err(r) = ui.require(&user, Action::Create) {
-        return r;
-    }
-    let r = match load(&ui, &user, &id) {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    let Some(code) = RejectionReasonCode::parse(f.get("code")) else {
-        return card_page(
-            &ui,
-            &user,
-            &r,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("Выберите код причины отказа.".into()),
-            Vec::new(),
-            None,
-            None,
-        );
-    };
-    match intake::reject(&ui.ctx, &id, code, f.get("reason").trim(), &user.actor()).await {
-        Ok(_) => see_other(&format!("/ui/incoming/{}?done=rejected", url_encode(&id))),
-        Err(e) => {
-            let m = messages::intake_error(&e);
-            card_page(
+) -> UiResult {
+    Ok({
+        ui.require(&user, Action::Create)?;
+        let r = load(&ui, &user, &id)?;
+        let Some(code) = RejectionReasonCode::parse(f.get("code")) else {
+            return Ok(card_page(
                 &ui,
                 &user,
                 &r,
-                m.status,
-                Some(m.message),
-                m.details,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("Выберите код причины отказа.".into()),
+                Vec::new(),
                 None,
                 None,
-            )
+            ));
+        };
+        match intake::reject(&ui.ctx, &id, code, f.get("reason").trim(), &user.actor()).await {
+            Ok(_) => see_other(&format!("/ui/incoming/{}?done=rejected", url_encode(&id))),
+            Err(e) => {
+                let m = messages::intake_error(&e);
+                card_page(
+                    &ui,
+                    &user,
+                    &r,
+                    m.status,
+                    Some(m.message),
+                    m.details,
+                    None,
+                    None,
+                )
+            }
         }
-    }
+    })
 }
 
 /// `GET /ui/incoming/{id}/attachments/{n}`.
@@ -324,20 +317,19 @@ pub async fn attachment(
     State(ui): State<UiState>,
     user: User,
     Path((id, n)): Path<(String, String)>,
-) -> Response {
-    let r = match load(&ui, &user, &id) {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    let Some(a) = n.parse::<usize>().ok().and_then(|n| r.attachments.get(n)) else {
-        return ui.error(Some(&user), StatusCode::NOT_FOUND, "Такого вложения нет.");
-    };
-    match ui.ctx.store.blob(&a.hash) {
-        Ok(b) => file_response(b, &a.mime_type, &a.name),
-        Err(e) => ui.error(
-            Some(&user),
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &format!("Файл вложения не читается из хранилища: {e}"),
-        ),
-    }
+) -> UiResult {
+    Ok({
+        let r = load(&ui, &user, &id)?;
+        let Some(a) = n.parse::<usize>().ok().and_then(|n| r.attachments.get(n)) else {
+            return Ok(ui.error(Some(&user), StatusCode::NOT_FOUND, "Такого вложения нет."));
+        };
+        match ui.ctx.store.blob(&a.hash) {
+            Ok(b) => file_response(b, &a.mime_type, &a.name),
+            Err(e) => ui.error(
+                Some(&user),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("Файл вложения не читается из хранилища: {e}"),
+            ),
+        }
+    })
 }

@@ -292,6 +292,27 @@ pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
+/// A page that ends a request early — an error page, a refusal, a redirect. It is rendered
+/// where it arises (it needs the user and the templates) and travels up with `?`, so handlers
+/// return [`UiResult`] instead of ladders of early returns.
+#[derive(Debug)]
+pub struct UiError(Response);
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+impl From<Response> for UiError {
+    fn from(r: Response) -> Self {
+        UiError(r)
+    }
+}
+
+/// What a UI handler returns.
+pub type UiResult = Result<Response, UiError>;
+
 /// The logged-in user of a request.
 #[derive(Debug, Clone)]
 pub struct User {

@@ -154,24 +154,23 @@ pub async fn card(
     user: User,
     Path(id): Path<String>,
     q: super::super::Q<DoneQuery>,
-) -> Response {
-    let r = match load(&ui, &user, &id) {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    let done = super::super::query(q).done;
-    let v = card_json(&ui, &user, &r);
-    ui.page(
-        StatusCode::OK,
-        Some(&user),
-        "request.html",
-        context! {
-            title => format!("Запрос: {}", v["kind_name"].as_str().unwrap_or(&r.kind)),
-            nav => "requests",
-            r => to_value(&v),
-            notice => done_message(done.as_deref()),
-        },
-    )
+) -> UiResult {
+    Ok({
+        let r = load(&ui, &user, &id)?;
+        let done = super::super::query(q).done;
+        let v = card_json(&ui, &user, &r);
+        ui.page(
+            StatusCode::OK,
+            Some(&user),
+            "request.html",
+            context! {
+                title => format!("Запрос: {}", v["kind_name"].as_str().unwrap_or(&r.kind)),
+                nav => "requests",
+                r => to_value(&v),
+                notice => done_message(done.as_deref()),
+            },
+        )
+    })
 }
 
 /// `GET /ui/requests/{id}/panel`: the live part of the card (HTML fragment).
@@ -243,17 +242,15 @@ pub async fn retry(
     State(ui): State<UiState>,
     Path(id): Path<String>,
     PostedForm { user, form: _f }: PostedForm,
-) -> Response {
-    if let Err(r) = ui.require(&user, Action::Retry) {
-        return r;
-    }
-    if let Err(r) = load(&ui, &user, &id) {
-        return r;
-    }
-    match intake::retry(&ui.ctx, &id, &user.actor()).await {
-        Ok(_) => see_other(&format!("/ui/requests/{}?done=retried", url_encode(&id))),
-        Err(e) => refusal_page(&ui, &user, &e),
-    }
+) -> UiResult {
+    Ok({
+        ui.require(&user, Action::Retry)?;
+        load(&ui, &user, &id)?;
+        match intake::retry(&ui.ctx, &id, &user.actor()).await {
+            Ok(_) => see_other(&format!("/ui/requests/{}?done=retried", url_encode(&id))),
+            Err(e) => refusal_page(&ui, &user, &e),
+        }
+    })
 }
 
 /// `POST /ui/requests/{id}/cancel`.
@@ -261,17 +258,15 @@ pub async fn cancel(
     State(ui): State<UiState>,
     Path(id): Path<String>,
     PostedForm { user, form: _f }: PostedForm,
-) -> Response {
-    if let Err(r) = ui.require(&user, Action::Create) {
-        return r;
-    }
-    if let Err(r) = load(&ui, &user, &id) {
-        return r;
-    }
-    match intake::cancel(&ui.ctx, &id, &user.actor()).await {
-        Ok(_) => see_other(&format!("/ui/requests/{}?done=cancelled", url_encode(&id))),
-        Err(e) => refusal_page(&ui, &user, &e),
-    }
+) -> UiResult {
+    Ok({
+        ui.require(&user, Action::Create)?;
+        load(&ui, &user, &id)?;
+        match intake::cancel(&ui.ctx, &id, &user.actor()).await {
+            Ok(_) => see_other(&format!("/ui/requests/{}?done=cancelled", url_encode(&id))),
+            Err(e) => refusal_page(&ui, &user, &e),
+        }
+    })
 }
 
 // ----- create -----

@@ -37,7 +37,7 @@ use super::forms::{self, FormData};
 use super::messages;
 use super::posted::PostedForm;
 use super::render::{to_value, url_encode};
-use super::{html_response, secure_headers, see_other, Ui, UiState, User};
+use super::{html_response, secure_headers, see_other, Ui, UiResult, UiState, User};
 
 const B64: base64::engine::general_purpose::GeneralPurpose =
     base64::engine::general_purpose::STANDARD;

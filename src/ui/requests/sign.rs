@@ -15,22 +15,22 @@ pub async fn signed_info(
     user: User,
     Path(id): Path<String>,
     q: super::super::Q<AlgQuery>,
-) -> Response {
-    if let Err(r) = load(&ui, &user, &id) {
-        return r;
-    }
-    let alg = super::super::query(q).algorithm;
-    match intake::signing_payload(&ui.ctx, &id, alg.as_deref()) {
-        Ok(p) => match B64.decode(&p.signed_info) {
-            Ok(bytes) => download(bytes, "application/octet-stream", "signed-info.bin"),
-            Err(_) => ui.error(
-                Some(&user),
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Данные для подписи повреждены.",
-            ),
-        },
-        Err(e) => refusal_page(&ui, &user, &e),
-    }
+) -> UiResult {
+    Ok({
+        load(&ui, &user, &id)?;
+        let alg = super::super::query(q).algorithm;
+        match intake::signing_payload(&ui.ctx, &id, alg.as_deref()) {
+            Ok(p) => match B64.decode(&p.signed_info) {
+                Ok(bytes) => download(bytes, "application/octet-stream", "signed-info.bin"),
+                Err(_) => ui.error(
+                    Some(&user),
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Данные для подписи повреждены.",
+                ),
+            },
+            Err(e) => refusal_page(&ui, &user, &e),
+        }
+    })
 }
 
 // ----- retry, cancel -----
@@ -66,18 +66,15 @@ pub(super) fn sign_page(
 }
 
 /// `GET /ui/requests/{id}/sign`: the ЭП-СП step.
-pub async fn sign_form(State(ui): State<UiState>, user: User, Path(id): Path<String>) -> Response {
-    if let Err(r) = ui.require(&user, Action::Create) {
-        return r;
-    }
-    let r = match load(&ui, &user, &id) {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    if r.state != RequestState::AwaitingPersonalSignature {
-        return see_other(&format!("/ui/requests/{}", url_encode(&r.id)));
-    }
-    sign_page(&ui, &user, &r, StatusCode::OK, None)
+pub async fn sign_form(State(ui): State<UiState>, user: User, Path(id): Path<String>) -> UiResult {
+    Ok({
+        ui.require(&user, Action::Create)?;
+        let r = load(&ui, &user, &id)?;
+        if r.state != RequestState::AwaitingPersonalSignature {
+            return Ok(see_other(&format!("/ui/requests/{}", url_encode(&r.id))));
+        }
+        sign_page(&ui, &user, &r, StatusCode::OK, None)
+    })
 }
 
 /// The signature value from an uploaded file or pasted text: raw binary (64 or 128 bytes for
@@ -132,48 +129,46 @@ pub async fn sign_submit(
     State(ui): State<UiState>,
     Path(id): Path<String>,
     posted: PostedMultipart,
-) -> Response {
-    let _text = |k: &str| posted.text(k);
-    let user = posted.user.clone();
-    if let Err(r) = ui.require(&user, Action::Create) {
-        return r;
-    }
-    let r = match load(&ui, &user, &id) {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    if r.state != RequestState::AwaitingPersonalSignature {
-        return see_other(&format!("/ui/requests/{}", url_encode(&r.id)));
-    }
-    // The uploaded file when there is one, else the pasted text.
-    let filled = |name: &str| {
-        posted
-            .parts
-            .iter()
-            .find(|p| p.name == name && !p.bytes.is_empty())
-            .map(|p| p.bytes.to_vec())
-    };
-    let pick = |file: &str, pasted: &str| -> Vec<u8> {
-        filled(file).or_else(|| filled(pasted)).unwrap_or_default()
-    };
-    let refuse = |m: String| sign_page(&ui, &user, &r, StatusCode::UNPROCESSABLE_ENTITY, Some(m));
-    let sig = match decode_signature(&pick("signature", "signature_text")) {
-        Ok(s) => s,
-        Err(m) => return refuse(m),
-    };
-    let cert = match decode_certificate(&pick("certificate", "certificate_text")) {
-        Ok(c) => c,
-        Err(m) => return refuse(m),
-    };
-    match intake::accept_personal_signature(&ui.ctx, &id, &sig, &cert, &user.actor()).await {
-        Ok(_) => see_other(&format!("/ui/requests/{}?done=signed", url_encode(&id))),
-        Err(e) => {
-            let m = messages::intake_error(&e);
-            if m.status == StatusCode::UNPROCESSABLE_ENTITY {
-                refuse(m.message)
-            } else {
-                ui.error_details(Some(&user), m.status, &m.message, &m.details)
+) -> UiResult {
+    Ok({
+        let _text = |k: &str| posted.text(k);
+        let user = posted.user.clone();
+        ui.require(&user, Action::Create)?;
+        let r = load(&ui, &user, &id)?;
+        if r.state != RequestState::AwaitingPersonalSignature {
+            return Ok(see_other(&format!("/ui/requests/{}", url_encode(&r.id))));
+        }
+        // The uploaded file when there is one, else the pasted text.
+        let filled = |name: &str| {
+            posted
+                .parts
+                .iter()
+                .find(|p| p.name == name && !p.bytes.is_empty())
+                .map(|p| p.bytes.to_vec())
+        };
+        let pick = |file: &str, pasted: &str| -> Vec<u8> {
+            filled(file).or_else(|| filled(pasted)).unwrap_or_default()
+        };
+        let refuse =
+            |m: String| sign_page(&ui, &user, &r, StatusCode::UNPROCESSABLE_ENTITY, Some(m));
+        let sig = match decode_signature(&pick("signature", "signature_text")) {
+            Ok(s) => s,
+            Err(m) => return Ok(refuse(m)),
+        };
+        let cert = match decode_certificate(&pick("certificate", "certificate_text")) {
+            Ok(c) => c,
+            Err(m) => return Ok(refuse(m)),
+        };
+        match intake::accept_personal_signature(&ui.ctx, &id, &sig, &cert, &user.actor()).await {
+            Ok(_) => see_other(&format!("/ui/requests/{}?done=signed", url_encode(&id))),
+            Err(e) => {
+                let m = messages::intake_error(&e);
+                if m.status == StatusCode::UNPROCESSABLE_ENTITY {
+                    refuse(m.message)
+                } else {
+                    ui.error_details(Some(&user), m.status, &m.message, &m.details)
+                }
             }
         }
-    }
+    })
 }
