@@ -9,6 +9,7 @@ mod claims;
 pub mod intake;
 pub mod observer;
 mod operator;
+mod outbound;
 mod personal_signature;
 mod poll;
 pub(crate) mod provider;

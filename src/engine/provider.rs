@@ -22,8 +22,8 @@ use crate::smev::{parse, MessageId, SmevError};
 use crate::store::{new_id, DueKind, StoreError};
 use crate::xml::Document;
 
+use super::outbound::{self, Outcome};
 use super::poll::{self, PollPlan};
-use super::retry::{self, Decision};
 use super::signatures::check_signatures;
 use super::{acknowledge, pause, until_due, Context};
 
@@ -345,10 +345,8 @@ fn record(ctx: &Context, id: &str, event: IncomingEvent) -> Option<IncomingRecor
 
 async fn respond_one(ctx: &Context, id: &str) {
     let now = Utc::now();
-    let lease =
-        chrono::Duration::milliseconds((ctx.config.smev.request_timeout_ms + 30_000) as i64);
     let claim = IncomingEvent::Claimed {
-        lease_until: now + lease,
+        lease_until: now + outbound::lease(ctx),
         fresh_message_id: MessageId::new().to_string(),
     };
     let rec = match ctx.store.apply_incoming(id, &Actor::Engine, &claim) {
@@ -374,28 +372,14 @@ async fn respond_one(ctx: &Context, id: &str) {
         return;
     }
     let result = system.client.post_send_response(&outgoing).await;
-    match result.map(|_| ()) {
-        Ok(()) => {
-            ctx.smev_answered();
-            ctx.metrics
-                .smev_calls
-                .with_label_values(&["SendResponse", "ok"])
-                .inc();
-            record(ctx, id, IncomingEvent::Accepted);
-        }
-        Err(e) => {
-            let code = retry::error_code(&e);
-            ctx.metrics.smev_faults.with_label_values(&[&code]).inc();
-            let error = retry::error_info(&e, now);
-            let event = match retry::decide(&e, rec.attempts, &ctx.config.engine, now) {
-                Decision::RetryAt(at) => IncomingEvent::RetryAt { at, error },
-                Decision::TreatAsSent => IncomingEvent::AlreadySent { error },
-                Decision::NewMessageId => IncomingEvent::NewMessageId { due: now, error },
-                Decision::Fail => IncomingEvent::Refused { error },
-            };
-            record(ctx, id, event);
-        }
-    }
+    let event = match outbound::classify(ctx, "SendResponse", rec.attempts, result, now) {
+        Outcome::Accepted(_) => IncomingEvent::Accepted,
+        Outcome::RetryAt { at, error } => IncomingEvent::RetryAt { at, error },
+        Outcome::AlreadySent { error } => IncomingEvent::AlreadySent { error },
+        Outcome::NewMessageId { error } => IncomingEvent::NewMessageId { due: now, error },
+        Outcome::Refused { error } => IncomingEvent::Refused { error },
+    };
+    record(ctx, id, event);
 }
 
 fn build_response(ctx: &Context, rec: &IncomingRecord) -> Result<Outgoing, String> {

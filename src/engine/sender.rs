@@ -24,7 +24,7 @@ use crate::smev::mtom::MimePart;
 use crate::smev::{MessageId, SmevError};
 use crate::store::{DueKind, StoreError};
 
-use super::retry::{self, Decision};
+use super::outbound::{self, Outcome};
 use super::{pause, until_due, Context};
 
 /// Runs until shutdown.
@@ -70,10 +70,6 @@ pub async fn run(ctx: Arc<Context>) {
     drop(permits.acquire_many(concurrency as u32).await);
 }
 
-fn lease(ctx: &Context) -> chrono::Duration {
-    chrono::Duration::milliseconds((ctx.config.smev.request_timeout_ms + 30_000) as i64)
-}
-
 /// Sends one request (if it is still due).
 pub async fn send_one(ctx: &Context, id: &str) {
     let span = tracing::info_span!("send", request_id = %id, message_id = tracing::field::Empty);
@@ -83,7 +79,7 @@ pub async fn send_one(ctx: &Context, id: &str) {
             id,
             &Actor::Engine,
             &RequestEvent::Claimed {
-                lease_until: now + lease(ctx),
+                lease_until: now + outbound::lease(ctx),
                 fresh_message_id: MessageId::new().to_string(),
             },
         );
@@ -310,13 +306,8 @@ async fn record_outcome(
             tracing::info!(message_id = ?r.message_id, "request accepted by SMEV");
         }
     };
-    match result {
-        Ok(answer) => {
-            ctx.smev_answered();
-            ctx.metrics
-                .smev_calls
-                .with_label_values(&["SendRequest", "ok"])
-                .inc();
+    match outbound::classify(ctx, "SendRequest", rec.attempts, result, now) {
+        Outcome::Accepted(answer) => {
             // SMEV's answer is evidence; without it the send still counts.
             let evidence = match ctx.store.put_blob(&answer.envelope) {
                 Ok(k) => Some(k),
@@ -330,66 +321,27 @@ async fn record_outcome(
                 .sending_timestamp
                 .map(|t| t.with_timezone(&Utc))
                 .unwrap_or(now);
-            sent(
-                sent_at,
-                answer.value.status.as_ref().map(|s| s.as_str().to_string()),
-                evidence,
-                false,
-            );
+            let status = answer.value.status.as_ref().map(|s| s.as_str().to_string());
+            sent(sent_at, status, evidence, false);
         }
-        Err(e) => {
-            let code = retry::error_code(&e);
-            if matches!(e, SmevError::Fault(_)) {
-                ctx.smev_answered();
+        Outcome::AlreadySent { .. } => sent(now, None, None, true),
+        Outcome::RetryAt { at, error } => {
+            if outcome(ctx, rec, RequestEvent::RetryAt { at, error }).is_some() {
                 ctx.metrics
-                    .smev_calls
-                    .with_label_values(&["SendRequest", "fault"])
-                    .inc();
-            } else {
+                    .transition(RequestState::Sending, RequestState::Queued);
+            }
+        }
+        Outcome::NewMessageId { error } => {
+            let event = RequestEvent::NewMessageId { due: now, error };
+            if outcome(ctx, rec, event).is_some() {
                 ctx.metrics
-                    .smev_calls
-                    .with_label_values(&["SendRequest", "transport"])
-                    .inc();
+                    .transition(RequestState::Sending, RequestState::Queued);
             }
-            ctx.metrics.smev_faults.with_label_values(&[&code]).inc();
-            match retry::decide(&e, rec.attempts, &ctx.config.engine, now) {
-                Decision::TreatAsSent => {
-                    sent(now, None, None, true);
-                }
-                Decision::RetryAt(at) => {
-                    ctx.metrics
-                        .retries
-                        .with_label_values(&[retry::class_name(&e)])
-                        .inc();
-                    let info = retry::error_info(&e, now);
-                    tracing::warn!(error = %e, retry_at = %at, attempts = rec.attempts, "send failed, will retry");
-                    if outcome(ctx, rec, RequestEvent::RetryAt { at, error: info }).is_some() {
-                        ctx.metrics
-                            .transition(RequestState::Sending, RequestState::Queued);
-                    }
-                }
-                Decision::NewMessageId => {
-                    ctx.metrics
-                        .retries
-                        .with_label_values(&["new_message_id"])
-                        .inc();
-                    let info = retry::error_info(&e, now);
-                    tracing::warn!(error = %e, "stale MessageID: resending under a new one");
-                    let event = RequestEvent::NewMessageId {
-                        due: now,
-                        error: info,
-                    };
-                    if outcome(ctx, rec, event).is_some() {
-                        ctx.metrics
-                            .transition(RequestState::Sending, RequestState::Queued);
-                    }
-                    ctx.wake_sender.notify_one();
-                }
-                Decision::Fail => {
-                    tracing::warn!(error = %e, "SMEV refused the request permanently");
-                    finish_failed(ctx, rec, ErrorInfo::permanent(&code, &e.to_string(), now));
-                }
-            }
+            ctx.wake_sender.notify_one();
+        }
+        Outcome::Refused { error } => {
+            let error = ErrorInfo::permanent(&error.code, &error.message, now);
+            finish_failed(ctx, rec, error);
         }
     }
 }
