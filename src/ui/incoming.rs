@@ -191,24 +191,22 @@ pub async fn card(
     Path(id): Path<String>,
     q: super::Q<CursorQuery>,
 ) -> UiResult {
-    Ok({
-        let r = load(&ui, &user, &id)?;
-        let notice = match super::query(q).done.as_deref() {
-            Some("answered") => Some("Ответ принят и поставлен в очередь на отправку в СМЭВ."),
-            Some("rejected") => Some("Отказ принят и поставлен в очередь на отправку в СМЭВ."),
-            _ => None,
-        };
-        card_page(
-            &ui,
-            &user,
-            &r,
-            StatusCode::OK,
-            None,
-            Vec::new(),
-            None,
-            notice,
-        )
-    })
+    let r = load(&ui, &user, &id)?;
+    let notice = match super::query(q).done.as_deref() {
+        Some("answered") => Some("Ответ принят и поставлен в очередь на отправку в СМЭВ."),
+        Some("rejected") => Some("Отказ принят и поставлен в очередь на отправку в СМЭВ."),
+        _ => None,
+    };
+    Ok(card_page(
+        &ui,
+        &user,
+        &r,
+        StatusCode::OK,
+        None,
+        Vec::new(),
+        None,
+        notice,
+    ))
 }
 
 /// `POST /ui/incoming/{id}/respond` (multipart: csrf, business_xml, files).
@@ -217,42 +215,42 @@ pub async fn respond(
     Path(id): Path<String>,
     posted: PostedMultipart,
 ) -> UiResult {
-    Ok({
-        let xml = posted.text("business_xml");
-        let mut files = Vec::new();
-        for part in posted.parts.iter().filter(|p| p.name == "files") {
-            let Some(name) = part.file_name.clone().filter(|n| !n.is_empty()) else {
-                continue;
-            };
-            if part.bytes.is_empty() {
-                continue;
-            }
-            let mime = part
-                .content_type
-                .clone()
-                .filter(|m| intake::valid_mime(m))
-                .unwrap_or_else(|| "application/octet-stream".into());
-            files.push(NewAttachment {
-                name,
-                mime_type: mime,
-                bytes: part.bytes.to_vec(),
-            });
+    let xml = posted.text("business_xml");
+    let mut files = Vec::new();
+    for part in posted.parts.iter().filter(|p| p.name == "files") {
+        let Some(name) = part.file_name.clone().filter(|n| !n.is_empty()) else {
+            continue;
+        };
+        if part.bytes.is_empty() {
+            continue;
         }
-        let user = posted.user;
-        ui.require(&user, Action::Create)?;
-        let r = load(&ui, &user, &id)?;
-        if xml.trim().is_empty() {
-            return Ok(card_page(
-                &ui,
-                &user,
-                &r,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some("Введите XML ответа.".into()),
-                Vec::new(),
-                Some(xml),
-                None,
-            ));
-        }
+        let mime = part
+            .content_type
+            .clone()
+            .filter(|m| intake::valid_mime(m))
+            .unwrap_or_else(|| "application/octet-stream".into());
+        files.push(NewAttachment {
+            name,
+            mime_type: mime,
+            bytes: part.bytes.to_vec(),
+        });
+    }
+    let user = posted.user;
+    ui.require(&user, Action::Create)?;
+    let r = load(&ui, &user, &id)?;
+    if xml.trim().is_empty() {
+        return Ok(card_page(
+            &ui,
+            &user,
+            &r,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("Введите XML ответа.".into()),
+            Vec::new(),
+            Some(xml),
+            None,
+        ));
+    }
+    Ok(
         match intake::respond(&ui.ctx, &id, &xml, files, &user.actor()).await {
             Ok(_) => see_other(&format!("/ui/incoming/{}?done=answered", url_encode(&id))),
             Err(e) => {
@@ -268,8 +266,8 @@ pub async fn respond(
                     None,
                 )
             }
-        }
-    })
+        },
+    )
 }
 
 /// `POST /ui/incoming/{id}/reject`.
@@ -278,21 +276,21 @@ pub async fn reject(
     Path(id): Path<String>,
     PostedForm { user, form: f }: PostedForm,
 ) -> UiResult {
-    Ok({
-        ui.require(&user, Action::Create)?;
-        let r = load(&ui, &user, &id)?;
-        let Some(code) = RejectionReasonCode::parse(f.get("code")) else {
-            return Ok(card_page(
-                &ui,
-                &user,
-                &r,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some("Выберите код причины отказа.".into()),
-                Vec::new(),
-                None,
-                None,
-            ));
-        };
+    ui.require(&user, Action::Create)?;
+    let r = load(&ui, &user, &id)?;
+    let Some(code) = RejectionReasonCode::parse(f.get("code")) else {
+        return Ok(card_page(
+            &ui,
+            &user,
+            &r,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("Выберите код причины отказа.".into()),
+            Vec::new(),
+            None,
+            None,
+        ));
+    };
+    Ok(
         match intake::reject(&ui.ctx, &id, code, f.get("reason").trim(), &user.actor()).await {
             Ok(_) => see_other(&format!("/ui/incoming/{}?done=rejected", url_encode(&id))),
             Err(e) => {
@@ -308,8 +306,8 @@ pub async fn reject(
                     None,
                 )
             }
-        }
-    })
+        },
+    )
 }
 
 /// `GET /ui/incoming/{id}/attachments/{n}`.
@@ -318,18 +316,16 @@ pub async fn attachment(
     user: User,
     Path((id, n)): Path<(String, String)>,
 ) -> UiResult {
-    Ok({
-        let r = load(&ui, &user, &id)?;
-        let Some(a) = n.parse::<usize>().ok().and_then(|n| r.attachments.get(n)) else {
-            return Ok(ui.error(Some(&user), StatusCode::NOT_FOUND, "Такого вложения нет."));
-        };
-        match ui.ctx.store.blob(&a.hash) {
-            Ok(b) => file_response(b, &a.mime_type, &a.name),
-            Err(e) => ui.error(
-                Some(&user),
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &format!("Файл вложения не читается из хранилища: {e}"),
-            ),
-        }
+    let r = load(&ui, &user, &id)?;
+    let Some(a) = n.parse::<usize>().ok().and_then(|n| r.attachments.get(n)) else {
+        return Ok(ui.error(Some(&user), StatusCode::NOT_FOUND, "Такого вложения нет."));
+    };
+    Ok(match ui.ctx.store.blob(&a.hash) {
+        Ok(b) => file_response(b, &a.mime_type, &a.name),
+        Err(e) => ui.error(
+            Some(&user),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("Файл вложения не читается из хранилища: {e}"),
+        ),
     })
 }

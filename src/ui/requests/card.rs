@@ -155,22 +155,20 @@ pub async fn card(
     Path(id): Path<String>,
     q: super::super::Q<DoneQuery>,
 ) -> UiResult {
-    Ok({
-        let r = load(&ui, &user, &id)?;
-        let done = super::super::query(q).done;
-        let v = card_json(&ui, &user, &r);
-        ui.page(
-            StatusCode::OK,
-            Some(&user),
-            "request.html",
-            context! {
-                title => format!("Запрос: {}", v["kind_name"].as_str().unwrap_or(&r.kind)),
-                nav => "requests",
-                r => to_value(&v),
-                notice => done_message(done.as_deref()),
-            },
-        )
-    })
+    let r = load(&ui, &user, &id)?;
+    let done = super::super::query(q).done;
+    let v = card_json(&ui, &user, &r);
+    Ok(ui.page(
+        StatusCode::OK,
+        Some(&user),
+        "request.html",
+        context! {
+            title => format!("Запрос: {}", v["kind_name"].as_str().unwrap_or(&r.kind)),
+            nav => "requests",
+            r => to_value(&v),
+            notice => done_message(done.as_deref()),
+        },
+    ))
 }
 
 /// `GET /ui/requests/{id}/panel`: the live part of the card (HTML fragment).
@@ -243,13 +241,11 @@ pub async fn retry(
     Path(id): Path<String>,
     PostedForm { user, form: _f }: PostedForm,
 ) -> UiResult {
-    Ok({
-        ui.require(&user, Action::Retry)?;
-        load(&ui, &user, &id)?;
-        match intake::retry(&ui.ctx, &id, &user.actor()).await {
-            Ok(_) => see_other(&format!("/ui/requests/{}?done=retried", url_encode(&id))),
-            Err(e) => refusal_page(&ui, &user, &e),
-        }
+    ui.require(&user, Action::Retry)?;
+    load(&ui, &user, &id)?;
+    Ok(match intake::retry(&ui.ctx, &id, &user.actor()).await {
+        Ok(_) => see_other(&format!("/ui/requests/{}?done=retried", url_encode(&id))),
+        Err(e) => refusal_page(&ui, &user, &e),
     })
 }
 
@@ -259,13 +255,11 @@ pub async fn cancel(
     Path(id): Path<String>,
     PostedForm { user, form: _f }: PostedForm,
 ) -> UiResult {
-    Ok({
-        ui.require(&user, Action::Create)?;
-        load(&ui, &user, &id)?;
-        match intake::cancel(&ui.ctx, &id, &user.actor()).await {
-            Ok(_) => see_other(&format!("/ui/requests/{}?done=cancelled", url_encode(&id))),
-            Err(e) => refusal_page(&ui, &user, &e),
-        }
+    ui.require(&user, Action::Create)?;
+    load(&ui, &user, &id)?;
+    Ok(match intake::cancel(&ui.ctx, &id, &user.actor()).await {
+        Ok(_) => see_other(&format!("/ui/requests/{}?done=cancelled", url_encode(&id))),
+        Err(e) => refusal_page(&ui, &user, &e),
     })
 }
 

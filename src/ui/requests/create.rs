@@ -143,45 +143,43 @@ pub async fn new_form(
     user: User,
     q: super::super::Q<NewQuery>,
 ) -> UiResult {
-    Ok({
-        ui.require(&user, Action::Create)?;
-        let q = super::super::query(q);
-        let Some((system, kind)) = choose(
-            &ui,
-            &user,
-            q.system.as_deref().unwrap_or(""),
-            q.kind.as_deref().unwrap_or(""),
-        ) else {
-            return Ok(ui.error(
-            Some(&user),
-            StatusCode::FORBIDDEN,
-            "Вам не назначено ни одной информационной системы с видами сведений: создавать запросы нельзя.",
-        ));
-        };
-        let mut pairs = Vec::new();
-        for (k, v) in [
-            ("case_reference", q.case_reference),
-            ("case_service", q.case_service),
-            ("case_applicant", q.case_applicant),
-            ("case_inn", q.case_inn),
-            ("case_snils", q.case_snils),
-        ] {
-            if let Some(v) = v {
-                pairs.push((k.to_string(), v));
-            }
+    ui.require(&user, Action::Create)?;
+    let q = super::super::query(q);
+    let Some((system, kind)) = choose(
+        &ui,
+        &user,
+        q.system.as_deref().unwrap_or(""),
+        q.kind.as_deref().unwrap_or(""),
+    ) else {
+        return Ok(ui.error(
+        Some(&user),
+        StatusCode::FORBIDDEN,
+        "Вам не назначено ни одной информационной системы с видами сведений: создавать запросы нельзя.",
+    ));
+    };
+    let mut pairs = Vec::new();
+    for (k, v) in [
+        ("case_reference", q.case_reference),
+        ("case_service", q.case_service),
+        ("case_applicant", q.case_applicant),
+        ("case_inn", q.case_inn),
+        ("case_snils", q.case_snils),
+    ] {
+        if let Some(v) = v {
+            pairs.push((k.to_string(), v));
         }
-        form_page(
-            &ui,
-            &user,
-            StatusCode::OK,
-            &system,
-            kind,
-            &FormData(pairs),
-            &[],
-            None,
-            Vec::new(),
-        )
-    })
+    }
+    Ok(form_page(
+        &ui,
+        &user,
+        StatusCode::OK,
+        &system,
+        kind,
+        &FormData(pairs),
+        &[],
+        None,
+        Vec::new(),
+    ))
 }
 
 /// What a valid form becomes.
@@ -297,66 +295,64 @@ pub async fn prepare(
     State(ui): State<UiState>,
     PostedForm { user, form: f }: PostedForm,
 ) -> UiResult {
-    Ok({
-        if f.get("edit") == "1" {
-            return Ok(match choose(&ui, &user, f.get("system"), f.get("kind")) {
-                Some((system, kind)) => form_page(
-                    &ui,
-                    &user,
-                    StatusCode::OK,
-                    &system,
-                    kind,
-                    &f,
-                    &[],
-                    None,
-                    Vec::new(),
-                ),
-                None => ui.error(
-                    Some(&user),
-                    StatusCode::FORBIDDEN,
-                    "Вид сведений недоступен.",
-                ),
-            });
-        }
-        let p = validate_post(&ui, &user, &f)?;
-        if p.kind.personal_signature == PersonalSignatureMode::TwoPhase {
-            // The request is stored now: the official signs exactly what is stored.
-            return Ok(submit(&ui, &user, p).await);
-        }
-        let hidden: Vec<Json> =
-            f.0.iter()
-                .filter(|(k, _)| k != "csrf" && k != "edit")
-                .map(|(k, v)| json!({"name": k, "value": v}))
-                .collect();
-        let system_name = ui
-            .ctx
-            .config
-            .system(&p.system)
-            .map(|s| s.name.clone())
-            .unwrap_or_default();
-        let labels = ui
-            .labels
-            .get(&p.kind.id)
-            .map(|l| l.0.clone())
-            .unwrap_or_default();
-        let rows = super::super::xmltable::flatten(&p.xml, &labels).unwrap_or_default();
-        ui.page(
-            StatusCode::OK,
-            Some(&user),
-            "preview.html",
-            context! {
-                title => "Проверка запроса перед отправкой",
-                nav => "new",
-                hidden => to_value(&hidden),
-                xml => p.xml.clone(),
-                rows => to_value(&rows),
-                case => to_value(&p.case),
-                kind_name => p.kind.name.clone(),
-                signature => signature_mode_label(p.kind.personal_signature),
-                system_name,
-            },
-        )
-    })
+    if f.get("edit") == "1" {
+        return Ok(match choose(&ui, &user, f.get("system"), f.get("kind")) {
+            Some((system, kind)) => form_page(
+                &ui,
+                &user,
+                StatusCode::OK,
+                &system,
+                kind,
+                &f,
+                &[],
+                None,
+                Vec::new(),
+            ),
+            None => ui.error(
+                Some(&user),
+                StatusCode::FORBIDDEN,
+                "Вид сведений недоступен.",
+            ),
+        });
+    }
+    let p = validate_post(&ui, &user, &f)?;
+    if p.kind.personal_signature == PersonalSignatureMode::TwoPhase {
+        // The request is stored now: the official signs exactly what is stored.
+        return Ok(submit(&ui, &user, p).await);
+    }
+    let hidden: Vec<Json> =
+        f.0.iter()
+            .filter(|(k, _)| k != "csrf" && k != "edit")
+            .map(|(k, v)| json!({"name": k, "value": v}))
+            .collect();
+    let system_name = ui
+        .ctx
+        .config
+        .system(&p.system)
+        .map(|s| s.name.clone())
+        .unwrap_or_default();
+    let labels = ui
+        .labels
+        .get(&p.kind.id)
+        .map(|l| l.0.clone())
+        .unwrap_or_default();
+    let rows = super::super::xmltable::flatten(&p.xml, &labels).unwrap_or_default();
+    Ok(ui.page(
+        StatusCode::OK,
+        Some(&user),
+        "preview.html",
+        context! {
+            title => "Проверка запроса перед отправкой",
+            nav => "new",
+            hidden => to_value(&hidden),
+            xml => p.xml.clone(),
+            rows => to_value(&rows),
+            case => to_value(&p.case),
+            kind_name => p.kind.name.clone(),
+            signature => signature_mode_label(p.kind.personal_signature),
+            system_name,
+        },
+    ))
 }
 
 /// `POST /ui/requests/send`: «Сохранить и отправить запрос» from the preview.

@@ -17,23 +17,21 @@ pub async fn attachment(
     user: User,
     Path((id, n)): Path<(String, String)>,
 ) -> UiResult {
-    Ok({
-        let r = load(&ui, &user, &id)?;
-        let a = n
-            .parse::<usize>()
-            .ok()
-            .and_then(|n| r.answer.as_ref().and_then(|a| a.attachments.get(n)));
-        let Some(a) = a else {
-            return Ok(ui.error(Some(&user), StatusCode::NOT_FOUND, "Такого вложения нет."));
-        };
-        match ui.ctx.store.blob(&a.hash) {
-            Ok(bytes) => download(bytes, &a.mime_type, &a.name),
-            Err(e) => ui.error(
-                Some(&user),
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &format!("Файл вложения не читается из хранилища: {e}"),
-            ),
-        }
+    let r = load(&ui, &user, &id)?;
+    let a = n
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| r.answer.as_ref().and_then(|a| a.attachments.get(n)));
+    let Some(a) = a else {
+        return Ok(ui.error(Some(&user), StatusCode::NOT_FOUND, "Такого вложения нет."));
+    };
+    Ok(match ui.ctx.store.blob(&a.hash) {
+        Ok(bytes) => download(bytes, &a.mime_type, &a.name),
+        Err(e) => ui.error(
+            Some(&user),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("Файл вложения не читается из хранилища: {e}"),
+        ),
     })
 }
 
@@ -43,27 +41,23 @@ pub async fn business_xml(
     user: User,
     Path(id): Path<String>,
 ) -> UiResult {
-    Ok({
-        let r = load(&ui, &user, &id)?;
-        match ui.ctx.store.blob(&r.business_xml) {
-            Ok(b) => download(b, "application/xml", &format!("request-{}.xml", r.id)),
-            Err(_) => ui.error(Some(&user), StatusCode::NOT_FOUND, "XML запроса не найден."),
-        }
+    let r = load(&ui, &user, &id)?;
+    Ok(match ui.ctx.store.blob(&r.business_xml) {
+        Ok(b) => download(b, "application/xml", &format!("request-{}.xml", r.id)),
+        Err(_) => ui.error(Some(&user), StatusCode::NOT_FOUND, "XML запроса не найден."),
     })
 }
 
 /// `GET /ui/requests/{id}/answer.xml`: the answer's business XML.
 pub async fn answer_xml(State(ui): State<UiState>, user: User, Path(id): Path<String>) -> UiResult {
-    Ok({
-        let r = load(&ui, &user, &id)?;
-        let key = r.answer.as_ref().and_then(|a| a.business_xml.clone());
-        match key.map(|k| ui.ctx.store.blob(&k)) {
-            Some(Ok(b)) => download(b, "application/xml", &format!("answer-{}.xml", r.id)),
-            _ => ui.error(
-                Some(&user),
-                StatusCode::NOT_FOUND,
-                "У запроса нет ответа с данными.",
-            ),
-        }
+    let r = load(&ui, &user, &id)?;
+    let key = r.answer.as_ref().and_then(|a| a.business_xml.clone());
+    Ok(match key.map(|k| ui.ctx.store.blob(&k)) {
+        Some(Ok(b)) => download(b, "application/xml", &format!("answer-{}.xml", r.id)),
+        _ => ui.error(
+            Some(&user),
+            StatusCode::NOT_FOUND,
+            "У запроса нет ответа с данными.",
+        ),
     })
 }

@@ -16,9 +16,9 @@ pub async fn signed_info(
     Path(id): Path<String>,
     q: super::super::Q<AlgQuery>,
 ) -> UiResult {
-    Ok({
-        load(&ui, &user, &id)?;
-        let alg = super::super::query(q).algorithm;
+    load(&ui, &user, &id)?;
+    let alg = super::super::query(q).algorithm;
+    Ok(
         match intake::signing_payload(&ui.ctx, &id, alg.as_deref()) {
             Ok(p) => match B64.decode(&p.signed_info) {
                 Ok(bytes) => download(bytes, "application/octet-stream", "signed-info.bin"),
@@ -29,8 +29,8 @@ pub async fn signed_info(
                 ),
             },
             Err(e) => refusal_page(&ui, &user, &e),
-        }
-    })
+        },
+    )
 }
 
 // ----- retry, cancel -----
@@ -67,14 +67,12 @@ pub(super) fn sign_page(
 
 /// `GET /ui/requests/{id}/sign`: the ЭП-СП step.
 pub async fn sign_form(State(ui): State<UiState>, user: User, Path(id): Path<String>) -> UiResult {
-    Ok({
-        ui.require(&user, Action::Create)?;
-        let r = load(&ui, &user, &id)?;
-        if r.state != RequestState::AwaitingPersonalSignature {
-            return Ok(see_other(&format!("/ui/requests/{}", url_encode(&r.id))));
-        }
-        sign_page(&ui, &user, &r, StatusCode::OK, None)
-    })
+    ui.require(&user, Action::Create)?;
+    let r = load(&ui, &user, &id)?;
+    if r.state != RequestState::AwaitingPersonalSignature {
+        return Ok(see_other(&format!("/ui/requests/{}", url_encode(&r.id))));
+    }
+    Ok(sign_page(&ui, &user, &r, StatusCode::OK, None))
 }
 
 /// The signature value from an uploaded file or pasted text: raw binary (64 or 128 bytes for
@@ -130,35 +128,34 @@ pub async fn sign_submit(
     Path(id): Path<String>,
     posted: PostedMultipart,
 ) -> UiResult {
-    Ok({
-        let _text = |k: &str| posted.text(k);
-        let user = posted.user.clone();
-        ui.require(&user, Action::Create)?;
-        let r = load(&ui, &user, &id)?;
-        if r.state != RequestState::AwaitingPersonalSignature {
-            return Ok(see_other(&format!("/ui/requests/{}", url_encode(&r.id))));
-        }
-        // The uploaded file when there is one, else the pasted text.
-        let filled = |name: &str| {
-            posted
-                .parts
-                .iter()
-                .find(|p| p.name == name && !p.bytes.is_empty())
-                .map(|p| p.bytes.to_vec())
-        };
-        let pick = |file: &str, pasted: &str| -> Vec<u8> {
-            filled(file).or_else(|| filled(pasted)).unwrap_or_default()
-        };
-        let refuse =
-            |m: String| sign_page(&ui, &user, &r, StatusCode::UNPROCESSABLE_ENTITY, Some(m));
-        let sig = match decode_signature(&pick("signature", "signature_text")) {
-            Ok(s) => s,
-            Err(m) => return Ok(refuse(m)),
-        };
-        let cert = match decode_certificate(&pick("certificate", "certificate_text")) {
-            Ok(c) => c,
-            Err(m) => return Ok(refuse(m)),
-        };
+    let _text = |k: &str| posted.text(k);
+    let user = posted.user.clone();
+    ui.require(&user, Action::Create)?;
+    let r = load(&ui, &user, &id)?;
+    if r.state != RequestState::AwaitingPersonalSignature {
+        return Ok(see_other(&format!("/ui/requests/{}", url_encode(&r.id))));
+    }
+    // The uploaded file when there is one, else the pasted text.
+    let filled = |name: &str| {
+        posted
+            .parts
+            .iter()
+            .find(|p| p.name == name && !p.bytes.is_empty())
+            .map(|p| p.bytes.to_vec())
+    };
+    let pick = |file: &str, pasted: &str| -> Vec<u8> {
+        filled(file).or_else(|| filled(pasted)).unwrap_or_default()
+    };
+    let refuse = |m: String| sign_page(&ui, &user, &r, StatusCode::UNPROCESSABLE_ENTITY, Some(m));
+    let sig = match decode_signature(&pick("signature", "signature_text")) {
+        Ok(s) => s,
+        Err(m) => return Ok(refuse(m)),
+    };
+    let cert = match decode_certificate(&pick("certificate", "certificate_text")) {
+        Ok(c) => c,
+        Err(m) => return Ok(refuse(m)),
+    };
+    Ok(
         match intake::accept_personal_signature(&ui.ctx, &id, &sig, &cert, &user.actor()).await {
             Ok(_) => see_other(&format!("/ui/requests/{}?done=signed", url_encode(&id))),
             Err(e) => {
@@ -169,6 +166,6 @@ pub async fn sign_submit(
                     ui.error_details(Some(&user), m.status, &m.message, &m.details)
                 }
             }
-        }
-    })
+        },
+    )
 }
