@@ -34,6 +34,7 @@ impl Pool {
     }
 
     /// Permits free right now.
+    #[cfg(test)]
     pub fn available(&self) -> usize {
         self.permits.available_permits()
     }

@@ -17,16 +17,16 @@
 #![deny(clippy::let_underscore_must_use)]
 
 pub mod api;
-pub mod calendar;
+pub(crate) mod calendar;
 pub mod config;
-pub mod cpu;
+pub(crate) mod cpu;
 pub mod daemon;
 pub mod domain;
 pub mod dsig;
 pub mod engine;
 pub mod metrics;
-pub mod read;
-pub mod server;
+pub(crate) mod read;
+pub(crate) mod server;
 pub mod smev;
 pub mod store;
 pub mod ui;

@@ -7,14 +7,14 @@
 pub(crate) mod acknowledge;
 mod claims;
 pub mod intake;
-pub mod observer;
+pub(crate) mod observer;
 mod operator;
 mod outbound;
 mod personal_signature;
 mod poll;
 pub(crate) mod provider;
 pub(crate) mod receiver;
-pub mod retry;
+pub(crate) mod retry;
 pub(crate) mod sender;
 mod signatures;
 mod status;
