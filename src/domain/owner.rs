@@ -32,6 +32,11 @@ impl Owner {
         }
     }
 
+    /// Reads the stored bytes of an index value.
+    pub fn from_stored(bytes: &[u8]) -> Option<Owner> {
+        Owner::parse(&String::from_utf8_lossy(bytes))
+    }
+
     /// Whether the message was stored as a dead letter (so its Ack says accepted=false).
     pub fn is_dead_letter(&self) -> bool {
         matches!(self, Owner::DeadLetter(_))

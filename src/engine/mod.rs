@@ -40,9 +40,6 @@ use crate::smev::schema::Schema;
 use crate::smev::transport::{SoapClient, TransportConfig};
 use crate::store::{SledStore, Storage};
 
-// The outbox (which systems get webhook events, and their JSON) is set by whoever wires the
-// gateway together (`daemon`), since the payloads are the public API's shape.
-
 /// A configured information system, ready to talk to SMEV.
 pub struct SystemRuntime {
     pub config: SystemConfig,
@@ -205,6 +202,8 @@ impl Context {
             ),
             None => None,
         };
+        // The outbox (which systems get webhook events, and their JSON) is set by whoever wires
+        // the gateway together (`daemon`): the payloads are the public API's shape.
         let store = SledStore::open(&config.storage.path, config.storage.cache_bytes)
             .map_err(|e| StartError(e.to_string()))?;
         let (shutdown, _) = watch::channel(false);

@@ -328,17 +328,14 @@ pub async fn run_responder(ctx: Arc<Context>) {
 
 /// Applies an event of the responder; a refusal means SMEV's verdict or a person got there
 /// first, which stands.
-fn record(ctx: &Context, id: &str, event: IncomingEvent) -> Option<IncomingRecord> {
+fn record(ctx: &Context, id: &str, event: IncomingEvent) {
     match ctx.store.apply_incoming(id, &Actor::Engine, &event) {
-        Ok(r) => Some(r),
+        Ok(_) | Err(StoreError::NotFound) => {}
         Err(StoreError::Lifecycle(e)) => {
             tracing::info!(incoming_id = id, reason = %e, "response outcome not applied");
-            None
         }
-        Err(StoreError::NotFound) => None,
         Err(e) => {
             tracing::error!(incoming_id = id, error = %e, "cannot record the response outcome; the lease expires and it is sent again");
-            None
         }
     }
 }

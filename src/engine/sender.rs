@@ -240,14 +240,9 @@ async fn prepare(ctx: &Context, rec: &RequestRecord) -> Result<Outgoing, String>
 }
 
 fn finish_failed(ctx: &Context, rec: &RequestRecord, error: ErrorInfo) {
-    match ctx
-        .store
-        .apply_request(&rec.id, &Actor::Engine, &RequestEvent::Failed { error })
-    {
-        Ok(_) => ctx
-            .metrics
-            .transition(RequestState::Sending, RequestState::Failed),
-        Err(e) => tracing::error!(error = %e, "cannot record the failure of the request"),
+    if outcome(ctx, rec, RequestEvent::Failed { error }).is_some() {
+        ctx.metrics
+            .transition(RequestState::Sending, RequestState::Failed);
     }
 }
 

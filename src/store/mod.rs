@@ -66,7 +66,8 @@ pub struct SledStore {
     cases: Tree,
     meta: Tree,
     seq: AtomicU64,
-    outbox: RwLock<Option<Outbox>>,
+    /// Shared by `Arc` so a transaction takes it without copying the system list.
+    outbox: RwLock<Option<Arc<Outbox>>>,
     flusher: OnceLock<Arc<durability::Flusher>>,
     failures: failures::Failures,
 }
@@ -134,7 +135,7 @@ impl SledStore {
     /// Which systems get webhook events and what they say (none until set).
     pub(super) fn set_outbox(&self, outbox: Outbox) {
         if let Ok(mut w) = self.outbox.write() {
-            *w = Some(outbox);
+            *w = Some(Arc::new(outbox));
         }
     }
 
@@ -192,7 +193,7 @@ impl SledStore {
                     blobs,
                     cases,
                     ids: self,
-                    outbox: outbox.as_ref(),
+                    outbox: outbox.as_deref(),
                 };
                 f(&tx)
             },

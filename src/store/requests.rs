@@ -203,7 +203,7 @@ impl SledStore {
             .message_ids
             .get(message_id.as_bytes())
             .map_err(StoreError::from)
-            .map(|v| v.and_then(|v| Owner::parse(&String::from_utf8_lossy(&v))));
+            .map(|v| v.and_then(|v| Owner::from_stored(&v)));
         self.noted("owner_of_message_id", r)
     }
 
@@ -213,7 +213,7 @@ impl SledStore {
             .received
             .get(message_id.as_bytes())
             .map_err(StoreError::from)
-            .map(|v| v.and_then(|v| Owner::parse(&String::from_utf8_lossy(&v))));
+            .map(|v| v.and_then(|v| Owner::from_stored(&v)));
         self.noted("received_as", r)
     }
 

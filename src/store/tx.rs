@@ -169,7 +169,7 @@ impl Tx<'_> {
         Ok(self
             .received
             .get(message_id.as_bytes())?
-            .and_then(|v| Owner::parse(&String::from_utf8_lossy(&v))))
+            .and_then(|v| Owner::from_stored(&v)))
     }
 
     pub(super) fn put_dead_letter(&self, d: &DeadLetter) -> TxResult<()> {
