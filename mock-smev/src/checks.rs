@@ -7,12 +7,12 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use smev_gateway::dsig::verify::{verify_signature, Cause, SignatureReport, VerifyOptions};
-use smev_gateway::dsig::{CertificateInfo, TrustStore};
-use smev_gateway::smev::parse::{self, Envelope};
-use smev_gateway::smev::schema::{Schema, SchemaErrors};
-use smev_gateway::smev::{MessageId, SmevFault, SmevFaultKind};
-use smev_gateway::xml::NodeId;
+use smev_protocol::dsig::verify::{verify_signature, Cause, SignatureReport, VerifyOptions};
+use smev_protocol::dsig::{CertificateInfo, TrustStore};
+use smev_protocol::smev::parse::{self, Envelope};
+use smev_protocol::smev::schema::{Schema, SchemaErrors};
+use smev_protocol::smev::{MessageId, SmevFault, SmevFaultKind};
+use smev_protocol::xml::NodeId;
 
 use super::faults::smev_fault;
 

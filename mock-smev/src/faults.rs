@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
-use smev_gateway::smev::{SmevFault, SmevFaultKind};
+use smev_protocol::smev::{SmevFault, SmevFaultKind};
 
 /// The SMEV operations mock-smev serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use openssl::pkey::PKey;
 use openssl::x509::X509;
-use smev_gateway::dsig::{CertificateInfo, OpenSslSigner, Signer, TrustStore};
+use smev_protocol::dsig::{CertificateInfo, OpenSslSigner, Signer, TrustStore};
 
 use super::config::{KeyPair, MockConfig, ParticipantConfig};
 use super::resources;
@@ -52,7 +52,7 @@ fn normalize_thumbprint(t: &str) -> String {
 }
 
 fn signer(pair: &KeyPair, base: &Path) -> anyhow::Result<Arc<dyn Signer>> {
-    smev_gateway::dsig::engine::ensure_gost_engine()?;
+    smev_protocol::dsig::engine::ensure_gost_engine()?;
     let key_pem = resources::read(&pair.key, base)?;
     let cert_pem = resources::read(&pair.cert, base)?;
     let key = PKey::private_key_from_pem(&key_pem)

@@ -6,8 +6,8 @@
 //! [`MockConfig`] (TOML, see `mock-smev/README.md`); drive it through the admin API under
 //! `/admin/` or in-process through [`MockHandle::simulator`].
 //!
-//! This file is also compiled as a module of the gateway binary (`#[path = …] mod mock_smev;`),
-//! so nothing here refers to `crate::`: modules reach each other through `super::`.
+//! It stands on `smev-protocol` with its `smev-side` feature (SMEV's own answers and the parsing
+//! of calls made to it); the gateway binary links this library for `dev` and `mock-smev`.
 
 pub mod admin;
 pub mod checks;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
-use smev_gateway::smev::model::{AttachmentContent, MessageMetadata, QualifiedName};
+use smev_protocol::smev::model::{AttachmentContent, MessageMetadata, QualifiedName};
 
 /// What gets delivered: the sender's signed pieces, spliced verbatim into the answer.
 #[derive(Debug, Clone)]

@@ -244,6 +244,6 @@ mod tests {
             base,
         )
         .unwrap();
-        assert!(smev_gateway::smev::schema::Schema::load(&driver).is_ok());
+        assert!(smev_protocol::smev::schema::Schema::load(&driver).is_ok());
     }
 }

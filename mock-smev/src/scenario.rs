@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
-use smev_gateway::smev::build;
-use smev_gateway::smev::model::{
+use smev_protocol::smev::build;
+use smev_protocol::smev::model::{
     AttachmentContent, AttachmentHeader, QualifiedName, Rejection, RejectionReasonCode,
     RequestStatus, ResponseContent,
 };
-use smev_gateway::smev::schema::Schema;
-use smev_gateway::xml::{Document, NodeId};
+use smev_protocol::smev::schema::Schema;
+use smev_protocol::xml::{Document, NodeId};
 
 use super::config::{AttachmentConfig, ConsumerConfig, KindConfig, MockConfig, Reply, RuleConfig};
 use super::resources;
@@ -166,7 +166,7 @@ fn attachments(
             .content_id
             .clone()
             .unwrap_or_else(|| content_id_from(&file_name));
-        if !smev_gateway::xml::tree::is_ncname(&id) {
+        if !smev_protocol::xml::tree::is_ncname(&id) {
             anyhow::bail!("attachment content_id {id:?} is not an NCName");
         }
         if out.iter().any(|o| o.content.id == id) {
@@ -452,10 +452,10 @@ mod tests {
     #[test]
     fn content_ids_are_ncnames() {
         assert_eq!(content_id_from("справка 1.pdf"), "________1.pdf");
-        assert!(smev_gateway::xml::tree::is_ncname(&content_id_from(
+        assert!(smev_protocol::xml::tree::is_ncname(&content_id_from(
             "1.pdf"
         )));
-        assert!(smev_gateway::xml::tree::is_ncname(&content_id_from(
+        assert!(smev_protocol::xml::tree::is_ncname(&content_id_from(
             "sample.pdf"
         )));
     }

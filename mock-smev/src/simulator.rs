@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
-use smev_gateway::smev::build::{self, AttachmentMode, Delivery, Outgoing};
-use smev_gateway::smev::client::{now, sign_envelope};
-use smev_gateway::smev::model::*;
-use smev_gateway::smev::mtom::MimePart;
-use smev_gateway::smev::parse::{self, Envelope, IncomingCall};
-use smev_gateway::smev::schema::Schema;
-use smev_gateway::smev::{MessageId, SmevError, SmevFault, SmevFaultKind};
+use smev_protocol::smev::build::{self, AttachmentMode, Delivery, Outgoing};
+use smev_protocol::smev::client::{now, sign_envelope};
+use smev_protocol::smev::model::*;
+use smev_protocol::smev::mtom::MimePart;
+use smev_protocol::smev::parse::{self, Envelope, IncomingCall};
+use smev_protocol::smev::schema::Schema;
+use smev_protocol::smev::{MessageId, SmevError, SmevFault, SmevFaultKind};
 
 use super::checks::{self, Fault, Verification};
 use super::config::{AttachmentTransfer, MockConfig};
@@ -258,7 +258,7 @@ fn qname_text(q: &QualifiedName) -> String {
     q.to_string()
 }
 
-fn standalone(env: &Envelope, n: smev_gateway::xml::NodeId) -> String {
+fn standalone(env: &Envelope, n: smev_protocol::xml::NodeId) -> String {
     String::from_utf8_lossy(&env.doc.standalone(n)).to_string()
 }
 
@@ -410,8 +410,8 @@ impl Simulator {
         }
     }
 
-    fn model_participant(p: &Participant) -> smev_gateway::smev::model::Participant {
-        smev_gateway::smev::model::Participant {
+    fn model_participant(p: &Participant) -> smev_protocol::smev::model::Participant {
+        smev_protocol::smev::model::Participant {
             mnemonic: Some(p.mnemonic.clone()),
             human_readable_name: Some(p.name.clone()),
         }
@@ -467,7 +467,7 @@ impl Simulator {
             };
             log.caller = parse::caller_signature(&env)
                 .map(|s| {
-                    smev_gateway::dsig::verify::verify_signature(&env.doc, s, &Default::default())
+                    smev_protocol::dsig::verify::verify_signature(&env.doc, s, &Default::default())
                 })
                 .and_then(|r| r.certificate)
                 .and_then(|c| self.ids.participant(&c))

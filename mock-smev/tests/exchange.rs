@@ -8,11 +8,11 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use smev_gateway::smev::build::{self, AttachmentMode};
-use smev_gateway::smev::client::sign_envelope;
-use smev_gateway::smev::model::*;
-use smev_gateway::smev::transport::TransportError;
-use smev_gateway::smev::{parse, FaultClass, MessageId, SmevError, SmevFaultKind};
+use smev_protocol::smev::build::{self, AttachmentMode};
+use smev_protocol::smev::client::sign_envelope;
+use smev_protocol::smev::model::*;
+use smev_protocol::smev::transport::TransportError;
+use smev_protocol::smev::{parse, FaultClass, MessageId, SmevError, SmevFaultKind};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -179,7 +179,7 @@ async fn ack_of_an_unknown_id_is_target_message_is_not_found() {
         .starts_with("TargetMessageIsNotFound"));
 }
 
-async fn send_fault(mock: &Mock, out: &build::Outgoing) -> smev_gateway::smev::SmevFault {
+async fn send_fault(mock: &Mock, out: &build::Outgoing) -> smev_protocol::smev::SmevFault {
     let raw = mock.soap(WAIT).call(out).await.unwrap();
     driver()
         .validate(&raw)
@@ -233,7 +233,7 @@ async fn bad_signatures_are_signature_verification_faults() {
     let s = MessageTypeSelector {
         id: build::ID_CALLER.into(),
         kind: None,
-        timestamp: smev_gateway::smev::client::now(),
+        timestamp: smev_protocol::smev::client::now(),
         node_id: None,
     };
     let out = sign_envelope(
@@ -830,17 +830,17 @@ async fn admin_api_lists_counts_and_resets() {
 async fn node_queues_and_the_smev_path() {
     let mock = Mock::start();
     // The /smev/… path is the same endpoint.
-    let soap = smev_gateway::smev::transport::SoapClient::new(
-        smev_gateway::smev::transport::TransportConfig {
+    let soap = smev_protocol::smev::transport::SoapClient::new(
+        smev_protocol::smev::transport::TransportConfig {
             endpoint: format!("http://{}/smev/v1.3/ws", mock.addr),
             request_timeout: WAIT,
             ..Default::default()
         },
     )
     .unwrap();
-    let plain = smev_gateway::smev::client::SmevClient::new(soap.clone(), signer("ov"), None);
+    let plain = smev_protocol::smev::client::SmevClient::new(soap.clone(), signer("ov"), None);
     let node =
-        smev_gateway::smev::client::SmevClient::new(soap, signer("ov"), Some("node-2".into()));
+        smev_protocol::smev::client::SmevClient::new(soap, signer("ov"), Some("node-2".into()));
     let mut data = request_data(&tax_request("7701000122"));
     data.node_id = Some("node-2".into());
     plain

@@ -16,8 +16,8 @@ use smev_gateway::daemon;
 use smev_gateway::domain::CaseInfo;
 use smev_gateway::engine::intake::{self, NewRequest};
 
-use super::mock_smev::{MockConfig, MockSmev};
 use super::CmdResult;
+use mock_smev::{MockConfig, MockSmev};
 
 #[derive(Debug, Args)]
 pub struct DevArgs {

@@ -1,12 +1,6 @@
 //! Command-line interface (clap). Each subcommand lives in its own module; every failure ends
 //! as one clear `error:` line and a non-zero exit code.
 
-/// The mock SMEV, compiled into the gateway binary for `dev` and `mock-smev` (its sources live
-/// only in `mock-smev/`; it refers to the gateway library as `smev_gateway::…`).
-#[path = "../../mock-smev/src/lib.rs"]
-#[allow(dead_code, unused_imports)]
-mod mock_smev;
-
 mod admin;
 mod dev;
 mod envelope;

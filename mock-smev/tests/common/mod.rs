@@ -10,14 +10,14 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use smev_gateway::dsig::verify::{verify_document, SignatureReport, VerifyOptions};
-use smev_gateway::dsig::{OpenSslSigner, Signer, TrustStore};
-use smev_gateway::smev::build::{self, AttachmentMode, Outgoing};
-use smev_gateway::smev::client::{sign_envelope, SmevClient};
-use smev_gateway::smev::model::*;
-use smev_gateway::smev::schema::Schema;
-use smev_gateway::smev::transport::{SoapClient, TransportConfig};
-use smev_gateway::smev::{MessageId, SmevError, SmevFault};
+use smev_protocol::dsig::verify::{verify_document, SignatureReport, VerifyOptions};
+use smev_protocol::dsig::{OpenSslSigner, Signer, TrustStore};
+use smev_protocol::smev::build::{self, AttachmentMode, Outgoing};
+use smev_protocol::smev::client::{sign_envelope, SmevClient};
+use smev_protocol::smev::model::*;
+use smev_protocol::smev::schema::Schema;
+use smev_protocol::smev::transport::{SoapClient, TransportConfig};
+use smev_protocol::smev::{MessageId, SmevError, SmevFault};
 
 pub const TAX_NS: &str = "urn://smev-gateway/example/fns-tax-debt/1.0";
 pub const ZAGS_NS: &str = "urn://smev-gateway/example/zags-marriage/1.0";

@@ -261,7 +261,7 @@ mod tests {
     fn reads_common_name_organization_and_russian_fields() {
         let pem = std::fs::read(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/certs-example/ov.cert.pem"
+            "/../certs-example/ov.cert.pem"
         ))
         .unwrap();
         ensure_gost_engine().unwrap();

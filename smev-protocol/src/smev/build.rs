@@ -126,7 +126,8 @@ pub(super) struct W {
 }
 
 impl W {
-    /// The bytes written so far.
+    /// The bytes written so far (SMEV's answers are bytes; the consumer's envelopes are text).
+    #[cfg(feature = "smev-side")]
     pub(super) fn into_bytes(self) -> Vec<u8> {
         self.s.into_bytes()
     }
@@ -523,6 +524,7 @@ pub(super) fn fault_extension(w: &mut W, f: &SmevFault, prefix: &str) {
     }
 }
 
+#[cfg(feature = "smev-side")]
 pub use super::answers::{
     empty_answer, fault, get_request_answer, get_response_answer, get_status_answer, send_answer,
     Delivery,

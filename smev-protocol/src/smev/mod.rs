@@ -6,9 +6,11 @@
 //! Building produces exactly the bytes that get signed; parsing accepts any prefixes, whitespace
 //! and the 1.1/1.2/1.3 namespaces SMEV answers with, never expands entities and never panics.
 
+#[cfg(feature = "smev-side")]
 pub mod answers;
 pub mod attachments;
 pub mod build;
+#[cfg(feature = "smev-side")]
 pub mod calls;
 pub mod client;
 pub mod fault;

@@ -549,4 +549,5 @@ pub fn is_blank(doc: &Document, n: NodeId) -> bool {
         .all(|c| matches!(&doc.node(*c).kind, NodeKind::Text(t) if t.trim().is_empty()))
 }
 
+#[cfg(feature = "smev-side")]
 pub use super::calls::{caller_signature, incoming_call, signed_element, IncomingCall};
