@@ -144,14 +144,15 @@ fn attachment_refs(attachments: &[NewAttachment]) -> Result<Vec<AttachmentRef>, 
     Ok(out)
 }
 
-/// A file name an agency system may give an attachment: 1–255 bytes, no path separators, no
-/// control characters (CR/LF/NUL would split headers or logs), no bidirectional-text overrides
-/// (which disguise `exe.pdf` as `fdp.exe`), not only dots or spaces.
+/// A file name an agency system may give an attachment: 1–255 characters, no path separators,
+/// no control characters (CR/LF/NUL would split headers or logs), no bidirectional-text overrides
+/// (which disguise `exe.pdf` as `fdp.exe`), and at least one character that is neither white space
+/// nor a dot (so never blank, `.` or `..`). The OpenAPI schema states the same rule as a pattern
+/// (`AttachmentIn.name` and the multipart part names), so a schema-valid name is never refused.
 pub fn valid_file_name(name: &str) -> bool {
     let bidi = |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-    !name.trim().is_empty()
-        && name.len() <= 255
-        && !name.trim_matches(['.', ' ']).is_empty()
+    name.chars().count() <= 255
+        && name.chars().any(|c| !c.is_whitespace() && c != '.')
         && !name
             .chars()
             .any(|c| c == '/' || c == '\\' || c.is_control() || bidi(c))
@@ -467,10 +468,18 @@ mod tests {
             ("a\u{0}.pdf", false),
             ("invoice\u{202e}fdp.exe", false),
             ("x\u{2066}.pdf", false),
+            ("a\u{93}.pdf", false),
+            (". \u{a0}.", false),
+            ("\u{3000}", false),
+            (".htaccess", true),
         ];
         for (name, ok) in cases {
             assert_eq!(valid_file_name(name), ok, "{name:?}");
         }
         assert!(!valid_file_name(&"a".repeat(256)));
+        assert!(
+            valid_file_name(&"я".repeat(255)),
+            "the limit counts characters, as the schema's maxLength does"
+        );
     }
 }
