@@ -6,20 +6,19 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{TimeZone, Utc};
-use minijinja::context;
-use serde_json::{json, Value as Json};
 
-use crate::config::PersonalSignatureMode;
 use crate::domain::{DeadLetter, DeadLetterState, IncomingState, RequestState};
-use crate::dsig::CertificateInfo;
 use crate::engine::intake;
-use crate::read::views::DeadLetterView;
 
 use super::access::Action;
+use super::admin_view::{
+    DeadLetterCard, DeadLetterPage, DeadLettersPage, FailedRow, GeneralSettings, KindSettings,
+    MonitoringPage, SettingsPage, StateCount, SystemSettings, UserSettings, WaitingRow,
+};
 use super::messages;
 use super::posted::PostedForm;
-use super::render::{to_value, url_encode};
-use super::requests::{cert_json, row_json};
+use super::render::url_encode;
+use super::requests::RequestRow;
 use super::{see_other, Ui, UiResult, UiState, User};
 
 /// «2 ч 15 мин», «3 дн 4 ч», «5 мин».
@@ -60,29 +59,23 @@ pub async fn monitoring(State(ui): State<UiState>, user: User) -> UiResult {
         .and_then(|t| ui.tz.from_local_datetime(&t).single())
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or(now);
-    let counts: Vec<Json> = RequestState::ALL
+    let counts: Vec<StateCount> = RequestState::ALL
         .iter()
         .filter(|s| **s != RequestState::Draft)
-        .map(|s| {
-            json!({
-                "status": s.as_str(),
-                "label": crate::read::labels::request_state(*s),
-                "count": all.iter().filter(|r| r.state == *s).count(),
-                "href": format!("/ui/requests?status={}", s.as_str()),
-            })
+        .map(|s| StateCount {
+            status: s.as_str(),
+            label: crate::read::labels::request_state(*s),
+            count: all.iter().filter(|r| r.state == *s).count(),
+            href: format!("/ui/requests?status={}", s.as_str()),
         })
         .collect();
     let oldest = all
         .iter()
         .filter(|r| r.state == RequestState::Sent)
         .min_by_key(|r| r.sent_at.unwrap_or(r.created_at));
-    let oldest = oldest.map(|r| {
-        let since = r.sent_at.unwrap_or(r.created_at);
-        let mut v = row_json(&ui, r);
-        if let Json::Object(m) = &mut v {
-            m.insert("waiting".into(), json!(age_ru(now - since)));
-        }
-        v
+    let oldest = oldest.map(|r| WaitingRow {
+        row: RequestRow::of(&ui, r),
+        waiting: age_ru(now - r.sent_at.unwrap_or(r.created_at)),
     });
     // Every failure or rejection that happened today counts, also when the request was
     // retried and answered since.
@@ -97,35 +90,31 @@ pub async fn monitoring(State(ui): State<UiState>, user: User) -> UiResult {
     let mut errors: Vec<_> = all.iter().filter(|r| failures_today(r) > 0).collect();
     errors.sort_by_key(|r| std::cmp::Reverse(r.updated_at));
     let errors_today: usize = errors.iter().map(|r| failures_today(r)).sum();
-    let error_rows: Vec<Json> = errors
+    let error_rows: Vec<FailedRow> = errors
         .iter()
         .take(20)
         .map(|r| {
-            let mut v = row_json(&ui, r);
-            if let Json::Object(m) = &mut v {
-                let rejections = r
-                    .answer
-                    .as_ref()
-                    .filter(|a| !a.rejections.is_empty())
-                    .map(|a| {
-                        a.rejections
-                            .iter()
-                            .map(|x| {
-                                format!("{}: {}", messages::rejection_ru(x.code), x.description)
-                            })
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    });
-                let fault = r
-                    .answer
-                    .as_ref()
-                    .and_then(|a| a.smev_fault.as_ref())
-                    .or(r.last_error.as_ref())
-                    .map(|e| format!("{} ({})", messages::error_code_ru(&e.code), e.code));
-                let reason = rejections.or(fault).unwrap_or_default();
-                m.insert("reason".into(), json!(reason));
+            let rejections = r
+                .answer
+                .as_ref()
+                .filter(|a| !a.rejections.is_empty())
+                .map(|a| {
+                    a.rejections
+                        .iter()
+                        .map(|x| format!("{}: {}", messages::rejection_ru(x.code), x.description))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                });
+            let fault = r
+                .answer
+                .as_ref()
+                .and_then(|a| a.smev_fault.as_ref())
+                .or(r.last_error.as_ref())
+                .map(|e| format!("{} ({})", messages::error_code_ru(&e.code), e.code));
+            FailedRow {
+                row: RequestRow::of(&ui, r),
+                reason: rejections.or(fault).unwrap_or_default(),
             }
-            v
         })
         .collect();
     let overdue = all
@@ -152,70 +141,21 @@ pub async fn monitoring(State(ui): State<UiState>, user: User) -> UiResult {
                 .count()
         })
         .unwrap_or(0);
-    Ok(ui.page(
-        StatusCode::OK,
-        Some(&user),
-        "monitoring.html",
-        context! {
-            title => "Мониторинг",
-            nav => "monitoring",
-            counts => to_value(&counts),
-            total => all.len(),
-            oldest => to_value(&oldest),
-            errors_today,
-            error_rows => to_value(&error_rows),
-            overdue,
-            dead_open,
-            incoming_waiting,
-            last_smev_answer => to_value(&ui.ctx.last_smev_answer()),
-            now => to_value(&now),
-        },
-    ))
-}
-
-fn dead_json(ui: &Ui, d: &DeadLetter, with_xml: bool) -> Json {
-    let mut v =
-        serde_json::to_value(DeadLetterView::of(&ui.ctx, d, with_xml)).unwrap_or(Json::Null);
-    if let Json::Object(m) = &mut v {
-        m.insert(
-            "href".into(),
-            json!(format!("/ui/dead-letters/{}", url_encode(&d.id))),
-        );
-        m.insert(
-            "reason_ru".into(),
-            json!(messages::dead_letter_reason_ru(&d.reason)),
-        );
-        m.insert(
-            "queue_ru".into(),
-            json!(messages::queue_ru(d.source.as_str())),
-        );
-        m.insert(
-            "reason_short".into(),
-            json!(if d.reason.chars().count() > 160 {
-                format!("{}…", d.reason.chars().take(160).collect::<String>())
-            } else {
-                d.reason.clone()
-            }),
-        );
-        m.insert("undecided".into(), json!(d.state == DeadLetterState::Open));
-        m.insert(
-            "state_label".into(),
-            json!(match d.state {
-                DeadLetterState::Open => "Требует решения",
-                DeadLetterState::Closed => "Подтверждено и закрыто",
-                DeadLetterState::Reprocessed => "Обработано повторно",
-            }),
-        );
-        m.insert(
-            "history".into(),
-            json!(d
-                .history
-                .iter()
-                .map(|(at, actor, what)| json!({"at": at, "actor": actor, "what": what}))
-                .collect::<Vec<_>>()),
-        );
-    }
-    v
+    let page = MonitoringPage {
+        title: "Мониторинг",
+        nav: "monitoring",
+        counts,
+        total: all.len(),
+        oldest,
+        errors_today,
+        error_rows,
+        overdue,
+        dead_open,
+        incoming_waiting,
+        last_smev_answer: ui.ctx.last_smev_answer(),
+        now,
+    };
+    Ok(ui.page(StatusCode::OK, Some(&user), "monitoring.html", &page))
 }
 
 /// `GET /ui/dead-letters`.
@@ -231,17 +171,15 @@ pub async fn dead_letters(State(ui): State<UiState>, user: User) -> UiResult {
             ))
         }
     };
-    let rows: Vec<Json> = list.iter().map(|d| dead_json(&ui, d, false)).collect();
-    Ok(ui.page(
-        StatusCode::OK,
-        Some(&user),
-        "dead_letters.html",
-        context! {
-            title => "Необработанные сообщения",
-            nav => "dead_letters",
-            rows => to_value(&rows),
-        },
-    ))
+    let page = DeadLettersPage {
+        title: "Необработанные сообщения",
+        nav: "dead_letters",
+        rows: list
+            .iter()
+            .map(|d| DeadLetterCard::of(&ui, d, false))
+            .collect(),
+    };
+    Ok(ui.page(StatusCode::OK, Some(&user), "dead_letters.html", &page))
 }
 
 fn load_dead(ui: &Ui, user: &User, id: &str) -> Result<DeadLetter, Response> {
@@ -272,17 +210,13 @@ pub async fn dead_letter(
         Some("reprocessed") => Some("Сообщение обработано повторно."),
         _ => None,
     };
-    Ok(ui.page(
-        StatusCode::OK,
-        Some(&user),
-        "dead_letter.html",
-        context! {
-            title => "Необработанное сообщение",
-            nav => "dead_letters",
-            d => to_value(&dead_json(&ui, &d, true)),
-            notice,
-        },
-    ))
+    let page = DeadLetterPage {
+        title: "Необработанное сообщение",
+        nav: "dead_letters",
+        d: DeadLetterCard::of(&ui, &d, true),
+        notice,
+    };
+    Ok(ui.page(StatusCode::OK, Some(&user), "dead_letter.html", &page))
 }
 
 async fn dead_action(ui: UiState, user: User, id: String, reprocess: bool) -> UiResult {
@@ -327,91 +261,15 @@ pub async fn reprocess(
 /// `GET /ui/settings`: the configuration as staff may see it (no keys, hashes or tokens).
 pub async fn settings(State(ui): State<UiState>, user: User) -> UiResult {
     ui.require(&user, Action::Admin)?;
-    let cfg = &ui.ctx.config;
-    let systems: Vec<Json> = cfg
-    .systems
-    .iter()
-    .map(|s| {
-        let rt = ui.ctx.systems.get(&s.id);
-        json!({
-            "id": s.id,
-            "name": s.name,
-            "mnemonic": s.mnemonic,
-            "kinds": s.kinds,
-            "provider_kinds": s.provider_kinds,
-            "endpoint": s.endpoint.clone().unwrap_or_else(|| cfg.smev.endpoint.clone()),
-            "node_id": s.node_id,
-            "tokens": s.tokens.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
-            "webhook": s.webhook.as_ref().map(|w| w.url.clone()),
-            "ov_cert": rt.map(|r| cert_json(&CertificateInfo::of(r.client.signer().certificate()))),
-            "sp_cert": rt.and_then(|r| r.personal_signer.as_ref()).map(|p| cert_json(&CertificateInfo::of(p.certificate()))),
-        })
-    })
-    .collect();
-    let kinds: Vec<Json> = cfg
-        .kinds
-        .iter()
-        .map(|k| {
-            json!({
-                "id": k.id,
-                "name": k.name,
-                "request": format!("{{{}}}{}", k.request.namespace, k.request.root),
-                "response": format!("{{{}}}{}", k.response.namespace, k.response.root),
-                "signature": match k.personal_signature {
-                    PersonalSignatureMode::None => "без ЭП-СП",
-                    PersonalSignatureMode::TwoPhase => "ЭП-СП должностного лица (двухэтапно)",
-                    PersonalSignatureMode::Configured => "ЭП-СП ключом системы",
-                },
-                "deadline_working_days": k.deadline_working_days,
-                "fields": k.fields.iter().map(|f| json!({
-                    "name": f.name, "label": f.label, "required": f.required, "format": f.format,
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let users: Vec<Json> = cfg
-    .ui
-    .users
-    .iter()
-    .map(|u| {
-        json!({
-            "login": u.login,
-            "name": u.name,
-            "role": super::access::role_label(u.role),
-            "systems": if u.systems.is_empty() { "все".to_string() } else { u.systems.join(", ") },
-        })
-    })
-    .collect();
-    let general = json!({
-        "smev_endpoint": cfg.smev.endpoint,
-        "test_messages": cfg.smev.test_messages,
-        "verify_answers": cfg.smev.verify_answers,
-        "smev_trust": cfg.smev.trust.as_ref().map(|p| p.display().to_string()),
-        "listen": cfg.api.listen,
-        "timezone": cfg.ui.timezone,
-        "session_ttl_minutes": cfg.ui.session_ttl_minutes,
-        "secure_cookie": cfg.ui.secure_cookie,
-        "send_concurrency": cfg.engine.send_concurrency,
-        "retry_base_ms": cfg.engine.retry_base_ms,
-        "retry_max_ms": cfg.engine.retry_max_ms,
-        "storage": cfg.storage.path.display().to_string(),
-        "storage_bytes": ui.ctx.store.size_on_disk().ok(),
-        "retention_days": cfg.retention.enabled.then_some(cfg.retention.closed_after_days),
-        "sessions": ui.sessions.len(),
-    });
-    Ok(ui.page(
-        StatusCode::OK,
-        Some(&user),
-        "settings.html",
-        context! {
-            title => "Настройки",
-            nav => "settings",
-            general => to_value(&general),
-            systems => to_value(&systems),
-            kinds => to_value(&kinds),
-            users => to_value(&users),
-        },
-    ))
+    let page = SettingsPage {
+        title: "Настройки",
+        nav: "settings",
+        general: GeneralSettings::of(&ui),
+        systems: SystemSettings::all(&ui),
+        kinds: KindSettings::all(&ui.ctx.config),
+        users: UserSettings::all(&ui.ctx.config),
+    };
+    Ok(ui.page(StatusCode::OK, Some(&user), "settings.html", &page))
 }
 
 #[cfg(test)]

@@ -7,14 +7,16 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use minijinja::context;
-use serde_json::{json, Value as Json};
+use serde::Serialize;
+use serde_json::Value as Json;
 
 use crate::domain::{CaseInfo, RequestRecord, RequestState};
 
-use super::render::{to_value, url_encode};
+use super::choice::Choice;
+use super::render::url_encode;
 use super::requests::{
-    case_href, filter_of, filter_query, kind_options, rows_value, status_options, ListQuery,
+    case_href, filter_of, filter_query, kind_options, status_options, FilterValues, ListQuery,
+    RequestRow,
 };
 use super::{UiState, User};
 
@@ -37,6 +39,37 @@ pub struct CaseRow {
     pub overdue: usize,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// `cases.html`: the case list.
+#[derive(Debug, Serialize)]
+struct CasesPage<'a> {
+    title: &'static str,
+    nav: &'static str,
+    cases: Vec<CaseRow>,
+    total: usize,
+    page: usize,
+    pages: usize,
+    prev_href: Option<String>,
+    next_href: Option<String>,
+    q: FilterValues<'a>,
+    statuses: Vec<Choice>,
+    kinds: Vec<Choice>,
+    filter_error: Option<String>,
+}
+
+/// `case.html`: the case card with its requests.
+#[derive(Debug, Serialize)]
+struct CasePage {
+    title: String,
+    nav: &'static str,
+    case: CaseInfo,
+    system: String,
+    system_name: String,
+    rows: Vec<RequestRow>,
+    /// «Создать запрос» with the case filled in.
+    new_href: String,
+    created_at: Option<DateTime<Utc>>,
 }
 
 /// Groups requests into cases by (system, case number), newest activity first.
@@ -144,27 +177,21 @@ pub async fn list(State(ui): State<UiState>, user: User, q: super::Q<ListQuery>)
             if fq.is_empty() { "" } else { "&" }
         )
     };
-    ui.page(
-        StatusCode::OK,
-        Some(&user),
-        "cases.html",
-        context! {
-            title => "Заявки",
-            nav => "cases",
-            cases => to_value(&shown),
-            total,
-            page,
-            pages,
-            prev_href => (page > 1).then(|| href(page - 1)),
-            next_href => (page < pages).then(|| href(page + 1)),
-            q => to_value(&json!({
-                "status": q.status, "kind": q.kind, "from": q.from, "to": q.to, "q": q.q,
-            })),
-            statuses => to_value(&status_options()),
-            kinds => to_value(&kind_options(&ui, &user)),
-            filter_error,
-        },
-    )
+    let view = CasesPage {
+        title: "Заявки",
+        nav: "cases",
+        cases: shown,
+        total,
+        page,
+        pages,
+        prev_href: (page > 1).then(|| href(page - 1)),
+        next_href: (page < pages).then(|| href(page + 1)),
+        q: q.shown(),
+        statuses: status_options(),
+        kinds: kind_options(&ui, &user),
+        filter_error,
+    };
+    ui.page(StatusCode::OK, Some(&user), "cases.html", &view)
 }
 
 /// `GET /ui/cases/{system}/{reference}`.
@@ -229,21 +256,17 @@ pub async fn card(
         .system(&system)
         .map(|s| s.name.clone())
         .unwrap_or_else(|| system.clone());
-    ui.page(
-        StatusCode::OK,
-        Some(&user),
-        "case.html",
-        context! {
-            title => format!("Заявка № {}", info.reference),
-            nav => "cases",
-            case => to_value(&info),
-            system,
-            system_name,
-            rows => rows_value(&ui, &requests),
-            new_href,
-            created_at => to_value(&requests.iter().map(|r| r.created_at).min()),
-        },
-    )
+    let view = CasePage {
+        title: format!("Заявка № {}", info.reference),
+        nav: "cases",
+        created_at: requests.iter().map(|r| r.created_at).min(),
+        rows: RequestRow::all(&ui, &requests),
+        case: info,
+        system,
+        system_name,
+        new_href,
+    };
+    ui.page(StatusCode::OK, Some(&user), "case.html", &view)
 }
 
 #[cfg(test)]

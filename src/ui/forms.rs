@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 
 use crate::config::{FieldConfig, KindConfig};
 use crate::domain::CaseInfo;
@@ -28,8 +28,8 @@ impl FormData {
     }
 }
 
-/// A validation message bound to a form field.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A validation message bound to a form field (also how the form lists it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FieldError {
     /// The form field name (`case_reference`, `f_inn`, …).
     pub field: String,
@@ -266,48 +266,66 @@ fn input_attrs(format: &str) -> (&'static str, &'static str, String) {
     }
 }
 
-fn spec(
-    name: &str,
-    label: &str,
-    required: bool,
-    format: &str,
-    hint: &str,
-    form: &FormData,
-    errors: &[FieldError],
-) -> Json {
-    let (input_type, inputmode, pattern) = input_attrs(format);
-    let error = errors
-        .iter()
-        .find(|e| e.field == name)
-        .map(|e| e.message.clone());
-    json!({
-        "name": name,
-        "label": label,
-        "required": required,
-        "format": format,
-        "hint": hint,
-        "value": form.get(name),
-        "error": error,
-        "type": input_type,
-        "inputmode": inputmode,
-        "pattern": pattern,
-    })
+/// A form field as the `field` macro draws it: its input, its value so far and its error.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldSpec {
+    pub name: String,
+    pub label: String,
+    pub required: bool,
+    pub format: String,
+    pub hint: String,
+    pub value: String,
+    pub error: Option<String>,
+    /// The input's `type`.
+    #[serde(rename = "type")]
+    pub input_type: &'static str,
+    pub inputmode: &'static str,
+    pub pattern: String,
+}
+
+impl FieldSpec {
+    fn new(
+        name: &str,
+        label: &str,
+        required: bool,
+        format: &str,
+        hint: &str,
+        form: &FormData,
+        errors: &[FieldError],
+    ) -> FieldSpec {
+        let (input_type, inputmode, pattern) = input_attrs(format);
+        FieldSpec {
+            name: name.to_string(),
+            label: label.to_string(),
+            required,
+            format: format.to_string(),
+            hint: hint.to_string(),
+            value: form.get(name).to_string(),
+            error: errors
+                .iter()
+                .find(|e| e.field == name)
+                .map(|e| e.message.clone()),
+            input_type,
+            inputmode,
+            pattern,
+        }
+    }
 }
 
 /// The case block of the form, for the template.
-pub fn case_specs(form: &FormData, errors: &[FieldError]) -> Vec<Json> {
+pub fn case_specs(form: &FormData, errors: &[FieldError]) -> Vec<FieldSpec> {
     CASE_FIELDS
         .iter()
-        .map(|f| spec(f.name, f.label, f.required, f.format, f.hint, form, errors))
+        .map(|f| FieldSpec::new(f.name, f.label, f.required, f.format, f.hint, form, errors))
         .collect()
 }
 
 /// The kind's fields, for the template.
-pub fn kind_specs(kind: &KindConfig, form: &FormData, errors: &[FieldError]) -> Vec<Json> {
+pub fn kind_specs(kind: &KindConfig, form: &FormData, errors: &[FieldError]) -> Vec<FieldSpec> {
     kind.fields
         .iter()
         .map(|f| {
-            spec(
+            FieldSpec::new(
                 &kind_field_name(f),
                 &f.label,
                 f.required,
@@ -505,15 +523,15 @@ template = """
         let f = form(&[("f_inn", "12")]);
         let v = validate(&k, &f);
         let specs = kind_specs(&k, &f, &v.errors);
-        assert_eq!(specs[0]["name"], "f_inn");
-        assert_eq!(specs[0]["value"], "12");
-        assert_eq!(specs[0]["pattern"], "[0-9]{10}");
-        assert_eq!(specs[0]["inputmode"], "numeric");
-        assert!(specs[0]["error"].as_str().unwrap().contains("10 цифр"));
-        assert_eq!(specs[3]["type"], "date");
-        assert!(specs[1]["error"].is_null());
+        assert_eq!(specs[0].name, "f_inn");
+        assert_eq!(specs[0].value, "12");
+        assert_eq!(specs[0].pattern, "[0-9]{10}");
+        assert_eq!(specs[0].inputmode, "numeric");
+        assert!(specs[0].error.as_deref().unwrap().contains("10 цифр"));
+        assert_eq!(specs[3].input_type, "date");
+        assert!(specs[1].error.is_none());
         let case = case_specs(&f, &v.errors);
-        assert_eq!(case[0]["required"], true);
-        assert_eq!(case[3]["pattern"], "[0-9]{10}|[0-9]{12}");
+        assert!(case[0].required);
+        assert_eq!(case[3].pattern, "[0-9]{10}|[0-9]{12}");
     }
 }

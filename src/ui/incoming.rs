@@ -4,19 +4,19 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use minijinja::context;
 use serde::Deserialize;
-use serde_json::{json, Value as Json};
 
-use crate::domain::{IncomingRecord, IncomingState, OutgoingResponse};
-use crate::engine::intake::{self, NewAttachment};
+use crate::domain::IncomingRecord;
+use crate::engine::intake::{self, IntakeError, NewAttachment};
 use crate::read::download::file_response;
 use crate::smev::model::RejectionReasonCode;
 
 use super::access::Action;
+use super::choice::Choice;
+use super::incoming_view::{kind_name, IncomingCard, IncomingListPage, IncomingPage, IncomingRow};
 use super::messages;
 use super::posted::{PostedForm, PostedMultipart};
-use super::render::{to_value, url_encode};
+use super::render::url_encode;
 use super::{see_other, Ui, UiResult, UiState, User};
 
 const PAGE: usize = 25;
@@ -30,28 +30,6 @@ fn load(ui: &Ui, user: &User, id: &str) -> Result<IncomingRecord, Response> {
             "Входящий запрос не найден или недоступен вам.",
         )),
     }
-}
-
-fn kind_name(ui: &Ui, r: &IncomingRecord) -> String {
-    r.kind
-        .as_ref()
-        .and_then(|k| ui.ctx.kinds.get(k))
-        .map(|k| k.config.name.clone())
-        .unwrap_or_else(|| r.root_element.clone())
-}
-
-fn row(ui: &Ui, r: &IncomingRecord) -> Json {
-    json!({
-        "id": r.id,
-        "href": format!("/ui/incoming/{}", url_encode(&r.id)),
-        "system": r.system,
-        "kind_name": kind_name(ui, r),
-        "status": r.state.as_str(),
-        "status_label": crate::read::labels::incoming_state(r.state),
-        "received_at": r.received_at,
-        "sender": r.sender.as_ref().and_then(|s| s.human_readable_name.clone().or(s.mnemonic.clone())),
-        "test_message": r.test_message,
-    })
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -80,19 +58,14 @@ pub async fn list(State(ui): State<UiState>, user: User, q: super::Q<CursorQuery
             )
         }
     };
-    let rows: Vec<Json> = items.iter().map(|r| row(&ui, r)).collect();
-    ui.page(
-        StatusCode::OK,
-        Some(&user),
-        "incoming_list.html",
-        context! {
-            title => "Входящие запросы",
-            nav => "incoming",
-            rows => to_value(&rows),
-            next_href => next.map(|c| format!("/ui/incoming?cursor={}", url_encode(&c))),
-            first_href => q.cursor.is_some().then_some("/ui/incoming"),
-        },
-    )
+    let page = IncomingListPage {
+        title: "Входящие запросы",
+        nav: "incoming",
+        rows: items.iter().map(|r| IncomingRow::of(&ui, r)).collect(),
+        next_href: next.map(|c| format!("/ui/incoming?cursor={}", url_encode(&c))),
+        first_href: q.cursor.is_some().then_some("/ui/incoming"),
+    };
+    ui.page(StatusCode::OK, Some(&user), "incoming_list.html", &page)
 }
 
 fn response_skeleton(ui: &Ui, r: &IncomingRecord) -> String {
@@ -115,73 +88,57 @@ fn card_page(
     error: Option<String>,
     details: Vec<String>,
     answer_xml: Option<String>,
-    notice: Option<&str>,
+    notice: Option<&'static str>,
 ) -> Response {
-    let xml = ui.ctx.store.blob_text(&r.business_xml).unwrap_or_default();
-    let labels = r
-        .kind
-        .as_ref()
-        .and_then(|k| ui.labels.get(k))
-        .map(|l| l.0.clone())
-        .unwrap_or_default();
-    let rows = super::xmltable::flatten(&xml, &labels).unwrap_or_default();
-    let response = r.response.as_ref().map(|resp| match resp {
-        OutgoingResponse::Data { business_xml, .. } => json!({
-            "kind": "data",
-            "xml": ui.ctx.store.blob_text(business_xml).ok(),
-        }),
-        OutgoingResponse::Reject { code, description } => json!({
-            "kind": "reject",
-            "code": code.as_str(),
-            "meaning": messages::rejection_ru(*code),
-            "description": description,
-        }),
-    });
-    let codes: Vec<Json> = [
+    let codes = [
         RejectionReasonCode::NoData,
         RejectionReasonCode::AccessDenied,
         RejectionReasonCode::UnknownRequestDescription,
         RejectionReasonCode::Failure,
     ]
     .iter()
-    .map(|c| json!({"value": c.as_str(), "label": c.description_ru()}))
+    .map(|c| Choice::new(c.as_str(), c.description_ru()))
     .collect();
-    let can_answer = super::access::allows(user.s.role, Action::Create)
-        && matches!(r.state, IncomingState::Received | IncomingState::Failed);
-    let v = json!({
-        "row": row(ui, r),
-        "message_id": r.message_id,
-        "reply_to_set": !r.reply_to.is_empty(),
-        "sending_timestamp": r.sending_timestamp,
-        "root_element": r.root_element,
-        "xml": xml,
-        "rows": rows,
-        "attachments": r.attachments.iter().enumerate().map(|(n, a)| json!({
-            "name": a.name, "size": a.size, "mime_type": a.mime_type,
-            "href": format!("/ui/incoming/{}/attachments/{n}", url_encode(&r.id)),
-        })).collect::<Vec<_>>(),
-        "signatures": r.signatures,
-        "response": response,
-        "response_message_id": r.response_message_id,
-        "last_error": r.last_error,
-        "history": r.history.iter().map(|(at, actor, what)| json!({"at": at, "actor": actor, "what": what})).collect::<Vec<_>>(),
-        "can_answer": can_answer,
-    });
-    ui.page(
-        status,
-        Some(user),
-        "incoming.html",
-        context! {
-            title => format!("Входящий запрос: {}", kind_name(ui, r)),
-            nav => "incoming",
-            r => to_value(&v),
-            codes => to_value(&codes),
-            answer_xml => answer_xml.unwrap_or_else(|| response_skeleton(ui, r)),
-            error,
-            details,
-            notice,
-        },
-    )
+    let page = IncomingPage {
+        title: format!("Входящий запрос: {}", kind_name(ui, r)),
+        nav: "incoming",
+        r: IncomingCard::of(ui, user, r),
+        codes,
+        answer_xml: answer_xml.unwrap_or_else(|| response_skeleton(ui, r)),
+        error,
+        details,
+        notice,
+    };
+    ui.page(status, Some(user), "incoming.html", &page)
+}
+
+/// Where a decision on an incoming request leads: back to its card with `done` as the
+/// notice, or, when the engine refuses it, the card again with the refusal and what was
+/// typed.
+fn after_decision<T>(
+    ui: &Ui,
+    user: &User,
+    r: &IncomingRecord,
+    result: Result<T, IntakeError>,
+    done: &str,
+    answer_xml: Option<String>,
+) -> Response {
+    match result {
+        Ok(_) => see_other(&format!("/ui/incoming/{}?done={done}", url_encode(&r.id))),
+        Err(e) => {
+            let m = messages::intake_error(&e);
+            card_page(
+                ui,
+                user,
+                r,
+                m.status,
+                Some(m.message),
+                m.details,
+                answer_xml,
+                None,
+            )
+        }
+    }
 }
 
 /// `GET /ui/incoming/{id}`.
@@ -250,24 +207,15 @@ pub async fn respond(
             None,
         ));
     }
-    Ok(
-        match intake::respond(&ui.ctx, &id, &xml, files, &user.actor()).await {
-            Ok(_) => see_other(&format!("/ui/incoming/{}?done=answered", url_encode(&id))),
-            Err(e) => {
-                let m = messages::intake_error(&e);
-                card_page(
-                    &ui,
-                    &user,
-                    &r,
-                    m.status,
-                    Some(m.message),
-                    m.details,
-                    Some(xml),
-                    None,
-                )
-            }
-        },
-    )
+    let result = intake::respond(&ui.ctx, &id, &xml, files, &user.actor()).await;
+    Ok(after_decision(
+        &ui,
+        &user,
+        &r,
+        result,
+        "answered",
+        Some(xml),
+    ))
 }
 
 /// `POST /ui/incoming/{id}/reject`.
@@ -290,24 +238,8 @@ pub async fn reject(
             None,
         ));
     };
-    Ok(
-        match intake::reject(&ui.ctx, &id, code, f.get("reason").trim(), &user.actor()).await {
-            Ok(_) => see_other(&format!("/ui/incoming/{}?done=rejected", url_encode(&id))),
-            Err(e) => {
-                let m = messages::intake_error(&e);
-                card_page(
-                    &ui,
-                    &user,
-                    &r,
-                    m.status,
-                    Some(m.message),
-                    m.details,
-                    None,
-                    None,
-                )
-            }
-        },
-    )
+    let result = intake::reject(&ui.ctx, &id, code, f.get("reason").trim(), &user.actor()).await;
+    Ok(after_decision(&ui, &user, &r, result, "rejected", None))
 }
 
 /// `GET /ui/incoming/{id}/attachments/{n}`.

@@ -8,8 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
-use minijinja::context;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::{Actor, AuditEntry, Subject};
 
@@ -103,6 +102,19 @@ pub struct LoginQuery {
     logged_out: Option<String>,
 }
 
+/// `login.html`: the login form.
+#[derive(Debug, Serialize)]
+struct LoginPage<'a> {
+    title: &'static str,
+    /// The form's double-submit token (also set as a cookie).
+    token: &'a str,
+    /// Where to go after logging in.
+    next: &'a str,
+    login: &'a str,
+    error: Option<&'a str>,
+    notice: Option<&'a str>,
+}
+
 fn login_page(
     ui: &UiState,
     status: StatusCode,
@@ -122,12 +134,15 @@ fn login_page(
             );
         }
     };
-    let mut r = ui.page(
-        status,
-        None,
-        "login.html",
-        context! { title => "Вход", token => token.clone(), next => safe_next(next), login, error, notice },
-    );
+    let page = LoginPage {
+        title: "Вход",
+        token: &token,
+        next: safe_next(next),
+        login,
+        error,
+        notice,
+    };
+    let mut r = ui.page(status, None, "login.html", &page);
     let cookie = session::set_cookie(
         LOGIN_COOKIE,
         &token,

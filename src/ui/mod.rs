@@ -24,8 +24,13 @@ pub mod session;
 pub mod xmltable;
 
 mod admin;
+mod admin_view;
 mod cases;
+mod choice;
+mod history_line;
 mod incoming;
+mod incoming_view;
+mod layout;
 mod login;
 mod posted;
 mod requests;
@@ -44,7 +49,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::FixedOffset;
-use minijinja::{context, Value};
+use serde::Serialize;
 
 use crate::config::Role;
 use crate::engine::Context;
@@ -114,29 +119,22 @@ impl Ui {
         }
     }
 
-    /// Renders a full page for a logged-in user (or the login page when `user` is None).
-    pub fn page(
+    /// Renders a full page (the view `page` inside the layout) for a logged-in user, or the
+    /// login page when `user` is None.
+    pub fn page<T: Serialize>(
         &self,
         status: StatusCode,
         user: Option<&User>,
         name: &str,
-        ctx: Value,
+        page: &T,
     ) -> Response {
-        let me = user.map(|u| {
-            context! {
-                login => u.s.login.clone(),
-                name => u.s.name.clone(),
-                role => role_id(u.s.role),
-                role_label => access::role_label(u.s.role),
-                can_monitor => access::allows(u.s.role, Action::Monitor),
-                can_admin => access::allows(u.s.role, Action::Admin),
-                can_create => access::allows(u.s.role, Action::Create),
-                can_retry => access::allows(u.s.role, Action::Retry),
-            }
-        });
-        let csrf = user.map(|u| u.s.csrf.clone());
-        let full = context! { me, csrf, ..ctx };
-        match self.env.get_template(name).and_then(|t| t.render(full)) {
+        let full = layout::Layout {
+            me: user.map(layout::Me::of),
+            csrf: user.map(|u| u.s.csrf.as_str()),
+            page,
+        };
+        let ctx = render::to_value(&full);
+        match self.env.get_template(name).and_then(|t| t.render(ctx)) {
             Ok(html) => html_response(status, html),
             Err(e) => {
                 tracing::error!(template = name, error = %e, "UI template failed");
@@ -148,11 +146,11 @@ impl Ui {
         }
     }
 
-    /// Renders a template fragment (no layout).
-    pub fn fragment(&self, name: &str, ctx: Value) -> Result<String, String> {
+    /// Renders a template fragment (no layout) of a view.
+    pub fn fragment<T: Serialize>(&self, name: &str, view: &T) -> Result<String, String> {
         self.env
             .get_template(name)
-            .and_then(|t| t.render(ctx))
+            .and_then(|t| t.render(render::to_value(view)))
             .map_err(|e| e.to_string())
     }
 
@@ -176,12 +174,13 @@ impl Ui {
             s if s.is_server_error() => "Ошибка шлюза",
             _ => "Запрос не выполнен",
         };
-        self.page(
-            status,
-            user,
-            "error.html",
-            context! { title, message, details => details.to_vec(), code => status.as_u16() },
-        )
+        let page = ErrorPage {
+            title,
+            message,
+            details,
+            code: status.as_u16(),
+        };
+        self.page(status, user, "error.html", &page)
     }
 
     /// Checks the CSRF token of a POST form; the error is the 403 page.
@@ -240,6 +239,16 @@ impl Ui {
             }
         }
     }
+}
+
+/// `error.html`: why a request was refused or failed, in Russian.
+#[derive(Debug, Serialize)]
+struct ErrorPage<'a> {
+    title: &'static str,
+    message: &'a str,
+    details: &'a [String],
+    /// The HTTP status.
+    code: u16,
 }
 
 /// The configuration name of a role.

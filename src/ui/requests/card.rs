@@ -1,119 +1,40 @@
-//! The request card: what it shows (answer, signatures, history), its live panel and the
-//! status endpoint the pages poll, and the operator's retry and cancel.
+//! The request card: the page, its live panel and the status endpoint the pages poll, and
+//! the operator's retry and cancel. What the card shows is [`RequestCard`].
 
 use super::*;
 
-/// Everything the request card shows.
-pub(super) fn card_json(ui: &Ui, user: &User, r: &RequestRecord) -> Json {
-    let view = RequestView::of(&ui.ctx, r);
-    let mut v = serde_json::to_value(&view).unwrap_or(Json::Null);
-    let (req_labels, ans_labels) = ui.labels.get(&r.kind).cloned().unwrap_or_default();
-    let business = ui.ctx.store.blob_text(&r.business_xml).unwrap_or_default();
-    let request_rows = super::super::xmltable::flatten(&business, &req_labels).unwrap_or_default();
-    let answer = r.answer.as_ref().map(|a| {
-        let xml = a
-            .business_xml
-            .as_ref()
-            .and_then(|k| ui.ctx.store.blob_text(k).ok());
-        let rows = xml
-            .as_deref()
-            .map(|x| super::super::xmltable::flatten(x, &ans_labels).unwrap_or_default())
-            .unwrap_or_default();
-        json!({
-            "kind": a.kind,
-            "message_id": a.message_id,
-            "received_at": a.received_at,
-            "xml": xml,
-            "rows": rows,
-            "rejections": a.rejections.iter().map(|x| json!({
-                "code": x.code.as_str(),
-                "meaning": messages::rejection_ru(x.code),
-                "description": x.description,
-            })).collect::<Vec<_>>(),
-            "smev_fault": a.smev_fault,
-            "sender": a.sender,
-            "attachments": a.attachments.iter().enumerate().map(|(n, x)| json!({
-                "n": n,
-                "name": x.name,
-                "mime_type": x.mime_type,
-                "size": x.size,
-                "integrity": x.integrity.map(messages::integrity_ru),
-                "href": format!("/ui/requests/{}/attachments/{n}", r.id),
-            })).collect::<Vec<_>>(),
-            "signatures": a.signatures.iter().map(|s| json!({
-                "location": s.location,
-                "what": signature_place(&s.location),
-                "valid": s.valid,
-                "trusted": s.trusted,
-                "by_smev": s.location.contains("SMEVSignature"),
-                "signer": s.signer,
-                "not_before": s.not_before,
-                "not_after": s.not_after,
-                "problems": s.problems,
-            })).collect::<Vec<_>>(),
-        })
-    });
-    let personal_cert = r
-        .personal
-        .signature_xml
-        .as_deref()
-        .and_then(certificate_of_signature)
-        .map(|c| cert_json(&c));
-    let ov_cert = ui
-        .ctx
-        .systems
-        .get(&r.system)
-        .map(|s| cert_json(&CertificateInfo::of(s.client.signer().certificate())));
-    let can_retry = super::super::access::allows(user.s.role, Action::Retry)
-        && matches!(
-            r.state,
-            RequestState::Failed | RequestState::Rejected | RequestState::Expired
-        );
-    let can_cancel = super::super::access::allows(user.s.role, Action::Create)
-        && !r.state.is_closed()
-        && r.state != RequestState::Sending;
-    let history: Vec<Json> = r
-        .history
-        .iter()
-        .map(|t| {
-            json!({
-                "at": t.at,
-                "actor": t.actor,
-                "from": t.from.map(crate::read::labels::request_state),
-                "to": t.to.as_str(),
-                "to_label": crate::read::labels::request_state(t.to),
-                "reason": t.reason,
-            })
-        })
-        .collect();
-    if let Json::Object(m) = &mut v {
-        m.insert("status".into(), json!(r.state.as_str()));
-        m.insert(
-            "case_href".into(),
-            json!(r.case.as_ref().map(|c| case_href(&r.system, &c.reference))),
-        );
-        m.insert("request_rows".into(), json!(request_rows));
-        m.insert("answer".into(), answer.unwrap_or(Json::Null));
-        m.insert("personal_cert".into(), personal_cert.unwrap_or(Json::Null));
-        m.insert("ov_cert".into(), ov_cert.unwrap_or(Json::Null));
-        m.insert("can_retry".into(), json!(can_retry));
-        m.insert("can_cancel".into(), json!(can_cancel));
-        m.insert(
-            "awaiting_signature".into(),
-            json!(r.state == RequestState::AwaitingPersonalSignature),
-        );
-        m.insert("history".into(), json!(history));
-        m.insert(
-            "system_name".into(),
-            json!(ui
-                .ctx
-                .config
-                .system(&r.system)
-                .map(|s| s.name.clone())
-                .unwrap_or_else(|| r.system.clone())),
-        );
-    }
-    v
+/// `request.html`: the request card.
+#[derive(Debug, Serialize)]
+struct RequestPage {
+    title: String,
+    nav: &'static str,
+    r: RequestCard,
+    notice: Option<&'static str>,
+}
+
+/// `request_panel.html`: the live part of the card, fetched by the page's script.
+#[derive(Debug, Serialize)]
+struct PanelFragment {
+    r: RequestCard,
+    csrf: String,
+}
+
+/// The answer of `GET /ui/status`.
+#[derive(Debug, Serialize)]
+struct StatusList {
+    items: Vec<StatusItem>,
+}
+
+/// A request's status for live refresh (fields in alphabetical order, as the body has always
+/// been written).
+#[derive(Debug, Serialize)]
+struct StatusItem {
+    closed: bool,
+    id: String,
+    label: &'static str,
+    overdue: bool,
+    status: &'static str,
+    updated_at: chrono::DateTime<Utc>,
 }
 
 pub(super) fn signature_place(location: &str) -> &'static str {
@@ -157,18 +78,14 @@ pub async fn card(
 ) -> UiResult {
     let r = load(&ui, &user, &id)?;
     let done = super::super::query(q).done;
-    let v = card_json(&ui, &user, &r);
-    Ok(ui.page(
-        StatusCode::OK,
-        Some(&user),
-        "request.html",
-        context! {
-            title => format!("Запрос: {}", v["kind_name"].as_str().unwrap_or(&r.kind)),
-            nav => "requests",
-            r => to_value(&v),
-            notice => done_message(done.as_deref()),
-        },
-    ))
+    let card = RequestCard::of(&ui, &user, &r);
+    let page = RequestPage {
+        title: format!("Запрос: {}", card.kind_name.as_deref().unwrap_or(&r.kind)),
+        nav: "requests",
+        r: card,
+        notice: done_message(done.as_deref()),
+    };
+    Ok(ui.page(StatusCode::OK, Some(&user), "request.html", &page))
 }
 
 /// `GET /ui/requests/{id}/panel`: the live part of the card (HTML fragment).
@@ -177,11 +94,11 @@ pub async fn panel(State(ui): State<UiState>, user: User, Path(id): Path<String>
         Ok(r) if ui.sees(&user, &r.system) => r,
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
-    let v = card_json(&ui, &user, &r);
-    match ui.fragment(
-        "request_panel.html",
-        context! { r => to_value(&v), csrf => user.s.csrf.clone() },
-    ) {
+    let panel = PanelFragment {
+        r: RequestCard::of(&ui, &user, &r),
+        csrf: user.s.csrf.clone(),
+    };
+    match ui.fragment("request_panel.html", &panel) {
         Ok(html) => html_response(StatusCode::OK, html),
         Err(e) => {
             tracing::error!(error = %e, "request panel failed");
@@ -203,22 +120,20 @@ pub async fn status(
     q: super::super::Q<StatusQuery>,
 ) -> Response {
     let ids = super::super::query(q).ids;
-    let items: Vec<Json> = ids
+    let items: Vec<StatusItem> = ids
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .take(200)
         .filter_map(|id| ui.ctx.store.get_request(id).ok())
         .filter(|r| ui.sees(&user, &r.system))
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "status": r.state.as_str(),
-                "label": crate::read::labels::request_state(r.state),
-                "updated_at": r.updated_at,
-                "closed": r.state.is_closed(),
-                "overdue": !r.state.is_closed() && r.deadline.is_some_and(|d| d < Utc::now()),
-            })
+        .map(|r| StatusItem {
+            closed: r.state.is_closed(),
+            id: r.id,
+            label: crate::read::labels::request_state(r.state),
+            overdue: !r.state.is_closed() && r.deadline.is_some_and(|d| d < Utc::now()),
+            status: r.state.as_str(),
+            updated_at: r.updated_at,
         })
         .collect();
     let mut resp = (
@@ -226,7 +141,7 @@ pub async fn status(
             (header::CONTENT_TYPE, "application/json"),
             (header::CACHE_CONTROL, "no-store"),
         ],
-        json!({ "items": items }).to_string(),
+        serde_json::to_string(&StatusList { items }).unwrap_or_else(|_| r#"{"items":[]}"#.into()),
     )
         .into_response();
     secure_headers(&mut resp);

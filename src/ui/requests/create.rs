@@ -1,5 +1,6 @@
 //! «Создать запрос»: the form built from the data kind, its validation, the preview and sending.
 
+use super::create_view::{HiddenField, KindSummary, NewRequestPage, PreviewPage};
 use super::*;
 
 /// Systems (with kinds) the user may create requests for.
@@ -70,17 +71,17 @@ pub(super) fn form_page(
     details: Vec<String>,
 ) -> Response {
     let options = creatable(ui, user);
-    let systems: Vec<Json> = options
+    let systems: Vec<Choice> = options
         .iter()
-        .map(|(id, name, _)| json!({"value": id, "label": name}))
+        .map(|(id, name, _)| Choice::new(id.clone(), name.clone()))
         .collect();
-    let kinds: Vec<Json> = options
+    let kinds: Vec<Choice> = options
         .iter()
         .find(|(id, _, _)| id == system)
         .map(|(_, _, ks)| {
             ks.iter()
                 .filter_map(|k| ui.ctx.kinds.get(k))
-                .map(|k| json!({"value": k.config.id, "label": k.config.name}))
+                .map(|k| Choice::new(k.config.id.clone(), k.config.name.clone()))
                 .collect()
         })
         .unwrap_or_default();
@@ -88,35 +89,21 @@ pub(super) fn form_page(
         "" => new_client_id(),
         c => c.to_string(),
     };
-    let error_list: Vec<Json> = errors
-        .iter()
-        .map(|e| json!({"field": e.field, "message": e.message}))
-        .collect();
-    ui.page(
-        status,
-        Some(user),
-        "new_request.html",
-        context! {
-            title => "Создать запрос",
-            nav => "new",
-            systems => to_value(&systems),
-            kinds => to_value(&kinds),
-            system,
-            kind => to_value(&json!({
-                "id": kind.id,
-                "name": kind.name,
-                "signature": signature_mode_label(kind.personal_signature),
-                "two_phase": kind.personal_signature == PersonalSignatureMode::TwoPhase,
-                "deadline_days": kind.deadline_working_days,
-            })),
-            case_fields => to_value(&forms::case_specs(form, errors)),
-            kind_fields => to_value(&forms::kind_specs(kind, form, errors)),
-            errors => to_value(&error_list),
-            general,
-            details,
-            client_id,
-        },
-    )
+    let page = NewRequestPage {
+        title: "Создать запрос",
+        nav: "new",
+        systems,
+        kinds,
+        system,
+        kind: KindSummary::of(kind),
+        case_fields: forms::case_specs(form, errors),
+        kind_fields: forms::kind_specs(kind, form, errors),
+        errors,
+        general,
+        details,
+        client_id,
+    };
+    ui.page(status, Some(user), "new_request.html", &page)
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -320,10 +307,10 @@ pub async fn prepare(
         // The request is stored now: the official signs exactly what is stored.
         return Ok(submit(&ui, &user, p).await);
     }
-    let hidden: Vec<Json> =
+    let hidden: Vec<HiddenField> =
         f.0.iter()
             .filter(|(k, _)| k != "csrf" && k != "edit")
-            .map(|(k, v)| json!({"name": k, "value": v}))
+            .map(|(k, v)| HiddenField { name: k, value: v })
             .collect();
     let system_name = ui
         .ctx
@@ -337,22 +324,18 @@ pub async fn prepare(
         .map(|l| l.0.clone())
         .unwrap_or_default();
     let rows = super::super::xmltable::flatten(&p.xml, &labels).unwrap_or_default();
-    Ok(ui.page(
-        StatusCode::OK,
-        Some(&user),
-        "preview.html",
-        context! {
-            title => "Проверка запроса перед отправкой",
-            nav => "new",
-            hidden => to_value(&hidden),
-            xml => p.xml.clone(),
-            rows => to_value(&rows),
-            case => to_value(&p.case),
-            kind_name => p.kind.name.clone(),
-            signature => signature_mode_label(p.kind.personal_signature),
-            system_name,
-        },
-    ))
+    let page = PreviewPage {
+        title: "Проверка запроса перед отправкой",
+        nav: "new",
+        hidden,
+        xml: &p.xml,
+        rows,
+        case: &p.case,
+        kind_name: &p.kind.name,
+        signature: signature_mode_label(p.kind.personal_signature),
+        system_name,
+    };
+    Ok(ui.page(StatusCode::OK, Some(&user), "preview.html", &page))
 }
 
 /// `POST /ui/requests/send`: «Сохранить и отправить запрос» from the preview.

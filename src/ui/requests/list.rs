@@ -21,15 +21,55 @@ pub struct ListQuery {
     pub page: Option<usize>,
 }
 
+impl ListQuery {
+    /// The filter values the form shows again.
+    pub(crate) fn shown(&self) -> FilterValues<'_> {
+        FilterValues {
+            status: self.status.as_deref(),
+            kind: self.kind.as_deref(),
+            from: self.from.as_deref(),
+            to: self.to.as_deref(),
+            q: self.q.as_deref(),
+        }
+    }
+}
+
+/// The filters as the list form shows them (`q` in the `filters` macro).
+#[derive(Debug, Serialize)]
+pub(crate) struct FilterValues<'a> {
+    pub status: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub from: Option<&'a str>,
+    pub to: Option<&'a str>,
+    pub q: Option<&'a str>,
+}
+
+/// `requests.html`: the request list.
+#[derive(Debug, Serialize)]
+struct RequestsPage<'a> {
+    title: &'static str,
+    nav: &'static str,
+    rows: Vec<RequestRow>,
+    q: FilterValues<'a>,
+    statuses: Vec<Choice>,
+    kinds: Vec<Choice>,
+    filter_error: Option<String>,
+    next_href: Option<String>,
+    first_href: Option<String>,
+}
+
 /// Status filter options: groups first, then every state.
-pub fn status_options() -> Vec<Json> {
+pub(crate) fn status_options() -> Vec<Choice> {
     let mut v = vec![
-        json!({"value": "active", "label": "В работе (все незавершённые)"}),
-        json!({"value": "problems", "label": "С ошибками (ошибка, отклонён, срок истёк)"}),
+        Choice::new("active", "В работе (все незавершённые)"),
+        Choice::new("problems", "С ошибками (ошибка, отклонён, срок истёк)"),
     ];
     for s in RequestState::ALL {
         if *s != RequestState::Draft {
-            v.push(json!({"value": s.as_str(), "label": crate::read::labels::request_state(*s)}));
+            v.push(Choice::new(
+                s.as_str(),
+                crate::read::labels::request_state(*s),
+            ));
         }
     }
     v
@@ -90,7 +130,7 @@ pub fn filter_of(ui: &Ui, user: &User, q: &ListQuery) -> Result<RequestFilter, S
 }
 
 /// Kinds for the filter (those of the user's systems).
-pub fn kind_options(ui: &Ui, user: &User) -> Vec<Json> {
+pub(crate) fn kind_options(ui: &Ui, user: &User) -> Vec<Choice> {
     let systems = ui.systems_of(user);
     ui.ctx
         .kinds
@@ -102,7 +142,7 @@ pub fn kind_options(ui: &Ui, user: &User) -> Vec<Json> {
                 .iter()
                 .any(|s| systems.contains(&s.id) && s.kinds.contains(&k.config.id))
         })
-        .map(|k| json!({"value": k.config.id, "label": k.config.name}))
+        .map(|k| Choice::new(k.config.id.clone(), k.config.name.clone()))
         .collect()
 }
 
@@ -154,7 +194,6 @@ pub async fn list(
             )
         }
     };
-    let rows: Vec<Json> = items.iter().map(|r| row_json(&ui, r)).collect();
     let fq = filter_query(&q);
     let next_href = next.map(|c| {
         format!(
@@ -164,24 +203,18 @@ pub async fn list(
             url_encode(&c)
         )
     });
-    ui.page(
-        StatusCode::OK,
-        Some(&user),
-        "requests.html",
-        context! {
-            title => "Межведомственные запросы",
-            nav => "requests",
-            rows => to_value(&rows),
-            q => to_value(&json!({
-                "status": q.status, "kind": q.kind, "from": q.from, "to": q.to, "q": q.q,
-            })),
-            statuses => to_value(&status_options()),
-            kinds => to_value(&kind_options(&ui, &user)),
-            filter_error,
-            next_href,
-            first_href => q.cursor.is_some().then(|| format!("/ui/requests?{fq}")),
-        },
-    )
+    let page = RequestsPage {
+        title: "Межведомственные запросы",
+        nav: "requests",
+        rows: RequestRow::all(&ui, &items),
+        q: q.shown(),
+        statuses: status_options(),
+        kinds: kind_options(&ui, &user),
+        filter_error,
+        next_href,
+        first_href: q.cursor.is_some().then(|| format!("/ui/requests?{fq}")),
+    };
+    ui.page(StatusCode::OK, Some(&user), "requests.html", &page)
 }
 
 // ----- card -----

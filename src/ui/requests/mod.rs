@@ -3,15 +3,22 @@
 //! the small JSON status endpoint the pages poll.
 
 mod card;
+mod card_view;
+mod cert_view;
 mod create;
+mod create_view;
 mod files;
 mod list;
+mod row_view;
 mod sign;
 
 pub use card::*;
+pub(crate) use card_view::RequestCard;
+pub(crate) use cert_view::CertView;
 pub use create::*;
 pub use files::*;
 pub use list::*;
+pub(crate) use row_view::RequestRow;
 pub use sign::*;
 
 use axum::extract::{Path, State};
@@ -19,24 +26,21 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use chrono::{NaiveDate, TimeZone, Utc};
-use minijinja::{context, Value};
-use serde::Deserialize;
-use serde_json::{json, Value as Json};
+use serde::{Deserialize, Serialize};
 
 use crate::config::{KindConfig, PersonalSignatureMode};
 use crate::domain::{RequestRecord, RequestState};
-use crate::dsig::certificate::Validity;
 use crate::dsig::CertificateInfo;
 use crate::engine::intake::{self, NewRequest};
 use crate::read::download::file_response;
-use crate::read::views::RequestView;
 use crate::store::RequestFilter;
 
 use super::access::Action;
+use super::choice::Choice;
 use super::forms::{self, FormData};
 use super::messages;
 use super::posted::PostedForm;
-use super::render::{to_value, url_encode};
+use super::render::url_encode;
 use super::{html_response, secure_headers, see_other, Ui, UiResult, UiState, User};
 
 const B64: base64::engine::general_purpose::GeneralPurpose =
@@ -52,29 +56,6 @@ pub const SIGN_COMMAND: &str =
 /// The case page of a request's case.
 pub fn case_href(system: &str, reference: &str) -> String {
     format!("/ui/cases/{}/{}", url_encode(system), url_encode(reference))
-}
-
-/// Certificate facts for display.
-pub fn cert_json(info: &CertificateInfo) -> Json {
-    let validity = match info.validity_at(Utc::now()) {
-        Validity::Valid => "действителен",
-        Validity::Expired => "срок действия истёк",
-        Validity::NotYetValid => "срок действия не начался",
-    };
-    json!({
-        "subject": info.subject,
-        "common_name": info.common_name,
-        "organization": info.organization,
-        "issuer": info.issuer,
-        "serial": info.serial,
-        "not_before": info.not_before,
-        "not_after": info.not_after,
-        "valid": info.validity_at(Utc::now()) == Validity::Valid,
-        "validity": validity,
-        "key_algorithm": info.key_algorithm,
-        "snils": info.snils,
-        "inn": info.inn,
-    })
 }
 
 /// The certificate inside a `ds:Signature` XML (the ЭП-СП kept with the request).
@@ -94,27 +75,6 @@ fn certificate_of_signature(sig_xml: &str) -> Option<CertificateInfo> {
     Some(CertificateInfo::of(&cert))
 }
 
-/// A row of a request table.
-pub fn row_json(ui: &Ui, r: &RequestRecord) -> Json {
-    let overdue = !r.state.is_closed() && r.deadline.is_some_and(|d| d < Utc::now());
-    json!({
-        "id": r.id,
-        "system": r.system,
-        "kind": r.kind,
-        "kind_name": ui.ctx.kinds.get(&r.kind).map(|k| k.config.name.clone()).unwrap_or_else(|| r.kind.clone()),
-        "case": r.case,
-        "case_href": r.case.as_ref().map(|c| case_href(&r.system, &c.reference)),
-        "status": r.state.as_str(),
-        "status_label": crate::read::labels::request_state(r.state),
-        "created_at": r.created_at,
-        "updated_at": r.updated_at,
-        "sent_at": r.sent_at,
-        "deadline": r.deadline,
-        "overdue": overdue,
-        "message_id": r.message_id,
-    })
-}
-
 /// Loads a request the user may see, or the 404 page.
 pub(super) fn load(ui: &Ui, user: &User, id: &str) -> Result<RequestRecord, Response> {
     match ui.ctx.store.get_request(id) {
@@ -130,12 +90,6 @@ pub(super) fn load(ui: &Ui, user: &User, id: &str) -> Result<RequestRecord, Resp
 pub(super) fn refusal_page(ui: &Ui, user: &User, e: &intake::IntakeError) -> Response {
     let r = messages::intake_error(e);
     ui.error_details(Some(user), r.status, &r.message, &r.details)
-}
-
-/// Template value of a list of request rows.
-pub fn rows_value(ui: &Ui, items: &[RequestRecord]) -> Value {
-    let rows: Vec<Json> = items.iter().map(|r| row_json(ui, r)).collect();
-    to_value(&rows)
 }
 
 #[cfg(test)]

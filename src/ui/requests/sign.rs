@@ -33,6 +33,20 @@ pub async fn signed_info(
     )
 }
 
+/// `sign.html`: what the official signs and the form to upload the signature.
+#[derive(Debug, Serialize)]
+struct SignPage {
+    title: &'static str,
+    nav: &'static str,
+    r: RequestRow,
+    xml: String,
+    digest: String,
+    signed_info_b64: String,
+    reference_id: String,
+    command: &'static str,
+    error: Option<String>,
+}
+
 // ----- retry, cancel -----
 
 pub(super) fn sign_page(
@@ -46,23 +60,18 @@ pub(super) fn sign_page(
         Ok(p) => p,
         Err(e) => return refusal_page(ui, user, &e),
     };
-    let v = row_json(ui, r);
-    ui.page(
-        status,
-        Some(user),
-        "sign.html",
-        context! {
-            title => "Подпись ЭП-СП",
-            nav => "new",
-            r => to_value(&v),
-            xml => payload.business_xml,
-            digest => payload.digest,
-            signed_info_b64 => payload.signed_info,
-            reference_id => payload.reference_id,
-            command => SIGN_COMMAND,
-            error,
-        },
-    )
+    let page = SignPage {
+        title: "Подпись ЭП-СП",
+        nav: "new",
+        r: RequestRow::of(ui, r),
+        xml: payload.business_xml,
+        digest: payload.digest,
+        signed_info_b64: payload.signed_info,
+        reference_id: payload.reference_id,
+        command: SIGN_COMMAND,
+        error,
+    };
+    ui.page(status, Some(user), "sign.html", &page)
 }
 
 /// `GET /ui/requests/{id}/sign`: the ЭП-СП step.

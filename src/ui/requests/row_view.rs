@@ -1,0 +1,61 @@
+//! A row of a request table: what the request lists, the case card, the monitoring page and
+//! the ЭП-СП page show of one outgoing request.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::domain::{CaseInfo, RequestRecord};
+
+use super::super::Ui;
+use super::case_href;
+
+/// One outgoing request as a table row.
+#[derive(Debug, Serialize)]
+pub(crate) struct RequestRow {
+    pub id: String,
+    pub system: String,
+    pub kind: String,
+    /// The kind's name, or its id when the kind is no longer configured.
+    pub kind_name: String,
+    pub case: Option<CaseInfo>,
+    pub case_href: Option<String>,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub overdue: bool,
+    pub message_id: Option<String>,
+}
+
+impl RequestRow {
+    pub(crate) fn of(ui: &Ui, r: &RequestRecord) -> RequestRow {
+        RequestRow {
+            id: r.id.clone(),
+            system: r.system.clone(),
+            kind: r.kind.clone(),
+            kind_name: ui
+                .ctx
+                .kinds
+                .get(&r.kind)
+                .map(|k| k.config.name.clone())
+                .unwrap_or_else(|| r.kind.clone()),
+            case: r.case.clone(),
+            case_href: r.case.as_ref().map(|c| case_href(&r.system, &c.reference)),
+            status: r.state.as_str(),
+            status_label: crate::read::labels::request_state(r.state),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            sent_at: r.sent_at,
+            deadline: r.deadline,
+            overdue: !r.state.is_closed() && r.deadline.is_some_and(|d| d < Utc::now()),
+            message_id: r.message_id.clone(),
+        }
+    }
+
+    /// Rows of a list of requests, in its order.
+    pub(crate) fn all(ui: &Ui, items: &[RequestRecord]) -> Vec<RequestRow> {
+        items.iter().map(|r| RequestRow::of(ui, r)).collect()
+    }
+}
