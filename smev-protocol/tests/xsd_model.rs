@@ -316,3 +316,38 @@ fn public_samples_that_fail_their_own_schema_are_refused_with_the_reason() {
         );
     }
 }
+
+#[test]
+fn packages_find_their_main_schema_and_roots() {
+    let Some(vs) = vs() else { return };
+    for (dir, main) in PACKAGES {
+        let p = smev_protocol::xsd::Package::open(&vs.join(dir), None)
+            .unwrap_or_else(|e| panic!("{dir}: {e}"));
+        assert_eq!(p.main, Path::new(main), "{dir}");
+    }
+    let egrul = smev_protocol::xsd::Package::open(&vs.join("fns-egrul/4.0.6"), None).unwrap();
+    let (req, resp) = (
+        egrul.propose("Request").unwrap(),
+        egrul.propose("Response").unwrap(),
+    );
+    assert_eq!(
+        (req.local.as_str(), resp.local.as_str()),
+        ("FNSVipULRequest", "FNSVipULResponse")
+    );
+}
+
+#[test]
+fn ambiguity_is_refused_with_the_candidates() {
+    let Some(vs) = vs() else { return };
+    let e = smev_protocol::xsd::Package::open(&vs.join("fns-egrul"), None).unwrap_err();
+    assert!(
+        matches!(&e, XsdError::NoMainSchema { candidates, .. } if candidates.len() == 2),
+        "{e}"
+    );
+    let zags = smev_protocol::xsd::Package::open(&vs.join("zags-fataloiv"), None).unwrap();
+    let e = zags.propose("Request").unwrap_err().to_string();
+    assert!(
+        e.contains("Request, FATALOIVRequest, FATALOIVResponse"),
+        "{e}"
+    );
+}

@@ -174,7 +174,7 @@ fn contained(root: &Path, file: &Path, from: Option<&Path>) -> Result<PathBuf, X
 }
 
 /// Reads, decodes and parses one file.
-fn read_schema(file: &Path, relative: &Path) -> Result<Document, XsdError> {
+pub(crate) fn read_schema(file: &Path, relative: &Path) -> Result<Document, XsdError> {
     let read_error = |e: std::io::Error| XsdError::Read {
         file: relative.to_path_buf(),
         message: e.to_string(),

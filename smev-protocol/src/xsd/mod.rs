@@ -12,6 +12,7 @@
 pub mod components;
 pub mod load;
 pub mod model;
+pub mod package;
 pub mod pattern;
 pub mod resolve;
 pub mod sample;
@@ -22,6 +23,7 @@ pub use load::SchemaSet;
 pub use model::{
     Compositor, Content, Facets, Field, FieldKind, Group, Occurs, Particle, SimpleType,
 };
+pub use package::Package;
 
 use std::path::PathBuf;
 
@@ -105,6 +107,18 @@ pub enum XsdError {
     /// The expanded root is larger than [`MAX_TREE_NODES`] or deeper than [`MAX_TREE_DEPTH`].
     #[error("the expansion of {root} exceeds {limit}")]
     TreeTooLarge { root: String, limit: String },
+    /// The package has no schema file, or several that nothing imports (name one with `--main`).
+    #[error("{}: {}", dir.display(), if candidates.is_empty() { "no .xsd file in the package".to_string() } else { format!("several schemas are imported by no other file ({}); name the main one", candidates.join(", ")) })]
+    NoMainSchema {
+        dir: PathBuf,
+        candidates: Vec<String>,
+    },
+    /// None or several global elements end with the expected suffix.
+    #[error("cannot tell the {suffix} root: the main schema declares {}; name it", candidates.join(", "))]
+    AmbiguousRoot {
+        suffix: String,
+        candidates: Vec<String>,
+    },
     /// The set has no global element with this name.
     #[error("no global element {0} in the schema set")]
     NoSuchElement(String),
