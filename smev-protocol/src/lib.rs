@@ -3,6 +3,8 @@
 //! Layers, each depending only on the ones listed before it:
 //! - [`cpu`]: the bounded pool that CPU-heavy work on peer bytes runs on;
 //! - [`xml`]: parsing, exclusive c14n, the SMEV transform;
+//! - [`xsd`]: the XML Schema of a data kind as a tree of fields (VS package import, forms,
+//!   generated answers);
 //! - [`dsig`]: GOST XMLDSig sign/verify and the signature doctor;
 //! - [`smev`]: message-exchange 1.3 (messages, envelopes, faults, MTOM, schemas, transport).
 //!
@@ -15,3 +17,4 @@ pub mod cpu;
 pub mod dsig;
 pub mod smev;
 pub mod xml;
+pub mod xsd;
