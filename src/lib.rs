@@ -1,9 +1,10 @@
 //! smev-gateway: a durable gateway between agency information systems and SMEV 3.
 //!
 //! Layers, each depending only on the ones listed before it:
-//! - [`xml`], [`dsig`], [`smev`]: the protocol layers, from the `smev-protocol` crate (XML and
-//!   its canonical forms, GOST XMLDSig, message-exchange 1.3 and its transport), re-exported so
-//!   the gateway and its tests name them as before;
+//! - [`xml`], [`xsd`], [`dsig`], [`smev`]: the protocol layers, from the `smev-protocol` crate
+//!   (XML and its canonical forms, the field trees of data kinds' schemas, GOST XMLDSig,
+//!   message-exchange 1.3 and its transport), re-exported so the gateway and its tests name
+//!   them as before;
 //! - [`config`], [`calendar`]: configuration and dates;
 //! - [`domain`]: the records, their typed states and events, and the lifecycles that apply them;
 //! - [`store`]: durable records on sled (one transaction per applied event);
@@ -31,3 +32,4 @@ pub use smev_protocol::smev;
 pub mod store;
 pub mod ui;
 pub use smev_protocol::xml;
+pub use smev_protocol::xsd;

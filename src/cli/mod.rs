@@ -4,6 +4,7 @@
 mod admin;
 mod dev;
 mod envelope;
+mod kinds;
 mod serve;
 mod signature;
 mod xml;
@@ -62,6 +63,9 @@ enum Command {
     /// Build signed SMEV envelopes by hand.
     #[command(subcommand)]
     Envelope(envelope::EnvelopeCommand),
+    /// Data kinds: import a VS package, show what the gateway reads from a kind's schema.
+    #[command(subcommand)]
+    Kinds(kinds::KindsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +91,7 @@ pub fn main() -> ExitCode {
         Command::HashPassword { password } => admin::hash_password(password),
         Command::HashToken { token } => admin::hash_token(token),
         Command::Envelope(c) => envelope::run(c),
+        Command::Kinds(c) => kinds::run(c),
     };
     match result {
         Ok(code) => code,

@@ -97,6 +97,9 @@ impl Config {
         }
         for k in &mut self.kinds {
             fix(&mut k.schema);
+            if let Some(p) = &mut k.package {
+                fix(p);
+            }
         }
     }
 

@@ -127,6 +127,10 @@ pub struct KindConfig {
     pub response: ElementName,
     /// XSD of the kind (request and response roots).
     pub schema: PathBuf,
+    /// The VS package folder the schema belongs to: its imports may reach any file inside it,
+    /// nothing outside. Default: the schema's own folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<PathBuf>,
     #[serde(default = "default_personal")]
     pub personal_signature: PersonalSignatureMode,
     /// Legal answer deadline in working days from SMEV's SendingTimestamp.
@@ -141,6 +145,23 @@ pub struct KindConfig {
     /// minijinja template of the request XML, filled from `fields` (values are XML-escaped).
     #[serde(default)]
     pub template: String,
+}
+
+impl KindConfig {
+    /// The package folder and the schema's path inside it.
+    pub fn package_and_schema(&self) -> (PathBuf, PathBuf) {
+        let dir = self
+            .package
+            .clone()
+            .or_else(|| self.schema.parent().map(PathBuf::from))
+            .unwrap_or_default();
+        let main = self
+            .schema
+            .strip_prefix(&dir)
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| self.schema.clone());
+        (dir, main)
+    }
 }
 
 fn default_personal() -> PersonalSignatureMode {
