@@ -17,6 +17,7 @@ pub(crate) mod receiver;
 pub(crate) mod retry;
 pub(crate) mod sender;
 mod signatures;
+mod signed_once;
 mod status;
 pub mod upkeep;
 pub mod webhooks;

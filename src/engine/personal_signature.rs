@@ -48,22 +48,9 @@ pub fn signing_payload(
     id: &str,
     algorithm: Option<&str>,
 ) -> Result<SigningPayload, IntakeError> {
-    let r = ctx.store.get_request(id)?;
-    if r.state != RequestState::AwaitingPersonalSignature {
-        return Err(IntakeError::Conflict(format!(
-            "the request is {}, not awaiting a personal signature",
-            r.state.as_str()
-        )));
-    }
+    let r = awaiting(ctx, id)?;
     let alg = algorithm_of(algorithm)?;
-    let xml = ctx.store.blob_text(&r.business_xml)?;
-    let reference_id = r
-        .personal
-        .reference_id
-        .clone()
-        .unwrap_or_else(|| build::ID_PERSONAL.into());
-    let p = sign::prepare_detached(xml.as_bytes(), &reference_id, alg)
-        .map_err(|e| IntakeError::Signing(e.to_string()))?;
+    let (xml, reference_id, p) = prepare(ctx, &r, alg)?;
     Ok(SigningPayload {
         request_id: r.id,
         reference_id,
@@ -73,6 +60,36 @@ pub fn signing_payload(
         digest: B64.encode(&p.digest),
         business_xml: xml,
     })
+}
+
+/// The request, if it is awaiting ЭП-СП.
+fn awaiting(ctx: &Context, id: &str) -> Result<RequestRecord, IntakeError> {
+    let r = ctx.store.get_request(id)?;
+    if r.state != RequestState::AwaitingPersonalSignature {
+        return Err(IntakeError::Conflict(format!(
+            "the request is {}, not awaiting a personal signature",
+            r.state.as_str()
+        )));
+    }
+    Ok(r)
+}
+
+/// The business XML, the Id its ЭП-СП references and the SignedInfo prepared over it for
+/// `alg`: the same bytes when the payload is handed out and when the signature comes back.
+fn prepare(
+    ctx: &Context,
+    r: &RequestRecord,
+    alg: Algorithm,
+) -> Result<(String, String, sign::Prepared), IntakeError> {
+    let xml = ctx.store.blob_text(&r.business_xml)?;
+    let reference_id = r
+        .personal
+        .reference_id
+        .clone()
+        .unwrap_or_else(|| build::ID_PERSONAL.into());
+    let p = sign::prepare_detached(xml.as_bytes(), &reference_id, alg)
+        .map_err(|e| IntakeError::Signing(e.to_string()))?;
+    Ok((xml, reference_id, p))
 }
 
 /// Parses a certificate given as PEM or base64 DER.
@@ -104,13 +121,7 @@ pub async fn accept_personal_signature(
     cert: &X509,
     actor: &Actor,
 ) -> Result<RequestRecord, IntakeError> {
-    let r = ctx.store.get_request(id)?;
-    if r.state != RequestState::AwaitingPersonalSignature {
-        return Err(IntakeError::Conflict(format!(
-            "the request is {}, not awaiting a personal signature",
-            r.state.as_str()
-        )));
-    }
+    let r = awaiting(ctx, id)?;
     let key = cert
         .public_key()
         .map_err(|_| IntakeError::BadSignature("unreadable public key".into()))?;
@@ -134,14 +145,7 @@ pub async fn accept_personal_signature(
             ))
         }
     }
-    let xml = ctx.store.blob_text(&r.business_xml)?;
-    let reference_id = r
-        .personal
-        .reference_id
-        .clone()
-        .unwrap_or_else(|| build::ID_PERSONAL.into());
-    let p = sign::prepare_detached(xml.as_bytes(), &reference_id, alg)
-        .map_err(|e| IntakeError::Signing(e.to_string()))?;
+    let (_, _, p) = crate::cpu::offload(|| prepare(ctx, &r, alg)).await?;
     let md = alg
         .digest()
         .message_digest()

@@ -9,15 +9,10 @@ use std::sync::Arc;
 use chrono::Utc;
 use tracing::Instrument;
 
-use crate::config::AttachmentTransfer;
 use crate::domain::*;
 use crate::smev::attachments;
-use crate::smev::build::{self, AttachmentMode, Outgoing};
-use crate::smev::client::sign_envelope;
-use crate::smev::model::{
-    AttachmentContent, AttachmentHeader, Rejection, RequestMessage, ResponseContent,
-    SenderProvidedResponseData,
-};
+use crate::smev::build::{self, Outgoing};
+use crate::smev::model::{Rejection, RequestMessage, ResponseContent, SenderProvidedResponseData};
 use crate::smev::{parse, MessageId, SmevError};
 use crate::store::{new_id, DueKind, StoreError};
 use crate::xml::Document;
@@ -25,7 +20,7 @@ use crate::xml::Document;
 use super::outbound::{self, Outcome};
 use super::poll::{self, PollPlan};
 use super::signatures::check_signatures;
-use super::{acknowledge, pause, until_due, Context};
+use super::{acknowledge, pause, signed_once, until_due, Context};
 
 /// Polls GetRequest for one system until shutdown.
 pub async fn run_requests(ctx: Arc<Context>, system: String) {
@@ -357,7 +352,7 @@ async fn respond_one(ctx: &Context, id: &str) {
     let Some(system) = ctx.systems.get(&rec.system) else {
         return;
     };
-    let outgoing = match crate::cpu::offload(|| build_response(ctx, &rec)).await {
+    let outgoing = match build_response(ctx, &rec).await {
         Ok(o) => o,
         Err(e) => {
             let error = ErrorInfo::permanent("gateway.build", &e, now);
@@ -379,39 +374,32 @@ async fn respond_one(ctx: &Context, id: &str) {
     record(ctx, id, event);
 }
 
-fn build_response(ctx: &Context, rec: &IncomingRecord) -> Result<Outgoing, String> {
+async fn build_response(ctx: &Context, rec: &IncomingRecord) -> Result<Outgoing, String> {
     let system = ctx
         .systems
         .get(&rec.system)
         .ok_or_else(|| format!("information system {} is not configured", rec.system))?;
-    let mode = match ctx.config.smev.attachment_transfer {
-        AttachmentTransfer::Mtom => AttachmentMode::Xop,
-        AttachmentTransfer::Inline => AttachmentMode::Inline,
-    };
+    let replay = rec.signed_response.as_deref();
     let (content, attachments) = match &rec.response {
         Some(OutgoingResponse::Data {
             business_xml,
             attachments,
         }) => {
-            let xml = ctx
-                .store
-                .blob_text(business_xml)
-                .map_err(|e| e.to_string())?;
+            let xml = match replay {
+                Some(_) => String::new(),
+                None => ctx
+                    .store
+                    .blob_text(business_xml)
+                    .map_err(|e| e.to_string())?,
+            };
             (
                 ResponseContent::Primary {
                     content: xml,
                     personal_signature: None,
-                    attachment_headers: attachments
-                        .iter()
-                        .map(|a| AttachmentHeader {
-                            content_id: a.content_id.clone().unwrap_or_else(|| a.hash.clone()),
-                            mime_type: a.mime_type.clone(),
-                            signature_pkcs7: None,
-                        })
-                        .collect(),
+                    attachment_headers: signed_once::attachment_headers(attachments),
                     ref_attachment_headers: Vec::new(),
                 },
-                attachments.clone(),
+                attachments.as_slice(),
             )
         }
         Some(OutgoingResponse::Reject { code, description }) => (
@@ -419,37 +407,36 @@ fn build_response(ctx: &Context, rec: &IncomingRecord) -> Result<Outgoing, Strin
                 code: *code,
                 description: description.clone(),
             }]),
-            Vec::new(),
+            &[][..],
         ),
         None => return Err("no response to send".into()),
     };
-    let mut contents = Vec::new();
-    for a in &attachments {
-        contents.push(AttachmentContent {
-            id: a.content_id.clone().unwrap_or_else(|| a.hash.clone()),
-            content: ctx.store.blob(&a.hash).map_err(|e| e.to_string())?,
-        });
-    }
     let data = SenderProvidedResponseData {
         id: build::ID_PROVIDER.into(),
         message_id: rec.response_message_id.clone().ok_or("no MessageID")?,
         to: rec.reply_to.clone(),
         content,
     };
-    let signed = sign_envelope(
-        build::send_response(&data, &contents, mode, false),
+    let signed = signed_once::sign_once(
+        ctx,
+        "urn:SendResponse",
+        replay,
+        attachments,
         system.client.signer().as_ref(),
         build::ID_PROVIDER,
+        |contents, mode| build::send_response(&data, contents, mode, false),
     )
-    .map_err(|e| e.to_string())?;
-    let key = ctx.store.put_blob(&signed.xml).map_err(|e| e.to_string())?;
-    // Without the record of it, a retry signs again: the same content under the same MessageID.
-    if let Err(e) = ctx.store.apply_incoming(
-        &rec.id,
-        &Actor::Engine,
-        &IncomingEvent::Prepared { envelope: key },
-    ) {
-        tracing::error!(incoming_id = %rec.id, error = %e, "cannot record the signed SendResponse");
+    .await?;
+    if let Some(envelope) = signed.new_envelope {
+        // Without the record of it, a retry signs again: the same content under the same
+        // MessageID, with a different signature.
+        if let Err(e) = ctx.store.apply_incoming(
+            &rec.id,
+            &Actor::Engine,
+            &IncomingEvent::Prepared { envelope },
+        ) {
+            tracing::error!(incoming_id = %rec.id, error = %e, "cannot record the signed SendResponse");
+        }
     }
-    Ok(signed)
+    Ok(signed.outgoing)
 }

@@ -13,19 +13,14 @@ use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 use crate::calendar;
-use crate::config::AttachmentTransfer;
 use crate::domain::{Actor, ErrorInfo, RequestEvent, RequestRecord, RequestState};
-use crate::smev::build::{self, AttachmentMode, Outgoing};
-use crate::smev::client::sign_envelope;
-use crate::smev::model::{
-    AttachmentContent, AttachmentHeader, MessageMetadata, Received, SenderProvidedRequestData,
-};
-use crate::smev::mtom::MimePart;
+use crate::smev::build::{self, Outgoing};
+use crate::smev::model::{MessageMetadata, Received, SenderProvidedRequestData};
 use crate::smev::{MessageId, SmevError};
 use crate::store::{DueKind, StoreError};
 
 use super::outbound::{self, Outcome};
-use super::{pause, until_due, Context};
+use super::{pause, signed_once, until_due, Context};
 
 /// Runs until shutdown.
 pub async fn run(ctx: Arc<Context>) {
@@ -132,111 +127,54 @@ pub async fn send_one(ctx: &Context, id: &str) {
 
 /// Builds and signs the envelope, or rebuilds it from the stored signed bytes.
 async fn prepare(ctx: &Context, rec: &RequestRecord) -> Result<Outgoing, String> {
-    let mode = match ctx.config.smev.attachment_transfer {
-        AttachmentTransfer::Mtom => AttachmentMode::Xop,
-        AttachmentTransfer::Inline => AttachmentMode::Inline,
-    };
-    let mut contents = Vec::new();
-    for a in &rec.attachments {
-        let bytes = ctx
-            .store
-            .blob(&a.hash)
-            .map_err(|e| format!("attachment {}: {e}", a.name))?;
-        contents.push(AttachmentContent {
-            id: a.content_id.clone().unwrap_or_else(|| a.hash.clone()),
-            content: bytes,
-        });
-    }
-    if let Some(key) = &rec.signed_envelope {
-        let xml = ctx
-            .store
-            .blob(key)
-            .map_err(|e| format!("signed envelope: {e}"))?;
-        let parts = if mode == AttachmentMode::Xop {
-            contents
-                .into_iter()
-                .map(|c| MimePart {
-                    content_id: c.id,
-                    content_type: "application/octet-stream".into(),
-                    body: c.content,
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        return Ok(Outgoing {
-            xml,
-            parts,
-            action: "urn:SendRequest",
-        });
-    }
     let system = ctx
         .systems
         .get(&rec.system)
         .ok_or_else(|| format!("information system {} is not configured", rec.system))?;
-    let content = ctx
-        .store
-        .blob_text(&rec.business_xml)
-        .map_err(|e| format!("business XML: {e}"))?;
+    let message_id = rec.message_id.clone().ok_or("no MessageID")?;
+    let content = match rec.signed_envelope {
+        Some(_) => String::new(),
+        None => ctx
+            .store
+            .blob_text(&rec.business_xml)
+            .map_err(|e| format!("business XML: {e}"))?,
+    };
     let data = SenderProvidedRequestData {
         id: build::ID_CONSUMER.into(),
-        message_id: rec.message_id.clone().ok_or("no MessageID")?,
+        message_id: message_id.clone(),
         reference_message_id: None,
         transaction_code: None,
         node_id: system.config.node_id.clone(),
         eol: None,
         content,
         personal_signature: rec.personal.signature_xml.clone(),
-        attachment_headers: rec
-            .attachments
-            .iter()
-            .map(|a| AttachmentHeader {
-                content_id: a.content_id.clone().unwrap_or_else(|| a.hash.clone()),
-                mime_type: a.mime_type.clone(),
-                signature_pkcs7: None,
-            })
-            .collect(),
+        attachment_headers: signed_once::attachment_headers(&rec.attachments),
         ref_attachment_headers: Vec::new(),
         test_message: rec.test_message,
     };
-    let unsigned = build::send_request(&data, &contents, mode, false);
-    let signed = match crate::cpu::offload(|| {
-        sign_envelope(
-            unsigned,
-            system.client.signer().as_ref(),
-            build::ID_CONSUMER,
-        )
-    })
-    .await
-    {
-        Ok(s) => {
-            ctx.metrics
-                .signatures
-                .with_label_values(&["sign", "ok"])
-                .inc();
-            s
-        }
-        Err(e) => {
-            ctx.metrics
-                .signatures
-                .with_label_values(&["sign", "failed"])
-                .inc();
-            return Err(e.to_string());
-        }
-    };
-    let key = ctx.store.put_blob(&signed.xml).map_err(|e| e.to_string())?;
-    let message_id = rec.message_id.clone().ok_or("no MessageID")?;
-    ctx.store
-        .apply_request(
-            &rec.id,
-            &Actor::Engine,
-            &RequestEvent::Prepared {
-                message_id,
-                envelope: key,
-            },
-        )
-        .map_err(|e| e.to_string())?;
-    Ok(signed)
+    let signed = signed_once::sign_once(
+        ctx,
+        "urn:SendRequest",
+        rec.signed_envelope.as_deref(),
+        &rec.attachments,
+        system.client.signer().as_ref(),
+        build::ID_CONSUMER,
+        |contents, mode| build::send_request(&data, contents, mode, false),
+    )
+    .await?;
+    if let Some(envelope) = signed.new_envelope {
+        ctx.store
+            .apply_request(
+                &rec.id,
+                &Actor::Engine,
+                &RequestEvent::Prepared {
+                    message_id,
+                    envelope,
+                },
+            )
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(signed.outgoing)
 }
 
 fn finish_failed(ctx: &Context, rec: &RequestRecord, error: ErrorInfo) {
