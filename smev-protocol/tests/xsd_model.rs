@@ -351,3 +351,113 @@ fn ambiguity_is_refused_with_the_candidates() {
         "{e}"
     );
 }
+
+fn package_root(dir: &str, local: &str) -> Option<(Schema, Field)> {
+    let vs = vs()?;
+    let p = smev_protocol::xsd::Package::open(&vs.join(dir), None).unwrap();
+    let schema = Schema::load(&vs.join(dir).join(&p.main)).unwrap();
+    let tree = p.describe(&p.root(local).unwrap()).unwrap();
+    Some((schema, tree))
+}
+
+#[test]
+fn xml_built_from_fields_passes_libxml2() {
+    let cases = [
+        (
+            "fns-egrul/4.0.6",
+            "FNSVipULRequest",
+            serde_json::json!({"@ИдДок": "7e1b2c1a-0b0e-4f57-9f6c-6a6b8d0f1e21", "ЗапросЮЛ": {"ОГРН": "1027700132195"}}),
+        ),
+        (
+            "fns-inn-singular",
+            "FNSINNSingularRequest",
+            serde_json::json!({
+                "@ИдЗапрос": "Z-1",
+                "СведЮЛ": {"@НаимОрг": "ФНС России", "@ИННЮЛ": "7707329152", "@ОГРН": "1047707030513"},
+                "СведФЛ": {"@ДатаРожд": "1990-04-12", "ФИО": {"@Фамилия": "Иванов", "@Имя": "Пётр"},
+                           "УдЛичнФЛ": {"@КодВидДок": "21", "@СерНомДок": "45 08 123456"}}
+            }),
+        ),
+        (
+            "pfr-snils-by-additional-data",
+            "SnilsByAdditionalDataRequest",
+            serde_json::json!({
+                "FamilyName": "Иванов", "FirstName": "Пётр", "BirthDate": "1990-04-12", "Gender": "Male",
+                "PassportRF": {"Series": "4508", "Number": "123456", "IssueDate": "2010-05-01", "Issuer": "ОВД Тверского района"}
+            }),
+        ),
+    ];
+    for (dir, root, values) in cases {
+        let Some((schema, tree)) = package_root(dir, root) else {
+            return;
+        };
+        let xml = smev_protocol::xsd::build::from_json(&tree, &values)
+            .unwrap_or_else(|e| panic!("{root}: {e:?}"));
+        schema
+            .validate(xml.as_bytes())
+            .unwrap_or_else(|e| panic!("{root}: {e}\n{xml}"));
+    }
+}
+
+#[test]
+fn field_errors_name_each_field() {
+    let Some((_, tree)) = package_root("fns-egrul/4.0.6", "FNSVipULRequest") else {
+        return;
+    };
+    let values = serde_json::json!({"ЗапросЮЛ": {"ОГРН": "1027700132196", "ИННЮЛ": "7707329152"}, "Лишнее": 1});
+    let errors = smev_protocol::xsd::build::from_json(&tree, &values).unwrap_err();
+    let got: Vec<(String, String)> = errors.into_iter().map(|e| (e.path, e.message)).collect();
+    let want = [
+        ("@ИдДок", "значение не указано"),
+        ("ЗапросЮЛ", "указаны взаимоисключающие поля: ОГРН, ИННЮЛ"),
+        ("Лишнее", "такого поля нет в схеме"),
+    ];
+    assert_eq!(got, want.map(|(a, b)| (a.to_string(), b.to_string())));
+    let values = serde_json::json!({"@ИдДок": "1", "ЗапросЮЛ": {"ОГРН": "1027700132196"}});
+    let errors = smev_protocol::xsd::build::from_json(&tree, &values).unwrap_err();
+    assert_eq!(errors[0].path, "ЗапросЮЛ/ОГРН");
+    assert_eq!(errors[0].message, "неверное контрольное число ОГРН");
+    let errors = smev_protocol::xsd::build::from_json(
+        &tree,
+        &serde_json::json!({"@ИдДок": "1", "ЗапросЮЛ": {}}),
+    )
+    .unwrap_err();
+    assert_eq!(
+        errors[0].message,
+        "выберите один из вариантов: ОГРН | ИННЮЛ"
+    );
+}
+
+#[test]
+fn repeated_fields_take_lists_within_their_bounds() {
+    let tree = feature_request();
+    let base = serde_json::json!({
+        "@Id": "r1", "Person": {"@role": "x", "@gender": "M", "LastName": "Иванов", "FirstName": "Пётр", "BirthDate": "1990-01-01"},
+        "Email": "a@b", "Amount": {"@currency": "RUB", "#text": "150.5"}, "Tags": "a b", "Either": "много",
+        "Tree": {"Label": "корень", "Child": []}, "Shape": {"@role": "y", "LastName": "Петров", "FirstName": "Иван"},
+        "Bag": {"Left": 1}, "Extra": {}, "Local": {"Unqualified": "x"}
+    });
+    let schema = Schema::load(&fixtures().join("features/main.xsd")).unwrap();
+    let mut ok = base.clone();
+    ok["Code"] = serde_json::json!(["1234", "5678"]);
+    let xml = smev_protocol::xsd::build::from_json(&tree, &ok).unwrap_or_else(|e| panic!("{e:?}"));
+    // `Extra` needs a wildcard element the fields cannot give: libxml2 names exactly that.
+    let e = schema.validate(xml.as_bytes()).unwrap_err().to_string();
+    assert!(
+        e.contains("Extra") && e.contains("Missing child"),
+        "{e}\n{xml}"
+    );
+    let mut too_many = base.clone();
+    too_many["Code"] = serde_json::json!(["1234", "5678", "9012", "3456"]);
+    let errors = smev_protocol::xsd::build::from_json(&tree, &too_many).unwrap_err();
+    assert_eq!(
+        (errors[0].path.as_str(), errors[0].message.as_str()),
+        ("Code", "не больше 3 значений")
+    );
+    let mut bad = base;
+    bad["Code"] = serde_json::json!(["0123"]);
+    bad["Amount"]["#text"] = serde_json::json!("99");
+    let errors = smev_protocol::xsd::build::from_json(&tree, &bad).unwrap_err();
+    let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["Code[1]", "Amount/#text"], "{errors:?}");
+}

@@ -61,32 +61,8 @@ fn join_or(lengths: &[usize]) -> String {
 /// Whether the 11 digits of a СНИЛС have a matching check number (numbers up to 001-001-998
 /// carry none).
 pub fn snils_checksum_ok(digits: &str) -> bool {
-    let d: Vec<u32> = digits.chars().filter_map(|c| c.to_digit(10)).collect();
-    if d.len() != 11 {
-        return false;
-    }
-    let number: u32 = d[..9].iter().fold(0, |acc, x| acc * 10 + x);
-    if number <= 1_001_998 {
-        return true;
-    }
-    let sum: u32 = d[..9]
-        .iter()
-        .enumerate()
-        .map(|(i, x)| x * (9 - i as u32))
-        .sum();
-    let check = match sum {
-        s if s < 100 => s,
-        100 | 101 => 0,
-        s => {
-            let r = s % 101;
-            if r == 100 {
-                0
-            } else {
-                r
-            }
-        }
-    };
-    check == d[9] * 10 + d[10]
+    let d: String = digits.chars().filter(char::is_ascii_digit).collect();
+    d.len() == 11 && crate::xsd::identifiers::Identifier::Snils.check_number_ok(&d)
 }
 
 /// Checks and normalizes one value. `Ok(None)` is an empty optional field.

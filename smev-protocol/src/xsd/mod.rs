@@ -9,11 +9,15 @@
 //! files as hostile input: bounded file count and size, bounded tree size, recursion cut, and
 //! every failure names the file it comes from.
 
+pub mod build;
+pub mod check;
 pub mod components;
+pub mod identifiers;
 pub mod load;
 pub mod model;
 pub mod package;
 pub mod pattern;
+pub mod regex;
 pub mod resolve;
 pub mod sample;
 pub mod show;

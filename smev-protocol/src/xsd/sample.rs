@@ -6,46 +6,15 @@
 use std::collections::BTreeMap;
 
 use super::model::*;
-use super::pattern;
+use super::{build, pattern};
 use crate::xml::escape;
 
 /// The instance of `root` as an XML document (UTF-8, namespaces declared on the root).
 pub fn instance(root: &Field) -> String {
-    let mut prefixes = BTreeMap::new();
-    collect_namespaces(root, &mut prefixes);
+    let prefixes = build::namespaces(root);
     let mut out = String::new();
     element(&mut out, root, &prefixes, true);
     out
-}
-
-fn collect_namespaces(f: &Field, prefixes: &mut BTreeMap<String, String>) {
-    if let Some(ns) = &f.namespace {
-        let next = format!("ns{}", prefixes.len() + 1);
-        prefixes.entry(ns.clone()).or_insert(next);
-    }
-    if let Content::Complex {
-        attributes,
-        children,
-        ..
-    } = &f.content
-    {
-        for a in attributes {
-            collect_namespaces(a, prefixes);
-        }
-        if let Some(g) = children {
-            group_namespaces(g, prefixes);
-        }
-    }
-}
-
-fn group_namespaces(g: &Group, prefixes: &mut BTreeMap<String, String>) {
-    for item in chosen(g) {
-        match item {
-            Particle::Element(f) => collect_namespaces(f, prefixes),
-            Particle::Group(sub) => group_namespaces(sub, prefixes),
-            Particle::Any { .. } => {}
-        }
-    }
 }
 
 /// The items an instance writes: all of a sequence or `all`, the first alternative of a choice.
@@ -56,21 +25,12 @@ fn chosen(g: &Group) -> &[Particle] {
     }
 }
 
-fn name(f: &Field, prefixes: &BTreeMap<String, String>) -> String {
-    match f.namespace.as_ref().and_then(|ns| prefixes.get(ns)) {
-        Some(p) => format!("{p}:{}", f.name),
-        None => f.name.clone(),
-    }
-}
-
 fn element(out: &mut String, f: &Field, prefixes: &BTreeMap<String, String>, root: bool) {
-    let tag = name(f, prefixes);
+    let tag = build::tag(f, prefixes);
     out.push('<');
     out.push_str(&tag);
     if root {
-        for (ns, p) in prefixes {
-            out.push_str(&format!(" xmlns:{p}=\"{}\"", escape::attr(ns)));
-        }
+        out.push_str(&build::declarations(prefixes));
     }
     let (attributes, children, text) = match &f.content {
         Content::Complex {
@@ -86,7 +46,7 @@ fn element(out: &mut String, f: &Field, prefixes: &BTreeMap<String, String>, roo
         let value = field_value(a);
         out.push_str(&format!(
             " {}=\"{}\"",
-            name(a, prefixes),
+            build::tag(a, prefixes),
             escape::attr(&value)
         ));
     }
