@@ -16,6 +16,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub detail: String,
     pub errors: Vec<SchemaError>,
+    /// `invalid_fields`: each field value that does not fit the kind's schema.
+    pub field_errors: Vec<crate::xsd::build::FieldError>,
 }
 
 #[derive(Serialize)]
@@ -28,6 +30,8 @@ struct Problem<'a> {
     code: &'a str,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     errors: &'a [SchemaError],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    field_errors: &'a [crate::xsd::build::FieldError],
 }
 
 /// Every error code with its HTTP status and title (documented in the README and OpenAPI).
@@ -58,6 +62,11 @@ pub const CODES: &[(&str, u16, &str)] = &[
         "Business XML violates the data kind's XSD",
     ),
     ("unknown_kind", 422, "Unknown data kind"),
+    (
+        "invalid_fields",
+        422,
+        "The field values do not fit the data kind's schema",
+    ),
     (
         "kind_not_allowed",
         403,
@@ -104,6 +113,7 @@ impl ApiError {
             code,
             detail: detail.into(),
             errors: Vec::new(),
+            field_errors: Vec::new(),
         }
     }
 
@@ -126,6 +136,7 @@ impl IntoResponse for ApiError {
             detail: &self.detail,
             code: self.code,
             errors: &self.errors,
+            field_errors: &self.field_errors,
         };
         let json = serde_json::to_vec(&body).unwrap_or_default();
         let mut resp = (self.status, json).into_response();

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod error;
 pub mod health;
+mod kinds;
 pub mod provider;
 pub mod requests;
 
@@ -146,6 +147,8 @@ pub fn router(ctx: Arc<Context>) -> Router {
             "/requests/{id}/personal-signature",
             post(requests::personal_signature),
         )
+        .route("/kinds", get(kinds::list))
+        .route("/kinds/{id}", get(kinds::get))
         .route("/incoming", get(provider::list_incoming))
         .route("/incoming/{id}", get(provider::get_incoming))
         .route(

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::domain::{CaseInfo, RequestRecord, RequestState};
-use crate::engine::intake::{self, NewAttachment, NewRequest};
+use crate::engine::intake::{self, IntakeError, NewAttachment, NewRequest};
 use crate::engine::Context;
 use crate::store::RequestFilter;
 
@@ -37,7 +37,12 @@ pub struct AttachmentIn {
 #[serde(deny_unknown_fields)]
 pub struct CreateRequest {
     pub kind: String,
-    pub business_xml: String,
+    /// The business XML as it is, or …
+    #[serde(default)]
+    pub business_xml: Option<String>,
+    /// … the field values, from which the XML is built by the kind's schema.
+    #[serde(default)]
+    pub fields: Option<serde_json::Value>,
     #[serde(default)]
     pub client_id: Option<String>,
     #[serde(default)]
@@ -90,6 +95,7 @@ async fn submit(
     body: CreateRequest,
     extra: Vec<NewAttachment>,
 ) -> Result<Response, ApiError> {
+    let business_xml = business_xml(ctx, &body.kind, body.business_xml, body.fields).await?;
     let mut attachments = decode_attachments(body.attachments)?;
     attachments.extend(extra);
     let (rec, created) = intake::submit(
@@ -97,7 +103,7 @@ async fn submit(
         NewRequest {
             system: caller.system.clone(),
             kind: body.kind,
-            business_xml: body.business_xml,
+            business_xml,
             client_id: body.client_id,
             case: body.case,
             attachments,
@@ -116,6 +122,49 @@ async fn submit(
         resp.headers_mut().insert(header::LOCATION, v);
     }
     Ok(resp)
+}
+
+/// The business XML given, or built from the field values by the kind's request schema.
+async fn business_xml(
+    ctx: &Context,
+    kind: &str,
+    xml: Option<String>,
+    fields: Option<serde_json::Value>,
+) -> Result<String, ApiError> {
+    let fields = match (xml, fields) {
+        (Some(xml), None) => return Ok(xml),
+        (None, Some(f)) => f,
+        (given, _) => {
+            let which = if given.is_some() { "both" } else { "neither" };
+            return Err(ApiError::new(
+                "invalid_fields",
+                format!("give business_xml or fields, not {which}"),
+            ));
+        }
+    };
+    let k = ctx
+        .kinds
+        .get(kind)
+        .ok_or_else(|| ApiError::from(IntakeError::UnknownKind(kind.into())))?;
+    let Some(trees) = k.fields.clone() else {
+        return Err(ApiError::new(
+            "invalid_fields",
+            format!("the schema of kind {kind} has no field tree (see the gateway's log): send business_xml"),
+        ));
+    };
+    crate::cpu::offload(move || crate::xsd::build::from_json(&trees.request, &fields))
+        .await
+        .map_err(|errors| {
+            let mut e = ApiError::new(
+                "invalid_fields",
+                format!(
+                    "{} field value(s) do not fit the schema of kind {kind}",
+                    errors.len()
+                ),
+            );
+            e.field_errors = errors;
+            e
+        })
 }
 
 /// `POST /api/v1/requests` with a JSON body.

@@ -49,10 +49,46 @@ pub struct SystemRuntime {
     pub personal_signer: Option<Arc<dyn Signer>>,
 }
 
-/// A configured data kind with its compiled schema.
+/// A configured data kind with its compiled schema and, when the schema model can describe
+/// it, the field trees of its request and response (forms, JSON fields, generated answers).
 pub struct KindRuntime {
     pub config: KindConfig,
     pub schema: Arc<Schema>,
+    pub fields: Option<Arc<KindFields>>,
+}
+
+/// The field trees of a kind's two roots.
+#[derive(Debug, serde::Serialize)]
+pub struct KindFields {
+    pub request: crate::xsd::Field,
+    pub response: crate::xsd::Field,
+}
+
+impl KindFields {
+    /// Reads the kind's package; a schema the model cannot describe leaves the kind without
+    /// field trees (libxml2 still validates its messages), with a warning that says why.
+    fn load(k: &KindConfig) -> Option<KindFields> {
+        let (dir, main) = k.package_and_schema();
+        let described = crate::xsd::Package::open(&dir, Some(&main)).and_then(|p| {
+            let tree = |n: &crate::config::ElementName| {
+                p.describe(&crate::xsd::components::QName::new(
+                    Some(&n.namespace),
+                    &n.root,
+                ))
+            };
+            Ok(KindFields {
+                request: tree(&k.request)?,
+                response: tree(&k.response)?,
+            })
+        });
+        match described {
+            Ok(f) => Some(f),
+            Err(e) => {
+                tracing::warn!(kind = %k.id, error = %e, "no field tree for the kind: forms and JSON fields are unavailable for it");
+                None
+            }
+        }
+    }
 }
 
 impl KindRuntime {
@@ -123,6 +159,7 @@ impl Context {
                 KindRuntime {
                     config: k.clone(),
                     schema: Arc::new(schema),
+                    fields: KindFields::load(k).map(Arc::new),
                 },
             );
         }

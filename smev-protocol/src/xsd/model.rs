@@ -3,12 +3,21 @@
 
 use serde::Serialize;
 
-/// How many times a field or group may occur.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// How many times a field or group may occur. Serialized as the number or `"unbounded"`, as
+/// the schema writes `maxOccurs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Occurs {
     Bounded(u32),
     Unbounded,
+}
+
+impl Serialize for Occurs {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Occurs::Bounded(n) => s.serialize_u32(*n),
+            Occurs::Unbounded => s.serialize_str("unbounded"),
+        }
+    }
 }
 
 impl Occurs {
