@@ -34,6 +34,7 @@ mod layout;
 mod login;
 mod posted;
 mod requests;
+mod schema_form;
 
 #[cfg(test)]
 mod tests;

@@ -143,6 +143,10 @@ impl Builder<'_> {
 
     /// A checked text value of `simple` for field `f` (fixed values win).
     fn text(&mut self, f: &Field, simple: &SimpleType, v: &Value, path: &str) -> Option<String> {
+        if v.is_null() {
+            self.error(path, ValueError::Missing.to_string());
+            return None;
+        }
         let Some(text) = scalar(v) else {
             self.error(path, "ожидается значение, а не набор полей");
             return None;

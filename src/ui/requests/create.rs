@@ -1,5 +1,10 @@
 //! «Создать запрос»: the form built from the data kind, its validation, the preview and sending.
 
+use std::sync::Arc;
+
+use crate::engine::KindFields;
+
+use super::super::schema_form;
 use super::create_view::{HiddenField, KindSummary, NewRequestPage, PreviewPage};
 use super::*;
 
@@ -58,6 +63,15 @@ pub(super) fn new_client_id() -> String {
     }
 }
 
+/// The field trees of a kind whose form is made from its schema: one without hand-written
+/// `fields` and `template` whose schema the model describes.
+fn schema_tree(ui: &Ui, kind: &KindConfig) -> Option<Arc<KindFields>> {
+    if !kind.fields.is_empty() || !kind.template.trim().is_empty() {
+        return None;
+    }
+    ui.ctx.kinds.get(&kind.id).and_then(|k| k.fields.clone())
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(super) fn form_page(
     ui: &Ui,
@@ -98,6 +112,9 @@ pub(super) fn form_page(
         kind: KindSummary::of(kind),
         case_fields: forms::case_specs(form, errors),
         kind_fields: forms::kind_specs(kind, form, errors),
+        schema_rows: schema_tree(ui, kind)
+            .map(|t| schema_form::rows(&t.request, form, errors))
+            .unwrap_or_default(),
         errors,
         general,
         details,
@@ -195,7 +212,18 @@ pub(super) fn validate_post(ui: &Ui, user: &User, f: &FormData) -> Result<Prepar
             "Выбранная информационная система или вид сведений вам недоступны.",
         ));
     }
-    let v = forms::validate(kind, f);
+    let mut v = forms::validate(kind, f);
+    let tree = schema_tree(ui, kind);
+    let built = tree
+        .as_ref()
+        .map(|t| crate::xsd::build::from_json(&t.request, &schema_form::values(&t.request, f)));
+    if let Some(Err(field_errors)) = &built {
+        v.errors
+            .extend(field_errors.iter().map(|e| forms::FieldError {
+                field: format!("{}{}", schema_form::VALUE, e.path),
+                message: e.message.clone(),
+            }));
+    }
     if !v.errors.is_empty() {
         return Err(form_page(
             ui,
@@ -209,7 +237,11 @@ pub(super) fn validate_post(ui: &Ui, user: &User, f: &FormData) -> Result<Prepar
             Vec::new(),
         ));
     }
-    let xml = match forms::render_request(kind, &v.values) {
+    let rendered = match built {
+        Some(b) => b.map_err(|_| String::new()),
+        None => forms::render_request(kind, &v.values),
+    };
+    let xml = match rendered {
         Ok(x) => x,
         Err(m) => {
             return Err(form_page(
@@ -282,7 +314,7 @@ pub async fn prepare(
     State(ui): State<UiState>,
     PostedForm { user, form: f }: PostedForm,
 ) -> UiResult {
-    if f.get("edit") == "1" {
+    if f.get("edit") == "1" || !f.get(schema_form::ADD).is_empty() {
         return Ok(match choose(&ui, &user, f.get("system"), f.get("kind")) {
             Some((system, kind)) => form_page(
                 &ui,
@@ -309,7 +341,7 @@ pub async fn prepare(
     }
     let hidden: Vec<HiddenField> =
         f.0.iter()
-            .filter(|(k, _)| k != "csrf" && k != "edit")
+            .filter(|(k, _)| k != "csrf" && k != "edit" && k != schema_form::ADD)
             .map(|(k, v)| HiddenField { name: k, value: v })
             .collect();
     let system_name = ui

@@ -23,6 +23,8 @@ pub(super) struct NewRequestPage<'a> {
     pub kind: KindSummary<'a>,
     pub case_fields: Vec<FieldSpec>,
     pub kind_fields: Vec<FieldSpec>,
+    /// The form made from the kind's request schema (kinds without hand-written fields).
+    pub schema_rows: Vec<super::super::schema_form::Row>,
     pub errors: &'a [FieldError],
     /// The message above the form, when it is refused as a whole.
     pub general: Option<String>,

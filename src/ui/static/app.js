@@ -86,10 +86,29 @@
         ev.preventDefault();
         first.focus();
       } else {
-        var btn = form.querySelector("button[type=submit]");
+        var btn = ev.submitter || form.querySelector("button[type=submit]");
         if (btn) { btn.disabled = true; btn.textContent = "Подождите…"; }
       }
     });
+  });
+
+  // ----- forms made from a schema: only the chosen alternative of a choice is shown -----
+  // (without JavaScript every alternative is shown and the radio button decides; the server
+  // reads only the chosen one either way)
+  document.querySelectorAll("fieldset.schema-choice").forEach(function (box) {
+    var alternatives = Array.prototype.filter.call(box.children, function (el) {
+      return el.classList.contains("schema-alternative");
+    });
+    function sync() {
+      var chosen = box.querySelector("input[data-choice]:checked");
+      alternatives.forEach(function (alt, i) {
+        alt.hidden = !chosen || String(i) !== chosen.value;
+      });
+    }
+    box.addEventListener("change", function (ev) {
+      if (ev.target.hasAttribute("data-choice")) sync();
+    });
+    sync();
   });
 
   // ----- confirmations -----

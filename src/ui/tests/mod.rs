@@ -19,6 +19,7 @@ use crate::engine::Context;
 use super::{auth, routes, Ui};
 
 mod flows;
+mod schema_forms;
 mod sessions;
 mod signing;
 
@@ -37,9 +38,15 @@ pub(super) fn hash() -> String {
 }
 
 pub(super) async fn start() -> Env {
+    start_with(|_| {}).await
+}
+
+/// A UI on the example configuration as `change` leaves it.
+pub(super) async fn start_with(change: impl FnOnce(&mut Config)) -> Env {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(root.join("config/default.toml")).unwrap();
     let mut cfg = Config::from_toml(&text, &root.join("config")).unwrap();
+    change(&mut cfg);
     let dir = tempfile::tempdir().unwrap();
     cfg.storage.path = dir.path().join("db");
     cfg.retention.archive_dir = dir.path().join("archive");
