@@ -145,3 +145,72 @@ fn a_taken_id_is_refused_and_the_configuration_left_as_it_was() {
     assert!(err.contains("already configured"), "{err}");
     assert_eq!(std::fs::read(&config).unwrap(), before);
 }
+
+/// `dev --kind DIR`: the package's form fields sent through the API are answered end to end by
+/// the mock's simulated provider with an answer generated from the response schema — which the
+/// gateway, as for every answer, validated against the kind's XSD before storing it.
+#[test]
+fn dev_mode_answers_an_imported_kind_end_to_end() {
+    let package = root().join("tests/fixtures/vs/example-passport");
+    let mut cmd = Command::new(bin());
+    cmd.args([
+        "dev",
+        "--ephemeral",
+        "--listen",
+        "127.0.0.1:0",
+        "--mock-listen",
+        "127.0.0.1:0",
+        "--kind",
+    ])
+    .arg(&package)
+    .current_dir(std::env::temp_dir());
+    let (child, ready, output) = common::spawn_until(cmd, "DEV-READY ");
+    let mut dev = common::Proc {
+        child,
+        addr: String::new(),
+        output,
+    };
+    let ready: serde_json::Value = serde_json::from_str(&ready).unwrap();
+    let (url, token) = (
+        ready["url"].as_str().unwrap(),
+        ready["token"].as_str().unwrap(),
+    );
+    let fields = serde_json::json!({
+        "@ИдЗапрос": "П-1", "@ИННЮЛ": "7707329152",
+        "Заявитель": {"Фамилия": "Иванова", "Имя": "Анна"},
+        "ЗагранПаспорт": {"@Номер": "751234567"},
+        "Основание": ["01", "02"]
+    });
+    let body = serde_json::json!({"kind": "example-passport", "fields": fields});
+    let (s, created) = common::call(
+        "POST",
+        &format!("{url}/api/v1/requests"),
+        Some(token),
+        Some(&body),
+    );
+    assert_eq!(s, 202, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    let answered = common::wait_for(std::time::Duration::from_secs(60), "the answer", || {
+        let (_, r) = common::call(
+            "GET",
+            &format!("{url}/api/v1/requests/{id}"),
+            Some(token),
+            None,
+        );
+        (r["status"] == "answered").then_some(r)
+    });
+    assert_eq!(answered["kind"], "example-passport");
+    let (s, answer) = common::call(
+        "GET",
+        &format!("{url}/api/v1/requests/{id}/answer"),
+        Some(token),
+        None,
+    );
+    assert_eq!(s, 200, "{answer}");
+    let xml = answer["business_xml"].as_str().unwrap();
+    assert!(
+        xml.contains("ПроверкаПаспортаОтвет") && xml.contains("Сведения"),
+        "{xml}"
+    );
+    assert_eq!(dev.terminate(), Some(0));
+}

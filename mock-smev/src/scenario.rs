@@ -199,22 +199,46 @@ fn template_source(
     })
 }
 
+/// An answer generated from the kind's response schema: every required field with a value of
+/// its type (libxml2 accepts it by construction), as a template that renders to itself.
+fn generated_answer(k: &KindConfig, schema: &std::path::Path) -> anyhow::Result<String> {
+    let dir = schema.parent().unwrap_or(std::path::Path::new("."));
+    let main = schema.strip_prefix(dir).unwrap_or(schema);
+    let package = smev_protocol::xsd::Package::open(dir, Some(main))?;
+    let root = smev_protocol::xsd::components::QName::new(Some(&k.namespace), &k.response);
+    let tree = package.describe(&root)?;
+    let xml = smev_protocol::xsd::sample::instance(&tree);
+    Ok(format!("{{% raw %}}{xml}{{% endraw %}}"))
+}
+
 impl Kind {
     pub fn compile(k: &KindConfig, base: &std::path::Path) -> anyhow::Result<Kind> {
-        let schema = match &k.schema {
-            Some(s) => {
-                let path = resources::schema_path(s, base)?;
-                Some(Schema::load(&path).map_err(|e| anyhow::anyhow!("kind {}: {e}", k.name))?)
+        let schema_file = match &k.schema {
+            Some(s) => Some(resources::schema_path(s, base)?),
+            None => None,
+        };
+        let schema = match &schema_file {
+            Some(path) => {
+                Some(Schema::load(path).map_err(|e| anyhow::anyhow!("kind {}: {e}", k.name))?)
             }
             None => None,
         };
+        // A kind without rules answers every request with a generated answer.
+        let default_rule = [RuleConfig::default()];
+        let configured: &[RuleConfig] = match (k.rules.is_empty(), &schema_file) {
+            (true, Some(_)) => &default_rule,
+            _ => &k.rules,
+        };
         let mut rules = Vec::new();
-        for (i, r) in k.rules.iter().enumerate() {
+        for (i, r) in configured.iter().enumerate() {
             let what = format!("kind {} rule {}", k.name, i + 1);
-            let template = template_source(&r.template, &r.template_file, base)
+            let mut template = template_source(&r.template, &r.template_file, base)
                 .with_context(|| what.clone())?;
             if r.reply == Reply::Answer && template.is_none() {
-                anyhow::bail!("{what}: reply = \"answer\" needs template or template_file");
+                let Some(path) = &schema_file else {
+                    anyhow::bail!("{what}: reply = \"answer\" needs template, template_file or the kind's schema to generate the answer from");
+                };
+                template = Some(generated_answer(k, path).with_context(|| what.clone())?);
             }
             if let Some(t) = &template {
                 compile_check(t, &what)?;

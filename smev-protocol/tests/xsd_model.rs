@@ -327,8 +327,8 @@ fn packages_find_their_main_schema_and_roots() {
     }
     let egrul = smev_protocol::xsd::Package::open(&vs.join("fns-egrul/4.0.6"), None).unwrap();
     let (req, resp) = (
-        egrul.propose("Request").unwrap(),
-        egrul.propose("Response").unwrap(),
+        egrul.propose_request().unwrap(),
+        egrul.propose_response().unwrap(),
     );
     assert_eq!(
         (req.local.as_str(), resp.local.as_str()),
@@ -345,7 +345,7 @@ fn ambiguity_is_refused_with_the_candidates() {
         "{e}"
     );
     let zags = smev_protocol::xsd::Package::open(&vs.join("zags-fataloiv"), None).unwrap();
-    let e = zags.propose("Request").unwrap_err().to_string();
+    let e = zags.propose_request().unwrap_err().to_string();
     assert!(
         e.contains("Request, FATALOIVRequest, FATALOIVResponse"),
         "{e}"

@@ -33,6 +33,10 @@ pub struct DevArgs {
     /// Listen address of the built-in mock SMEV.
     #[arg(long, default_value = "127.0.0.1:7500")]
     mock_listen: SocketAddr,
+    /// A VS package folder to add as a data kind, answered by the mock from its response schema
+    /// (`DIR:REQUEST:RESPONSE` names the roots when the package has several); repeatable.
+    #[arg(long = "kind", value_name = "DIR")]
+    kinds: Vec<super::dev_kinds::DevKind>,
 }
 
 macro_rules! assets {
@@ -235,13 +239,23 @@ pub fn run(a: DevArgs) -> CmdResult {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    let imported = a
+        .kinds
+        .iter()
+        .enumerate()
+        .map(|(n, k)| super::dev_kinds::import(k, n))
+        .collect::<Result<Vec<_>, String>>()?;
     rt.block_on(async move {
         let mut mock_cfg = MockConfig::demo();
         mock_cfg.base_dir = dir.join("assets");
+        mock_cfg
+            .kinds
+            .extend(imported.iter().map(|k| k.mock.clone()));
         let mock = MockSmev::start(mock_cfg, a.mock_listen)
             .await
             .map_err(|e| format!("mock SMEV: {e:#}"))?;
-        let cfg = dev_config(&dir, &creds, &a.listen, &mock.addr().to_string())?;
+        let mut cfg = dev_config(&dir, &creds, &a.listen, &mock.addr().to_string())?;
+        super::dev_kinds::add_to_config(&mut cfg, &imported);
         let running = match daemon::start(cfg, smev_gateway::ui::router).await {
             Ok(r) => r,
             Err(e) => {
@@ -267,6 +281,9 @@ pub fn run(a: DevArgs) -> CmdResult {
             creds.token
         );
         println!("  OpenAPI:   {url}/api/openapi.json   metrics: {url}/metrics");
+        for line in super::dev_kinds::describe(&imported) {
+            println!("  kind:      {line}");
+        }
         println!(
             "  mock SMEV: http://{}/ws   admin: http://{}/admin/",
             mock.addr(),

@@ -74,12 +74,13 @@ fn import(a: ImportArgs) -> CmdResult {
         .canonicalize()
         .map_err(|e| format!("{}: {e}", a.path.display()))?;
     let package = Package::open(&dir, a.main.as_deref()).map_err(|e| e.to_string())?;
-    let pick = |given: &Option<String>, suffix: &str| match given {
-        Some(local) => package.root(local),
-        None => package.propose(suffix),
+    let pick = |given: &Option<String>, request: bool| match (given, request) {
+        (Some(local), _) => package.root(local),
+        (None, true) => package.propose_request(),
+        (None, false) => package.propose_response(),
     };
-    let request = pick(&a.request, "Request").map_err(|e| format!("{e} (--request)"))?;
-    let response = pick(&a.response, "Response").map_err(|e| format!("{e} (--response)"))?;
+    let request = pick(&a.request, true).map_err(|e| format!("{e} (--request)"))?;
+    let response = pick(&a.response, false).map_err(|e| format!("{e} (--response)"))?;
     let request_tree = package.describe(&request).map_err(|e| e.to_string())?;
     package.describe(&response).map_err(|e| e.to_string())?;
     let main = dir.join(&package.main);
@@ -116,7 +117,7 @@ fn personal_mode(s: &str) -> Result<PersonalSignatureMode, String> {
 
 /// A kind id from the package folder: lower case ASCII letters, digits and `-`; a folder named
 /// by a version (`fns-egrul/4.0.6`) is prefixed with its parent's name (`fns-egrul-4-0-6`).
-fn kind_id(dir: &Path) -> String {
+pub(super) fn kind_id(dir: &Path) -> String {
     let slug = |p: Option<&std::ffi::OsStr>| -> String {
         let name = p
             .map(|n| n.to_string_lossy().to_lowercase())

@@ -3,6 +3,7 @@
 
 mod admin;
 mod dev;
+mod dev_kinds;
 mod envelope;
 mod kinds;
 mod serve;

@@ -49,15 +49,27 @@ impl Package {
             .collect()
     }
 
-    /// The root whose local name ends with `suffix` (`Request`, `Response`); refused when none
-    /// or several do.
-    pub fn propose(&self, suffix: &str) -> Result<QName, XsdError> {
+    /// The request root: the one global element of the main schema whose name ends in
+    /// `Request` or `Запрос`; refused when none or several do.
+    pub fn propose_request(&self) -> Result<QName, XsdError> {
+        self.propose("Request", &["Request", "Запрос"])
+    }
+
+    /// The response root: the one ending in `Response` or `Ответ`.
+    pub fn propose_response(&self) -> Result<QName, XsdError> {
+        self.propose("Response", &["Response", "Ответ"])
+    }
+
+    fn propose(&self, role: &str, suffixes: &[&str]) -> Result<QName, XsdError> {
         let all = self.roots();
-        let matching: Vec<&QName> = all.iter().filter(|q| q.local.ends_with(suffix)).collect();
+        let matching: Vec<&QName> = all
+            .iter()
+            .filter(|q| suffixes.iter().any(|s| q.local.ends_with(s)))
+            .collect();
         match matching.as_slice() {
             [one] => Ok((*one).clone()),
             _ => Err(XsdError::AmbiguousRoot {
-                suffix: suffix.to_string(),
+                suffix: role.to_string(),
                 candidates: all.iter().map(|q| q.local.clone()).collect(),
             }),
         }
