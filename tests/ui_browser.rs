@@ -110,6 +110,8 @@ fn start_gateway() -> (Gateway, serde_json::Value) {
             "127.0.0.1:0",
             "--mock-listen",
             "127.0.0.1:0",
+            "--kind",
+            "tests/fixtures/vs/example-passport",
         ])
         .current_dir(root())
         .env("SMEV_GATEWAY_LOG", "warn")

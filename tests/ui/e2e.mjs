@@ -435,9 +435,42 @@ await step("администратор opens dead letters and settings", async (
   check(!(await page.content()).includes("$argon2"), "a password hash is shown");
 });
 
+await step("a kind from a VS package (dev --kind): form made from its schema, choice, «Добавить ещё», Russian errors, answered", async () => {
+  await logout();
+  await login("operator");
+  await page.goto(`${base}/ui/requests/new?kind=example-passport`);
+  await page.getByRole("group", { name: "Фамилия, имя, отчество заявителя" }).waitFor();
+  check(await page.locator("fieldset.schema-section legend", { hasText: "Фамилия, имя, отчество заявителя" }).locator(".req").count() === 1,
+    "the required section has no required mark");
+  await page.getByLabel("Номер заявки").fill("E2E-VS-0001");
+  await page.getByLabel("Идентификатор запроса").fill(`VS-${randomBytes(3).toString("hex")}`);
+  await page.getByLabel("ИНН запрашивающей организации").fill("7707329152");
+  await page.locator('[name="x:Заявитель/Фамилия"]').fill("Иванова");
+  await page.locator('[name="x:Заявитель/Имя"]').fill("Анна");
+  await page.locator('[name="x:Основание[1]"]').selectOption("01");
+  // The choice: only the chosen document's fields are shown.
+  const rf = page.locator('[name="x:ПаспортРФ/@Серия"]');
+  const foreign = page.locator('[name="x:ЗагранПаспорт/@Номер"]');
+  check(await rf.isVisible() && !(await foreign.isVisible()), "the first alternative is not the one shown");
+  await page.getByLabel("Заграничный паспорт").check();
+  check(!(await rf.isVisible()) && await foreign.isVisible(), "switching the choice does not switch the fields");
+  await foreign.fill("12345");
+  await shot("09-schema-form");
+  await Promise.all([page.waitForURL(/\/ui\/requests\/new$/), page.getByRole("button", { name: "Подготовить запрос к отправке" }).click()]);
+  await page.locator('[id="x:ЗагранПаспорт/@Номер-error"]').getByText("не соответствует формату").waitFor();
+  check((await page.getByLabel("Заграничный паспорт").isChecked()), "the chosen alternative was lost");
+  await page.locator('[name="x:ЗагранПаспорт/@Номер"]').fill("751234567");
+  // A second reason: «Добавить ещё» adds a field and keeps what was typed.
+  await Promise.all([page.waitForURL(/\/ui\/requests\/new$/), page.getByRole("button", { name: "Добавить ещё: Основание запроса" }).click()]);
+  await page.locator('[name="x:Основание[2]"]').selectOption("02");
+  check(await page.locator('[name="x:Заявитель/Фамилия"]').inputValue() === "Иванова", "a typed value was lost");
+  await submitAndSend();
+  await waitForText(statusBadge(), ["Ответ получен"], 30000);
+});
+
 await step("1280 px and a 768 px tablet: no horizontal page scroll", async () => {
   const paths = ["/ui/cases", "/ui/requests", answeredCard.replace(base, "") || "/ui/requests", "/ui/requests/new",
-    "/ui/requests/new?kind=zags-marriage", "/ui/monitoring", "/ui/settings", "/ui/dead-letters", "/ui/incoming"];
+    "/ui/requests/new?kind=zags-marriage", "/ui/requests/new?kind=example-passport", "/ui/monitoring", "/ui/settings", "/ui/dead-letters", "/ui/incoming"];
   for (const width of [1280, 768]) {
     await page.setViewportSize({ width, height: 1024 });
     for (const path of paths) {

@@ -87,7 +87,9 @@
         first.focus();
       } else {
         var btn = ev.submitter || form.querySelector("button[type=submit]");
-        if (btn) { btn.disabled = true; btn.textContent = "Подождите…"; }
+        // Disabled only after the form data is taken: a disabled submitter would drop its own
+        // name and value (the «Добавить ещё» buttons carry the element to add).
+        if (btn) setTimeout(function () { btn.disabled = true; btn.textContent = "Подождите…"; }, 0);
       }
     });
   });
