@@ -99,14 +99,15 @@ impl Ui {
             .unwrap_or_else(crate::calendar::moscow);
         let mut labels = HashMap::new();
         for (id, k) in &ctx.kinds {
-            let xsd = std::fs::read_to_string(&k.config.schema).unwrap_or_default();
-            labels.insert(
-                id.clone(),
-                (
-                    xmltable::labels_from_xsd(&xsd, &k.config.request.root),
-                    xmltable::labels_from_xsd(&xsd, &k.config.response.root),
-                ),
-            );
+            if let Some(trees) = &k.fields {
+                labels.insert(
+                    id.clone(),
+                    (
+                        xmltable::labels_from_tree(&trees.request),
+                        xmltable::labels_from_tree(&trees.response),
+                    ),
+                );
+            }
         }
         let ttl = Duration::from_secs(ctx.config.ui.session_ttl_minutes.max(1) * 60);
         Ui {

@@ -1,15 +1,16 @@
 //! Business XML as a readable table: every leaf element (and attribute) of a document becomes a
-//! «поле — значение» row. Field names come from the kind's XSD where it documents the element
-//! in Russian (`xs:documentation xml:lang="ru"`), resolved along the element's path from the
-//! root, so that `INN` under the request and `INN` under the answer get their own labels.
+//! «поле — значение» row. Field names come from the kind's field tree (its schema's
+//! documentation, in Russian where the schema has both languages), resolved along the
+//! element's path from the root, so that `INN` under the request and `INN` under the answer get
+//! their own labels — imports and named types included.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use crate::xml::tree::{Document, NodeId};
+use crate::xsd::{Content, Field, Group, Particle};
 
-const XS: &str = "http://www.w3.org/2001/XMLSchema";
-/// Deepest nesting followed in an XSD (types may be recursive).
-const MAX_XSD_DEPTH: usize = 24;
+/// Deepest nesting labelled (the tree itself is bounded and cut at recursion).
+const MAX_LABEL_DEPTH: usize = 64;
 /// Most rows shown for one document.
 const MAX_ROWS: usize = 2000;
 
@@ -44,164 +45,52 @@ pub fn short_label(doc: &str) -> String {
     }
 }
 
-struct Xsd<'a> {
-    doc: &'a Document,
-    elements: BTreeMap<String, NodeId>,
-    types: BTreeMap<String, NodeId>,
-}
-
-fn local_of(qname: &str) -> &str {
-    qname.rsplit(':').next().unwrap_or(qname)
-}
-
-impl<'a> Xsd<'a> {
-    fn new(doc: &'a Document) -> Xsd<'a> {
-        let mut elements = BTreeMap::new();
-        let mut types = BTreeMap::new();
-        for c in doc.child_elements(doc.root()) {
-            let Some(e) = doc.element(c) else { continue };
-            if e.ns.as_deref() != Some(XS) {
-                continue;
-            }
-            if let Some(name) = e.attr("name") {
-                match e.local.as_str() {
-                    "element" => {
-                        elements.insert(name.to_string(), c);
-                    }
-                    "complexType" => {
-                        types.insert(name.to_string(), c);
-                    }
-                    _ => {}
-                }
-            }
-        }
-        Xsd {
-            doc,
-            elements,
-            types,
-        }
-    }
-
-    fn is_xs(&self, n: NodeId, local: &str) -> bool {
-        self.doc.element(n).is_some_and(|e| e.is(XS, local))
-    }
-
-    /// The Russian documentation directly under `n`'s annotation.
-    fn doc_of(&self, n: NodeId) -> Option<String> {
-        let ann = self
-            .doc
-            .child_elements(n)
-            .find(|c| self.is_xs(*c, "annotation"))?;
-        let docs: Vec<NodeId> = self
-            .doc
-            .child_elements(ann)
-            .filter(|c| self.is_xs(*c, "documentation"))
-            .collect();
-        let ru = docs.iter().copied().find(|d| {
-            self.doc.element(*d).is_some_and(|e| {
-                e.attrs
-                    .iter()
-                    .any(|a| a.local == "lang" && a.value.starts_with("ru"))
-            })
-        });
-        let text = self.doc.text(ru?);
-        let l = short_label(&text);
-        (!l.is_empty()).then_some(l)
-    }
-
-    fn walk_element(&self, decl: NodeId, prefix: &str, depth: usize, out: &mut Labels) {
-        if depth > MAX_XSD_DEPTH {
-            return;
-        }
-        let Some(e) = self.doc.element(decl) else {
-            return;
-        };
-        let (decl, e) = match e.attr("ref") {
-            Some(r) => match self.elements.get(local_of(r)) {
-                Some(d) => match self.doc.element(*d) {
-                    Some(x) => (*d, x),
-                    None => return,
-                },
-                None => return,
-            },
-            None => (decl, e),
-        };
-        let Some(name) = e.attr("name") else { return };
-        let path = if prefix.is_empty() {
-            name.to_string()
-        } else {
-            format!("{prefix}/{name}")
-        };
-        let named_type = e
-            .attr("type")
-            .and_then(|t| self.types.get(local_of(t)).copied());
-        let label = self
-            .doc_of(decl)
-            .or_else(|| named_type.and_then(|t| self.doc_of(t)));
-        if let Some(l) = label {
-            out.entry(path.clone()).or_insert(l);
-        }
-        if let Some(ct) = self
-            .doc
-            .child_elements(decl)
-            .find(|c| self.is_xs(*c, "complexType"))
-        {
-            self.walk_content(ct, &path, depth + 1, out);
-        } else if let Some(t) = named_type {
-            self.walk_content(t, &path, depth + 1, out);
-        }
-    }
-
-    /// Walks a complexType (or a model group inside one) for element declarations.
-    fn walk_content(&self, n: NodeId, path: &str, depth: usize, out: &mut Labels) {
-        if depth > MAX_XSD_DEPTH {
-            return;
-        }
-        for c in self.doc.child_elements(n) {
-            let Some(e) = self.doc.element(c) else {
-                continue;
-            };
-            if e.ns.as_deref() != Some(XS) {
-                continue;
-            }
-            match e.local.as_str() {
-                "element" => self.walk_element(c, path, depth + 1, out),
-                "sequence" | "choice" | "all" | "complexContent" => {
-                    self.walk_content(c, path, depth + 1, out)
-                }
-                "extension" | "restriction" => {
-                    if let Some(base) = e.attr("base").and_then(|b| self.types.get(local_of(b))) {
-                        self.walk_content(*base, path, depth + 1, out);
-                    }
-                    self.walk_content(c, path, depth + 1, out);
-                }
-                _ => {}
-            }
-        }
-    }
-}
-
-/// Labels of the elements under the global element `root` of an XSD (paths relative to the
-/// root; the root itself under "").
-pub fn labels_from_xsd(xsd: &str, root: &str) -> Labels {
+/// Labels of the fields under a root of a kind's field tree (paths relative to the root, the
+/// root itself under "", attributes as `path/@name`): the short form of each field's
+/// documentation, which the schema model reads in Russian where the schema has both languages.
+pub fn labels_from_tree(root: &Field) -> Labels {
     let mut out = Labels::new();
-    let Ok(doc) = Document::parse_str(xsd) else {
-        return out;
-    };
-    let x = Xsd::new(&doc);
-    let Some(decl) = x.elements.get(root).copied() else {
-        return out;
-    };
-    let mut inner = Labels::new();
-    x.walk_element(decl, "", 0, &mut inner);
-    for (k, v) in inner {
-        let rel = match k.split_once('/') {
-            Some((_, rest)) => rest.to_string(),
-            None => String::new(),
-        };
-        out.insert(rel, v);
-    }
+    field_labels(root, "", &mut out, 0);
     out
+}
+
+fn field_labels(f: &Field, path: &str, out: &mut Labels, depth: usize) {
+    if let Some(doc) = f.documentation.as_deref() {
+        out.insert(path.to_string(), short_label(doc));
+    }
+    let Content::Complex {
+        attributes,
+        children,
+        ..
+    } = &f.content
+    else {
+        return;
+    };
+    for a in attributes {
+        if let Some(doc) = a.documentation.as_deref() {
+            out.insert(format!("{path}/@{}", a.name), short_label(doc));
+        }
+    }
+    if let (Some(g), true) = (children, depth < MAX_LABEL_DEPTH) {
+        group_labels(g, path, out, depth);
+    }
+}
+
+fn group_labels(g: &Group, path: &str, out: &mut Labels, depth: usize) {
+    for item in &g.items {
+        match item {
+            Particle::Element(f) => {
+                let child = if path.is_empty() {
+                    f.name.clone()
+                } else {
+                    format!("{path}/{}", f.name)
+                };
+                field_labels(f, &child, out, depth + 1);
+            }
+            Particle::Group(sub) => group_labels(sub, path, out, depth),
+            Particle::Any { .. } => {}
+        }
+    }
 }
 
 fn push(rows: &mut Vec<Row>, group: &[String], label: String, path: String, value: String) {
@@ -229,14 +118,17 @@ fn walk(
         if a.local == "Id" || a.ns.is_some() {
             continue;
         }
-        let label = format!(
-            "{} (атрибут {})",
-            labels
-                .get(plain)
-                .cloned()
-                .unwrap_or_else(|| e.local.clone()),
-            a.local
-        );
+        let label = match labels.get(&format!("{plain}/@{}", a.local)) {
+            Some(own) => own.clone(),
+            None => format!(
+                "{} (атрибут {})",
+                labels
+                    .get(plain)
+                    .cloned()
+                    .unwrap_or_else(|| e.local.clone()),
+                a.local
+            ),
+        };
         push(
             rows,
             group,
@@ -349,10 +241,11 @@ mod tests {
     </td:Result>
 </td:TaxDebtResponse>"#;
 
-    fn schema() -> String {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("schemas/kinds/fns-tax-debt-1.0.xsd");
-        std::fs::read_to_string(p).unwrap()
+    fn labels(root: &str) -> Labels {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/kinds");
+        let p = crate::xsd::Package::open(&dir, Some(std::path::Path::new("fns-tax-debt-1.0.xsd")))
+            .unwrap();
+        labels_from_tree(&p.describe(&p.root(root).unwrap()).unwrap())
     }
 
     #[test]
@@ -371,21 +264,19 @@ mod tests {
 
     #[test]
     fn labels_follow_paths_in_the_schema() {
-        let l = labels_from_xsd(&schema(), "TaxDebtResponse");
+        let l = labels("TaxDebtResponse");
         assert_eq!(l["Result"], "Сведения о задолженности");
         assert_eq!(l["Result/INN"], "ИНН налогоплательщика");
         assert_eq!(l["Result/Debts/Debt/Amount"], "Сумма задолженности");
         // The Debt element has no documentation of its own: its type's is used.
         assert!(l["Result/Debts/Debt"].starts_with("Задолженность"));
-        let req = labels_from_xsd(&schema(), "TaxDebtRequest");
+        let req = labels("TaxDebtRequest");
         assert!(req["Taxpayer/Organization/INN"].starts_with("ИНН организации"));
-        assert!(labels_from_xsd("not xml", "X").is_empty());
-        assert!(labels_from_xsd(&schema(), "Nope").is_empty());
     }
 
     #[test]
     fn leaves_become_rows() {
-        let labels = labels_from_xsd(&schema(), "TaxDebtResponse");
+        let labels = labels("TaxDebtResponse");
         let rows = flatten(ANSWER, &labels).unwrap();
         let paths: Vec<&str> = rows.iter().map(|r| r.path.as_str()).collect();
         assert_eq!(

@@ -48,18 +48,41 @@ pub(super) fn xs_children(set: &SchemaSet, d: usize, node: NodeId) -> Vec<(NodeI
         .collect()
 }
 
-/// `xs:annotation/xs:documentation` of `node`, white space collapsed.
+/// `xs:annotation/xs:documentation` of `node`, white space collapsed; only the Russian ones
+/// (`xml:lang="ru"`) when the schema documents in several languages.
 pub(super) fn documentation(set: &SchemaSet, d: usize, node: NodeId) -> Option<String> {
     let doc = &set.docs[d].doc;
     let annotation = doc.child(node, XS, "annotation")?;
-    let text: Vec<String> = doc
+    let texts: Vec<(Option<&str>, String)> = doc
         .child_elements(annotation)
-        .filter(|c| doc.element(*c).is_some_and(|e| e.is(XS, "documentation")))
-        .map(|c| doc.text(c).split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|t| !t.is_empty())
+        .filter_map(|c| {
+            doc.element(c)
+                .filter(|e| e.is(XS, "documentation"))
+                .map(|e| (c, e))
+        })
+        .map(|(c, e)| {
+            let lang = e
+                .attrs
+                .iter()
+                .find(|a| a.local == "lang" && a.ns.as_deref() == Some(XML_NS))
+                .map(|a| a.value.as_str());
+            (
+                lang,
+                doc.text(c).split_whitespace().collect::<Vec<_>>().join(" "),
+            )
+        })
+        .filter(|(_, t)| !t.is_empty())
         .collect();
-    (!text.is_empty()).then(|| text.join("\n"))
+    let russian = texts.iter().any(|(l, _)| *l == Some("ru"));
+    let chosen: Vec<String> = texts
+        .into_iter()
+        .filter(|(l, _)| !russian || *l == Some("ru"))
+        .map(|(_, t)| t)
+        .collect();
+    (!chosen.is_empty()).then(|| chosen.join("\n"))
 }
+
+const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 
 impl<'a> Resolver<'a> {
     pub(super) fn attr(&self, d: usize, node: NodeId, name: &str) -> Option<&'a str> {
@@ -185,11 +208,22 @@ impl<'a> Resolver<'a> {
             (Some(f), _) => (Some(f.to_string()), true),
             (None, v) => (v.map(str::to_string), false),
         };
+        // An element without documentation of its own is known by its named type's.
+        let own = documentation(self.set, d, node);
+        let documentation = match (own, self.attr(d, node, "type")) {
+            (Some(doc), _) => Some(doc),
+            (None, Some(t)) => self
+                .qname(d, node, t)
+                .ok()
+                .and_then(|q| self.components.get(Space::Type, &q))
+                .and_then(|at| documentation(self.set, at.doc, at.node)),
+            (None, None) => None,
+        };
         Ok(Field {
             kind: FieldKind::Element,
             name: name.to_string(),
             namespace: sd.target_namespace.clone().filter(|_| qualified),
-            documentation: documentation(self.set, d, node),
+            documentation,
             min_occurs: min,
             max_occurs: max,
             default,
