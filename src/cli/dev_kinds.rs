@@ -85,6 +85,7 @@ pub fn import(k: &DevKind, n: usize) -> Result<Imported, String> {
         require_attachment_signature: false,
         fields: Vec::new(),
         template: String::new(),
+        labels: Default::default(),
     };
     let mock = mock_smev::config::KindConfig {
         name: id,

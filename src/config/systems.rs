@@ -145,6 +145,11 @@ pub struct KindConfig {
     /// minijinja template of the request XML, filled from `fields` (values are XML-escaped).
     #[serde(default)]
     pub template: String,
+    /// Labels by field path below the request or response root (`ЗапросЮЛ/ОГРН`,
+    /// `СведЮЛ/@ИННЮЛ`), replacing the schema's documentation in the form made from the schema
+    /// and in the tables of requests and answers.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 impl KindConfig {

@@ -100,11 +100,15 @@ impl Ui {
         let mut labels = HashMap::new();
         for (id, k) in &ctx.kinds {
             if let Some(trees) = &k.fields {
+                let with_overrides = |mut l: xmltable::Labels| {
+                    l.extend(k.config.labels.clone());
+                    l
+                };
                 labels.insert(
                     id.clone(),
                     (
-                        xmltable::labels_from_tree(&trees.request),
-                        xmltable::labels_from_tree(&trees.response),
+                        with_overrides(xmltable::labels_from_tree(&trees.request)),
+                        with_overrides(xmltable::labels_from_tree(&trees.response)),
                     ),
                 );
             }

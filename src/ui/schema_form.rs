@@ -9,6 +9,8 @@
 //! beside its field. Choices and counts of repetitions travel as form fields too: the page
 //! works without JavaScript.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -122,11 +124,18 @@ fn type_hint(s: &SimpleType) -> String {
     }
 }
 
-/// The form's rows for the request tree, with the values and errors posted so far.
-pub(crate) fn rows(root: &Field, form: &FormData, errors: &[FieldError]) -> Vec<Row> {
+/// The form's rows for the request tree, with the values and errors posted so far; `overrides`
+/// are the configured labels by path (without repetition indexes).
+pub(crate) fn rows(
+    root: &Field,
+    form: &FormData,
+    errors: &[FieldError],
+    overrides: &BTreeMap<String, String>,
+) -> Vec<Row> {
     let mut r = Render {
         form,
         errors,
+        overrides,
         rows: Vec::new(),
     };
     r.content(root, "", true);
@@ -136,6 +145,7 @@ pub(crate) fn rows(root: &Field, form: &FormData, errors: &[FieldError]) -> Vec<
 struct Render<'a> {
     form: &'a FormData,
     errors: &'a [FieldError],
+    overrides: &'a BTreeMap<String, String>,
     rows: Vec<Row>,
 }
 
@@ -177,10 +187,34 @@ fn alternative_label(p: &Particle) -> String {
     }
 }
 
+/// A path without its repetition indexes (`Ребенок[2]/ФИО` → `Ребенок/ФИО`), as labels are
+/// configured.
+fn plain(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut skipping = false;
+    for c in path.chars() {
+        match c {
+            '[' => skipping = true,
+            ']' => skipping = false,
+            c if !skipping => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
 impl Render<'_> {
+    /// The configured label of the field at `path`, else the schema's.
+    fn label_at(&self, f: &Field, path: &str) -> (String, String) {
+        match self.overrides.get(&plain(path)) {
+            Some(l) => (l.clone(), label(f).1),
+            None => label(f),
+        }
+    }
+
     fn input(&mut self, f: &Field, simple: &SimpleType, path: String, required: bool) {
         let name = format!("{VALUE}{path}");
-        let (label, doc_hint) = label(f);
+        let (label, doc_hint) = self.label_at(f, &path);
         let hint = [doc_hint, type_hint(simple)]
             .into_iter()
             .filter(|h| !h.is_empty())
@@ -261,7 +295,7 @@ impl Render<'_> {
 
     fn element(&mut self, f: &Field, path: String, required: bool) {
         if matches!(f.content, Content::Complex { .. }) {
-            let (legend, _) = label(f);
+            let (legend, _) = self.label_at(f, &path);
             self.rows.push(Row::Open {
                 error: error_of(self.errors, &format!("{VALUE}{path}")),
                 legend,

@@ -113,7 +113,7 @@ pub(super) fn form_page(
         case_fields: forms::case_specs(form, errors),
         kind_fields: forms::kind_specs(kind, form, errors),
         schema_rows: schema_tree(ui, kind)
-            .map(|t| schema_form::rows(&t.request, form, errors))
+            .map(|t| schema_form::rows(&t.request, form, errors, &kind.labels))
             .unwrap_or_default(),
         errors,
         general,

@@ -10,6 +10,7 @@ async fn schema_env() -> Env {
         for k in cfg.kinds.iter_mut().filter(|k| k.id == "fns-tax-debt") {
             k.fields.clear();
             k.template.clear();
+            k.labels.insert("OnDate".into(), "Дата, на которую нужны сведения".into());
         }
     })
     .await
@@ -35,6 +36,8 @@ async fn the_form_follows_the_schema() {
         "name=\"x:Taxpayer/Organization/INN\"",
         "name=\"x:Taxpayer/Person/INN\"",
         "name=\"x:OnDate\" type=\"date\"",
+        // A label from the configuration replaces the schema's documentation.
+        "<label for=\"x:OnDate\">Дата, на которую нужны сведения",
     ] {
         assert!(page.body.contains(needle), "{needle} in\n{}", page.body);
     }
