@@ -1,6 +1,9 @@
 //! Incoming requests (the provider role): the list, the card with the request's data as a
 //! table, and the answer (business XML) and rejection (code + reason) forms.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -8,15 +11,18 @@ use serde::Deserialize;
 
 use crate::domain::IncomingRecord;
 use crate::engine::intake::{self, IntakeError, NewAttachment};
+use crate::engine::KindFields;
 use crate::read::download::file_response;
 use crate::smev::model::RejectionReasonCode;
 
 use super::access::Action;
 use super::choice::Choice;
+use super::forms::{FieldError, FormData};
 use super::incoming_view::{kind_name, IncomingCard, IncomingListPage, IncomingPage, IncomingRow};
 use super::messages;
 use super::posted::{PostedForm, PostedMultipart};
 use super::render::url_encode;
+use super::schema_form;
 use super::{see_other, Ui, UiResult, UiState, User};
 
 const PAGE: usize = 25;
@@ -79,6 +85,38 @@ fn response_skeleton(ui: &Ui, r: &IncomingRecord) -> String {
     }
 }
 
+/// What the answer form holds after a post: the XML typed, or the fields of the form made from
+/// the response schema with their errors.
+#[derive(Debug, Default)]
+struct Typed {
+    xml: Option<String>,
+    fields: FormData,
+    errors: Vec<FieldError>,
+}
+
+impl Typed {
+    fn xml(xml: String) -> Typed {
+        Typed {
+            xml: Some(xml),
+            ..Typed::default()
+        }
+    }
+}
+
+/// The response field tree and configured labels of the request's kind, for a kind whose forms
+/// are made from its schema (no hand-written `fields` and `template`, as for «Создать запрос»).
+fn response_tree(
+    ui: &Ui,
+    r: &IncomingRecord,
+) -> Option<(Arc<KindFields>, BTreeMap<String, String>)> {
+    let k = ui.ctx.kinds.get(r.kind.as_deref()?)?;
+    let hand_written = !k.config.fields.is_empty() || !k.config.template.trim().is_empty();
+    if hand_written {
+        return None;
+    }
+    Some((k.fields.clone()?, k.config.labels.clone()))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn card_page(
     ui: &Ui,
@@ -87,7 +125,7 @@ fn card_page(
     status: StatusCode,
     error: Option<String>,
     details: Vec<String>,
-    answer_xml: Option<String>,
+    typed: Typed,
     notice: Option<&'static str>,
 ) -> Response {
     let codes = [
@@ -104,7 +142,16 @@ fn card_page(
         nav: "incoming",
         r: IncomingCard::of(ui, user, r),
         codes,
-        answer_xml: answer_xml.unwrap_or_else(|| response_skeleton(ui, r)),
+        answer_rows: response_tree(ui, r)
+            .map(|(t, labels)| {
+                schema_form::rows(&t.response, &typed.fields, &typed.errors, &labels)
+            })
+            .unwrap_or_default(),
+        // With a form made from the schema the XML field starts empty (it wins when filled).
+        answer_xml: typed.xml.unwrap_or_else(|| match response_tree(ui, r) {
+            Some(_) => String::new(),
+            None => response_skeleton(ui, r),
+        }),
         error,
         details,
         notice,
@@ -121,7 +168,7 @@ fn after_decision<T>(
     r: &IncomingRecord,
     result: Result<T, IntakeError>,
     done: &str,
-    answer_xml: Option<String>,
+    typed: Typed,
 ) -> Response {
     match result {
         Ok(_) => see_other(&format!("/ui/incoming/{}?done={done}", url_encode(&r.id))),
@@ -134,7 +181,7 @@ fn after_decision<T>(
                 m.status,
                 Some(m.message),
                 m.details,
-                answer_xml,
+                typed,
                 None,
             )
         }
@@ -161,7 +208,7 @@ pub async fn card(
         StatusCode::OK,
         None,
         Vec::new(),
-        None,
+        Typed::default(),
         notice,
     ))
 }
@@ -192,21 +239,84 @@ pub async fn respond(
             bytes: part.bytes.to_vec(),
         });
     }
+    // The text parts: the fields of the form made from the response schema.
+    let fields = FormData(
+        posted
+            .parts
+            .iter()
+            .filter(|p| p.file_name.is_none())
+            .map(|p| {
+                (
+                    p.name.clone(),
+                    String::from_utf8_lossy(&p.bytes).to_string(),
+                )
+            })
+            .collect(),
+    );
     let user = posted.user;
     ui.require(&user, Action::Create)?;
     let r = load(&ui, &user, &id)?;
-    if xml.trim().is_empty() {
+    if !fields.get(schema_form::ADD).is_empty() {
+        let typed = Typed {
+            fields,
+            ..Typed::default()
+        };
         return Ok(card_page(
             &ui,
             &user,
             &r,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("Введите XML ответа.".into()),
+            StatusCode::OK,
+            None,
             Vec::new(),
-            Some(xml),
+            typed,
             None,
         ));
     }
+    let xml = match (xml.trim().is_empty(), response_tree(&ui, &r)) {
+        (false, _) => xml,
+        (true, Some((tree, _))) => {
+            let values = schema_form::values(&tree.response, &fields);
+            match crate::xsd::build::from_json(&tree.response, &values) {
+                Ok(built) => built,
+                Err(field_errors) => {
+                    let errors = field_errors
+                        .into_iter()
+                        .map(|e| FieldError {
+                            field: format!("{}{}", schema_form::VALUE, e.path),
+                            message: e.message,
+                        })
+                        .collect();
+                    let typed = Typed {
+                        xml: None,
+                        fields,
+                        errors,
+                    };
+                    return Ok(card_page(
+                        &ui,
+                        &user,
+                        &r,
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        Some("Ответ заполнен с ошибками — исправьте отмеченные поля.".into()),
+                        Vec::new(),
+                        typed,
+                        None,
+                    ));
+                }
+            }
+        }
+        (true, None) => {
+            return Ok(card_page(
+                &ui,
+                &user,
+                &r,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("Введите XML ответа.".into()),
+                Vec::new(),
+                Typed::xml(xml),
+                None,
+            ));
+        }
+    };
     let result = intake::respond(&ui.ctx, &id, &xml, files, &user.actor()).await;
     Ok(after_decision(
         &ui,
@@ -214,7 +324,7 @@ pub async fn respond(
         &r,
         result,
         "answered",
-        Some(xml),
+        Typed::xml(xml),
     ))
 }
 
@@ -234,12 +344,19 @@ pub async fn reject(
             StatusCode::UNPROCESSABLE_ENTITY,
             Some("Выберите код причины отказа.".into()),
             Vec::new(),
-            None,
+            Typed::default(),
             None,
         ));
     };
     let result = intake::reject(&ui.ctx, &id, code, f.get("reason").trim(), &user.actor()).await;
-    Ok(after_decision(&ui, &user, &r, result, "rejected", None))
+    Ok(after_decision(
+        &ui,
+        &user,
+        &r,
+        result,
+        "rejected",
+        Typed::default(),
+    ))
 }
 
 /// `GET /ui/incoming/{id}/attachments/{n}`.

@@ -77,6 +77,8 @@ pub(super) struct IncomingPage {
     pub codes: Vec<Choice>,
     /// What the answer field holds: what was typed, or a skeleton of the kind's answer.
     pub answer_xml: String,
+    /// The answer form made from the kind's response schema (empty when it has none).
+    pub answer_rows: Vec<super::schema_form::Row>,
     pub error: Option<String>,
     pub details: Vec<String>,
     pub notice: Option<&'static str>,
