@@ -160,7 +160,7 @@ fn facets(s: &SimpleType, v: &str) -> Result<(), ValueError> {
         return Err(ValueError::TooLong(n));
     }
     for step in &f.patterns {
-        let compiled: Vec<Pattern> = step.iter().filter_map(|p| Pattern::new(p)).collect();
+        let compiled: Vec<_> = step.iter().filter_map(|p| Pattern::cached(p)).collect();
         // A step with a pattern that cannot be compiled is left to libxml2.
         if compiled.len() == step.len() && !compiled.iter().any(|p| p.matches(v)) {
             return Err(ValueError::Pattern(step.join(" | ")));

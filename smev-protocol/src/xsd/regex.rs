@@ -7,12 +7,18 @@
 //! names Unicode blocks, which Rust does not have. A pattern that cannot be translated is
 //! reported as such, and the value is left to libxml2, which validates every message anyway.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use regex_automata::meta::Regex;
 
 /// Longest pattern compiled.
 const MAX_PATTERN_CHARS: usize = 4096;
 /// Largest compiled program (bytes), against patterns like `(a{1000}){1000}`.
 const MAX_COMPILED_BYTES: usize = 4 * 1024 * 1024;
+
+/// Most compiled patterns kept for reuse (a kind's schema has a few hundred).
+const MAX_CACHED: usize = 4096;
 
 /// A compiled `xs:pattern`.
 #[derive(Debug, Clone)]
@@ -33,6 +39,24 @@ impl Pattern {
             .build(&format!("^(?:{translated})$"))
             .ok()?;
         Some(Pattern { regex })
+    }
+
+    /// The compiled pattern, shared: each value check would otherwise compile its type's
+    /// patterns again, and a request may carry thousands of values.
+    pub fn cached(xsd: &str) -> Option<Arc<Pattern>> {
+        static CACHE: OnceLock<Mutex<HashMap<String, Option<Arc<Pattern>>>>> = OnceLock::new();
+        let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+        if let Some(hit) = cache.lock().ok().and_then(|c| c.get(xsd).cloned()) {
+            return hit;
+        }
+        let compiled = Pattern::new(xsd).map(Arc::new);
+        if let Ok(mut c) = cache.lock() {
+            if c.len() >= MAX_CACHED {
+                c.clear();
+            }
+            c.insert(xsd.to_string(), compiled.clone());
+        }
+        compiled
     }
 
     /// Whether the whole value matches.
