@@ -214,3 +214,41 @@ fn dev_mode_answers_an_imported_kind_end_to_end() {
     );
     assert_eq!(dev.terminate(), Some(0));
 }
+
+#[test]
+fn a_zipped_package_is_unpacked_beside_the_archive_and_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = gateway_config(dir.path(), "http://127.0.0.1:9/ws", "");
+    let zip = dir.path().join("example-passport.zip");
+    let status = Command::new("python3")
+        .arg("-c")
+        .arg(
+            r#"
+import sys, zipfile, pathlib
+out, src = sys.argv[1], pathlib.Path(sys.argv[2])
+with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z:
+    for f in sorted(src.rglob("*.xsd")):
+        z.write(f, "VS-пакет/" + str(f.relative_to(src)))
+"#,
+        )
+        .arg(&zip)
+        .arg(root().join("tests/fixtures/vs/example-passport"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let shown = import_and_show(&config, &zip, "passport", &[]);
+    assert!(
+        shown.contains(
+            "request {urn://smev-gateway/example/passport-validity/1.0}ПроверкаПаспортаЗапрос"
+        ),
+        "{shown}"
+    );
+    assert!(dir
+        .path()
+        .join("example-passport/VS-пакет/commons/example-commons-1.0.xsd")
+        .is_file());
+    // A second import into the same folder would mix two packages: refused.
+    let (code, _, err) = run(&["kinds", "import", path(&zip), "--id", "again"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("already holds files"), "{err}");
+}

@@ -33,8 +33,12 @@ pub enum KindsCommand {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The package folder.
+    /// The package folder, or its `.zip` (unpacked into `--into`).
     path: PathBuf,
+    /// Where a `.zip` is unpacked (a new or empty folder; default: beside the archive, named
+    /// after it).
+    #[arg(long)]
+    into: Option<PathBuf>,
     /// The main schema inside the package, when several files are imported by none.
     #[arg(long)]
     main: Option<PathBuf>,
@@ -68,11 +72,52 @@ pub fn run(c: KindsCommand) -> CmdResult {
     }
 }
 
-fn import(a: ImportArgs) -> CmdResult {
-    let dir = a
-        .path
+/// The package folder: `path` itself, or the folder its `.zip` is unpacked into.
+fn package_folder(path: &Path, into: Option<&Path>) -> Result<PathBuf, String> {
+    let is_zip = path.is_file()
+        && path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("zip"));
+    if !is_zip {
+        return path
+            .canonicalize()
+            .map_err(|e| format!("{}: {e}", path.display()));
+    }
+    let target = into
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| path.with_extension(""));
+    let occupied = std::fs::read_dir(&target).is_ok_and(|mut d| d.next().is_some());
+    if occupied {
+        return Err(format!(
+            "{} already holds files: unpack into a new folder (--into)",
+            target.display()
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let files = smev_gateway::xsd::zip::extract(&bytes, &target)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!(
+        "{}: {} files unpacked into {}",
+        path.display(),
+        files.len(),
+        target.display()
+    );
+    // An archive often holds the package in one folder of its own.
+    let canonical = target
         .canonicalize()
-        .map_err(|e| format!("{}: {e}", a.path.display()))?;
+        .map_err(|e| format!("{}: {e}", target.display()))?;
+    let entries: Vec<PathBuf> = std::fs::read_dir(&canonical)
+        .map_err(|e| format!("{}: {e}", canonical.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    match entries.as_slice() {
+        [only] if only.is_dir() => Ok(only.clone()),
+        _ => Ok(canonical),
+    }
+}
+
+fn import(a: ImportArgs) -> CmdResult {
+    let dir = package_folder(&a.path, a.into.as_deref())?;
     let package = Package::open(&dir, a.main.as_deref()).map_err(|e| e.to_string())?;
     let pick = |given: &Option<String>, request: bool| match (given, request) {
         (Some(local), _) => package.root(local),

@@ -13,6 +13,7 @@ pub mod build;
 pub mod check;
 pub mod components;
 pub mod identifiers;
+pub mod inflate;
 pub mod load;
 pub mod model;
 pub mod package;
@@ -22,6 +23,7 @@ pub mod resolve;
 pub mod sample;
 pub mod show;
 mod simple_types;
+pub mod zip;
 
 pub use load::SchemaSet;
 pub use model::{
