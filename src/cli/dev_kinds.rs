@@ -46,13 +46,8 @@ pub fn import(k: &DevKind, n: usize) -> Result<Imported, String> {
         .map_err(|e| format!("--kind {}: {e}", k.dir.display()))?;
     let what = |e: smev_gateway::xsd::XsdError| format!("--kind {}: {e}", dir.display());
     let package = Package::open(&dir, None).map_err(what)?;
-    let pick = |given: &Option<String>, request: bool| match (given, request) {
-        (Some(local), _) => package.root(local),
-        (None, true) => package.propose_request(),
-        (None, false) => package.propose_response(),
-    };
-    let request = pick(&k.request, true).map_err(what)?;
-    let response = pick(&k.response, false).map_err(what)?;
+    let request = package.request_root(k.request.as_deref()).map_err(what)?;
+    let response = package.response_root(k.response.as_deref()).map_err(what)?;
     let tree = package.describe(&request).map_err(what)?;
     let namespace = request.ns.clone().unwrap_or_default();
     if response.ns.as_deref().unwrap_or_default() != namespace {

@@ -119,13 +119,12 @@ fn package_folder(path: &Path, into: Option<&Path>) -> Result<PathBuf, String> {
 fn import(a: ImportArgs) -> CmdResult {
     let dir = package_folder(&a.path, a.into.as_deref())?;
     let package = Package::open(&dir, a.main.as_deref()).map_err(|e| e.to_string())?;
-    let pick = |given: &Option<String>, request: bool| match (given, request) {
-        (Some(local), _) => package.root(local),
-        (None, true) => package.propose_request(),
-        (None, false) => package.propose_response(),
-    };
-    let request = pick(&a.request, true).map_err(|e| format!("{e} (--request)"))?;
-    let response = pick(&a.response, false).map_err(|e| format!("{e} (--response)"))?;
+    let request = package
+        .request_root(a.request.as_deref())
+        .map_err(|e| format!("{e} (--request)"))?;
+    let response = package
+        .response_root(a.response.as_deref())
+        .map_err(|e| format!("{e} (--response)"))?;
     let request_tree = package.describe(&request).map_err(|e| e.to_string())?;
     package.describe(&response).map_err(|e| e.to_string())?;
     let main = dir.join(&package.main);

@@ -1,13 +1,11 @@
 //! Incoming requests (the provider role): the list, the card with the request's data as a
 //! table, and the answer (business XML) and rejection (code + reason) forms.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 
 use crate::domain::IncomingRecord;
 use crate::engine::intake::{self, IntakeError, NewAttachment};
@@ -103,18 +101,12 @@ impl Typed {
     }
 }
 
-/// The response field tree and configured labels of the request's kind, for a kind whose forms
-/// are made from its schema (no hand-written `fields` and `template`, as for «Создать запрос»).
-fn response_tree(
-    ui: &Ui,
+/// The request's kind, when its answer form is made from its schema.
+fn schema_kind<'a>(
+    ui: &'a Ui,
     r: &IncomingRecord,
-) -> Option<(Arc<KindFields>, BTreeMap<String, String>)> {
-    let k = ui.ctx.kinds.get(r.kind.as_deref()?)?;
-    let hand_written = !k.config.fields.is_empty() || !k.config.template.trim().is_empty();
-    if hand_written {
-        return None;
-    }
-    Some((k.fields.clone()?, k.config.labels.clone()))
+) -> Option<(&'a KindFields, &'a BTreeMap<String, String>)> {
+    schema_form::schema_kind(&ui.ctx, r.kind.as_deref()?)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -137,18 +129,17 @@ fn card_page(
     .iter()
     .map(|c| Choice::new(c.as_str(), c.description_ru()))
     .collect();
+    let schema = schema_kind(ui, r);
     let page = IncomingPage {
         title: format!("Входящий запрос: {}", kind_name(ui, r)),
         nav: "incoming",
         r: IncomingCard::of(ui, user, r),
         codes,
-        answer_rows: response_tree(ui, r)
-            .map(|(t, labels)| {
-                schema_form::rows(&t.response, &typed.fields, &typed.errors, &labels)
-            })
+        answer_rows: schema
+            .map(|(t, labels)| schema_form::rows(&t.response, &typed.fields, &typed.errors, labels))
             .unwrap_or_default(),
         // With a form made from the schema the XML field starts empty (it wins when filled).
-        answer_xml: typed.xml.unwrap_or_else(|| match response_tree(ui, r) {
+        answer_xml: typed.xml.unwrap_or_else(|| match schema {
             Some(_) => String::new(),
             None => response_skeleton(ui, r),
         }),
@@ -272,38 +263,28 @@ pub async fn respond(
             None,
         ));
     }
-    let xml = match (xml.trim().is_empty(), response_tree(&ui, &r)) {
+    let xml = match (xml.trim().is_empty(), schema_kind(&ui, &r)) {
         (false, _) => xml,
-        (true, Some((tree, _))) => {
-            let values = schema_form::values(&tree.response, &fields);
-            match crate::xsd::build::from_json(&tree.response, &values) {
-                Ok(built) => built,
-                Err(field_errors) => {
-                    let errors = field_errors
-                        .into_iter()
-                        .map(|e| FieldError {
-                            field: format!("{}{}", schema_form::VALUE, e.path),
-                            message: e.message,
-                        })
-                        .collect();
-                    let typed = Typed {
-                        xml: None,
-                        fields,
-                        errors,
-                    };
-                    return Ok(card_page(
-                        &ui,
-                        &user,
-                        &r,
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        Some("Ответ заполнен с ошибками — исправьте отмеченные поля.".into()),
-                        Vec::new(),
-                        typed,
-                        None,
-                    ));
-                }
+        (true, Some((tree, _))) => match schema_form::build(&tree.response, &fields) {
+            Ok(built) => built,
+            Err(errors) => {
+                let typed = Typed {
+                    xml: None,
+                    fields,
+                    errors,
+                };
+                return Ok(card_page(
+                    &ui,
+                    &user,
+                    &r,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Some("Ответ заполнен с ошибками — исправьте отмеченные поля.".into()),
+                    Vec::new(),
+                    typed,
+                    None,
+                ));
             }
-        }
+        },
         (true, None) => {
             return Ok(card_page(
                 &ui,

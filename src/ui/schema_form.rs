@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::engine::{Context, KindFields};
 use crate::xsd::{Compositor, Content, Field, FieldKind, Group, Occurs, Particle, SimpleType};
 
 use super::choice::Choice;
@@ -384,6 +385,36 @@ impl Render<'_> {
             Particle::Any { .. } => {}
         }
     }
+}
+
+/// A kind whose forms are made from its schema — one without hand-written `fields` and
+/// `template` whose schema the model describes — with its field trees and configured labels.
+/// The same rule serves «Создать запрос» (request root) and the answer to an incoming request
+/// (response root).
+pub(crate) fn schema_kind<'a>(
+    ctx: &'a Context,
+    kind_id: &str,
+) -> Option<(&'a KindFields, &'a BTreeMap<String, String>)> {
+    let k = ctx.kinds.get(kind_id)?;
+    let hand_written = !k.config.fields.is_empty() || !k.config.template.trim().is_empty();
+    if hand_written {
+        return None;
+    }
+    Some((k.fields.as_deref()?, &k.config.labels))
+}
+
+/// The business XML of `root` built from the posted form, or each problem as the error of the
+/// form field it concerns.
+pub(crate) fn build(root: &Field, form: &FormData) -> Result<String, Vec<FieldError>> {
+    crate::xsd::build::from_json(root, &values(root, form)).map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|e| FieldError {
+                field: format!("{VALUE}{}", e.path),
+                message: e.message,
+            })
+            .collect()
+    })
 }
 
 /// The posted values as the JSON `xsd::build::from_json` takes, following the same choices and

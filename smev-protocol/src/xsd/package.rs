@@ -60,6 +60,16 @@ impl Package {
         self.propose("Response", &["Response", "Ответ"])
     }
 
+    /// The request root: the global element named `named`, or the proposed one.
+    pub fn request_root(&self, named: Option<&str>) -> Result<QName, XsdError> {
+        named.map_or_else(|| self.propose_request(), |n| self.root(n))
+    }
+
+    /// The response root: the global element named `named`, or the proposed one.
+    pub fn response_root(&self, named: Option<&str>) -> Result<QName, XsdError> {
+        named.map_or_else(|| self.propose_response(), |n| self.root(n))
+    }
+
     fn propose(&self, role: &str, suffixes: &[&str]) -> Result<QName, XsdError> {
         let all = self.roots();
         let matching: Vec<&QName> = all

@@ -1,9 +1,5 @@
 //! «Создать запрос»: the form built from the data kind, its validation, the preview and sending.
 
-use std::sync::Arc;
-
-use crate::engine::KindFields;
-
 use super::super::schema_form;
 use super::create_view::{HiddenField, KindSummary, NewRequestPage, PreviewPage};
 use super::*;
@@ -63,15 +59,6 @@ pub(super) fn new_client_id() -> String {
     }
 }
 
-/// The field trees of a kind whose form is made from its schema: one without hand-written
-/// `fields` and `template` whose schema the model describes.
-fn schema_tree(ui: &Ui, kind: &KindConfig) -> Option<Arc<KindFields>> {
-    if !kind.fields.is_empty() || !kind.template.trim().is_empty() {
-        return None;
-    }
-    ui.ctx.kinds.get(&kind.id).and_then(|k| k.fields.clone())
-}
-
 #[allow(clippy::too_many_arguments)]
 pub(super) fn form_page(
     ui: &Ui,
@@ -112,8 +99,8 @@ pub(super) fn form_page(
         kind: KindSummary::of(kind),
         case_fields: forms::case_specs(form, errors),
         kind_fields: forms::kind_specs(kind, form, errors),
-        schema_rows: schema_tree(ui, kind)
-            .map(|t| schema_form::rows(&t.request, form, errors, &kind.labels))
+        schema_rows: schema_form::schema_kind(&ui.ctx, &kind.id)
+            .map(|(t, labels)| schema_form::rows(&t.request, form, errors, labels))
             .unwrap_or_default(),
         errors,
         general,
@@ -213,16 +200,10 @@ pub(super) fn validate_post(ui: &Ui, user: &User, f: &FormData) -> Result<Prepar
         ));
     }
     let mut v = forms::validate(kind, f);
-    let tree = schema_tree(ui, kind);
-    let built = tree
-        .as_ref()
-        .map(|t| crate::xsd::build::from_json(&t.request, &schema_form::values(&t.request, f)));
+    let built =
+        schema_form::schema_kind(&ui.ctx, &kind.id).map(|(t, _)| schema_form::build(&t.request, f));
     if let Some(Err(field_errors)) = &built {
-        v.errors
-            .extend(field_errors.iter().map(|e| forms::FieldError {
-                field: format!("{}{}", schema_form::VALUE, e.path),
-                message: e.message.clone(),
-            }));
+        v.errors.extend(field_errors.iter().cloned());
     }
     if !v.errors.is_empty() {
         return Err(form_page(
