@@ -152,25 +152,8 @@ fn a_taken_id_is_refused_and_the_configuration_left_as_it_was() {
 #[test]
 fn dev_mode_answers_an_imported_kind_end_to_end() {
     let package = root().join("tests/fixtures/vs/example-passport");
-    let mut cmd = Command::new(bin());
-    cmd.args([
-        "dev",
-        "--ephemeral",
-        "--listen",
-        "127.0.0.1:0",
-        "--mock-listen",
-        "127.0.0.1:0",
-        "--kind",
-    ])
-    .arg(&package)
-    .current_dir(std::env::temp_dir());
-    let (child, ready, output) = common::spawn_until(cmd, "DEV-READY ");
-    let mut dev = common::Proc {
-        child,
-        addr: String::new(),
-        output,
-    };
-    let ready: serde_json::Value = serde_json::from_str(&ready).unwrap();
+    let (mut dev, ready) =
+        common::start_dev(&[std::ffi::OsStr::new("--kind"), package.as_os_str()]);
     let (url, token) = (
         ready["url"].as_str().unwrap(),
         ready["token"].as_str().unwrap(),

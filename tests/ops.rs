@@ -70,23 +70,7 @@ fn sample(
 
 #[test]
 fn dev_mode_metrics_health_and_graceful_stop() {
-    let mut cmd = Command::new(bin());
-    cmd.args([
-        "dev",
-        "--ephemeral",
-        "--listen",
-        "127.0.0.1:0",
-        "--mock-listen",
-        "127.0.0.1:0",
-    ])
-    .current_dir(std::env::temp_dir());
-    let (child, ready, output) = spawn_until(cmd, "DEV-READY ");
-    let mut dev = Proc {
-        child,
-        addr: String::new(),
-        output,
-    };
-    let ready: Value = serde_json::from_str(&ready).unwrap();
+    let (mut dev, ready) = start_dev::<&str>(&[]);
     let url = ready["url"].as_str().unwrap().to_string();
     let token = ready["token"].as_str().unwrap().to_string();
     assert_eq!(ready["users"].as_array().unwrap().len(), 3);

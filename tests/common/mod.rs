@@ -112,6 +112,30 @@ pub fn spawn_until(
     }
 }
 
+/// `smev-gateway dev` on free ports with a temporary data directory and `extra` arguments,
+/// once it printed its `DEV-READY` line; returns it with that line's JSON.
+pub fn start_dev<S: AsRef<std::ffi::OsStr>>(extra: &[S]) -> (Proc, serde_json::Value) {
+    let mut cmd = Command::new(bin());
+    cmd.args([
+        "dev",
+        "--ephemeral",
+        "--listen",
+        "127.0.0.1:0",
+        "--mock-listen",
+        "127.0.0.1:0",
+    ])
+    .args(extra)
+    .current_dir(std::env::temp_dir());
+    let (child, ready, output) = spawn_until(cmd, "DEV-READY ");
+    let dev = Proc {
+        child,
+        addr: String::new(),
+        output,
+    };
+    let ready = serde_json::from_str(&ready).expect("DEV-READY carries JSON");
+    (dev, ready)
+}
+
 /// Starts the mock SMEV with an optional TOML configuration.
 pub fn start_mock(dir: &Path, config: Option<&str>) -> Proc {
     let mut cmd = Command::new(bin());

@@ -46,18 +46,22 @@ fn u32_at(b: &[u8], at: usize) -> Result<u32, ZipError> {
 
 /// CRC-32 (IEEE), as zip stores it.
 fn crc32(data: &[u8]) -> u32 {
-    let mut table = [0u32; 256];
-    for (i, t) in table.iter_mut().enumerate() {
-        let mut c = i as u32;
-        for _ in 0..8 {
-            c = if c & 1 != 0 {
-                0xedb8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
+    static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut table = [0u32; 256];
+        for (i, t) in table.iter_mut().enumerate() {
+            let mut c = i as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xedb8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+            *t = c;
         }
-        *t = c;
-    }
+        table
+    });
     !data.iter().fold(!0u32, |c, b| {
         table[((c ^ u32::from(*b)) & 0xff) as usize] ^ (c >> 8)
     })
