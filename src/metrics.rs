@@ -206,14 +206,20 @@ impl Metrics {
         // A failed read keeps the gauges' last values; the store noted the failure, which
         // `smev_gateway_storage_failures_total` and readiness show.
         self.storage_failures.set(store.failure_count() as i64);
-        let Ok(open) = store.requests_where(&|r| {
+        let Ok(watched) = store.requests_where(&|r| {
             matches!(
                 r.state,
                 RequestState::Queued | RequestState::Sending | RequestState::Sent
-            )
+            ) || r.is_overdue(now)
         }) else {
             return;
         };
+        self.past_deadline
+            .set(watched.iter().filter(|r| r.is_overdue(now)).count() as i64);
+        let open: Vec<_> = watched
+            .into_iter()
+            .filter(|r| !r.state.is_closed())
+            .collect();
         let oldest_queued = open
             .iter()
             .filter(|r| r.state != RequestState::Sent)
@@ -233,11 +239,6 @@ impl Metrics {
             oldest_sent
                 .map(|t| (now - t).num_milliseconds() as f64 / 1000.0)
                 .unwrap_or(0.0),
-        );
-        self.past_deadline.set(
-            open.iter()
-                .filter(|r| r.deadline.is_some_and(|d| d < now))
-                .count() as i64,
         );
         if let Ok(letters) = store.list_dead_letters(&[]) {
             let open = letters

@@ -83,7 +83,7 @@ impl std::fmt::Display for Operation {
 #[serde(default, deny_unknown_fields)]
 pub struct FaultSpec {
     /// `http_500`, `http_503`, `slow`, `reset`, `corrupt_signature`, `duplicate_delivery`,
-    /// `async_rejection`, or the name of a SMEV fault (`SMEVFailure`, `DestinationOverflow`, …).
+    /// `async_rejection`, `no_answer`, or the name of a SMEV fault (`SMEVFailure`, `DestinationOverflow`, …).
     pub fault: String,
     /// Operations it applies to (`SendRequest`, `GetResponse`, …); empty: every operation the
     /// fault makes sense for.
@@ -110,6 +110,9 @@ pub struct FaultSpec {
     pub sub_code: Option<String>,
     /// `async_rejection`: also put the status into the sender's status queue (GetStatus).
     pub status_queue: bool,
+    /// `no_answer`: SendingTimestamp this many days in the past (default 0), so that a
+    /// consumer's deadline can be tested without waiting for it.
+    pub backdate_days: Option<u32>,
 }
 
 /// What a rule does.
@@ -132,6 +135,9 @@ pub enum FaultAction {
         description: String,
         status_queue: bool,
     },
+    /// Accept a SendRequest stamped `backdate_days` in the past; the provider never answers
+    /// (the request was lost on the provider's side, or sent long ago).
+    NoAnswer { backdate_days: u32 },
 }
 
 /// When a rule is evaluated.
@@ -153,7 +159,7 @@ impl FaultAction {
             | FaultAction::Reset
             | FaultAction::Smev(_) => Phase::Call,
             FaultAction::CorruptSignature | FaultAction::DuplicateDelivery => Phase::Delivery,
-            FaultAction::AsyncRejection { .. } => Phase::Accept,
+            FaultAction::AsyncRejection { .. } | FaultAction::NoAnswer { .. } => Phase::Accept,
         }
     }
 
@@ -167,6 +173,7 @@ impl FaultAction {
             FaultAction::CorruptSignature => "corrupt_signature".into(),
             FaultAction::DuplicateDelivery => "duplicate_delivery".into(),
             FaultAction::AsyncRejection { .. } => "async_rejection".into(),
+            FaultAction::NoAnswer { .. } => "no_answer".into(),
         }
     }
 
@@ -178,6 +185,7 @@ impl FaultAction {
             FaultAction::AsyncRejection { .. } => {
                 vec![Operation::SendRequest, Operation::SendResponse]
             }
+            FaultAction::NoAnswer { .. } => vec![Operation::SendRequest],
             _ => Operation::ALL.to_vec(),
         }
     }
@@ -186,7 +194,7 @@ impl FaultAction {
 /// A rule that cannot be installed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FaultSpecError {
-    #[error("unknown fault {0:?}: use http_500, http_503, slow, reset, corrupt_signature, duplicate_delivery, async_rejection or a SMEV fault name ({1})")]
+    #[error("unknown fault {0:?}: use http_500, http_503, slow, reset, corrupt_signature, duplicate_delivery, async_rejection, no_answer or a SMEV fault name ({1})")]
     UnknownFault(String, String),
     #[error("unknown operation {0:?} (SendRequest, SendResponse, GetRequest, GetResponse, Ack, GetStatus)")]
     UnknownOperation(String),
@@ -264,6 +272,9 @@ pub fn action_of(spec: &FaultSpec) -> Result<FaultAction, FaultSpecError> {
                 "Бизнес-данные сообщения не соответствуют схеме, зарегистрированной в СМЭВ.".into()
             }),
             status_queue: spec.status_queue,
+        },
+        "no_answer" => FaultAction::NoAnswer {
+            backdate_days: spec.backdate_days.unwrap_or(0).min(3660),
         },
         _ => {
             let kind = SmevFaultKind::ALL
@@ -408,7 +419,10 @@ impl Injector {
                     Phase::Delivery => {
                         op.is_get() || (action == FaultAction::CorruptSignature && op.is_send())
                     }
-                    Phase::Accept => op.is_send(),
+                    Phase::Accept => match action {
+                        FaultAction::NoAnswer { .. } => op == Operation::SendRequest,
+                        _ => op.is_send(),
+                    },
                 };
                 if !fits {
                     return Err(FaultSpecError::NotApplicable(action.name(), op));
@@ -552,6 +566,30 @@ mod tests {
                 ..spec("duplicate_delivery")
             })
             .is_err());
+    }
+
+    #[test]
+    fn no_answer_fits_send_request_only() {
+        let mut inj = Injector::new(Some(1));
+        assert!(inj
+            .add(FaultSpec {
+                operations: vec!["SendResponse".into()],
+                ..spec("no_answer")
+            })
+            .is_err());
+        inj.add(FaultSpec {
+            backdate_days: Some(40),
+            ..spec("no_answer")
+        })
+        .unwrap();
+        assert_eq!(
+            inj.pick(Operation::SendResponse, Phase::Accept, |_| true),
+            None
+        );
+        assert_eq!(
+            inj.pick(Operation::SendRequest, Phase::Accept, |_| true),
+            Some(FaultAction::NoAnswer { backdate_days: 40 })
+        );
     }
 
     #[test]

@@ -242,6 +242,8 @@ pub struct ListQuery {
     pub updated_from: Option<DateTime<Utc>>,
     pub updated_to: Option<DateTime<Utc>>,
     pub q: Option<String>,
+    /// `true`: only requests unanswered past their deadline (expired ones included).
+    pub overdue: Option<bool>,
     pub cursor: Option<String>,
     pub limit: Option<usize>,
 }
@@ -290,6 +292,8 @@ pub async fn list(
         updated_from: q.updated_from,
         updated_to: q.updated_to,
         text: q.q.filter(|t| !t.trim().is_empty()),
+        overdue_at: (q.overdue == Some(true)).then(Utc::now),
+        deadline_to: None,
     };
     let (items, next) = ctx
         .store

@@ -36,6 +36,8 @@ pub struct Config {
     #[serde(default)]
     pub retention: RetentionConfig,
     #[serde(default)]
+    pub calendar: CalendarConfig,
+    #[serde(default)]
     pub systems: Vec<SystemConfig>,
     #[serde(default)]
     pub kinds: Vec<KindConfig>,
@@ -84,6 +86,9 @@ impl Config {
         };
         fix(&mut self.storage.path);
         fix(&mut self.retention.archive_dir);
+        for f in &mut self.calendar.files {
+            fix(f);
+        }
         if let Some(t) = &mut self.smev.trust {
             fix(t);
         }

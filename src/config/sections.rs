@@ -311,3 +311,12 @@ impl Default for RetentionConfig {
         }
     }
 }
+
+/// The production calendar legal deadlines count working days by.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CalendarConfig {
+    /// Calendar files in the xmlcalendar.ru format; each replaces the shipped year it describes
+    /// (2026 and 2027 are shipped) or adds a year.
+    pub files: Vec<PathBuf>,
+}

@@ -67,6 +67,10 @@ pub struct IncomingRecord {
     pub attachments: Vec<AttachmentRef>,
     pub sender: Option<Participant>,
     pub sending_timestamp: Option<DateTime<Utc>>,
+    /// When our answer is due: the kind's working days from SMEV's SendingTimestamp (records
+    /// stored before deadlines were tracked have none).
+    #[serde(default)]
+    pub answer_deadline: Option<DateTime<Utc>>,
     pub test_message: bool,
     pub signatures: Vec<SignatureSummary>,
     pub response: Option<OutgoingResponse>,
@@ -166,6 +170,21 @@ pub fn incoming_allowed(from: IncomingState, to: IncomingState) -> bool {
 }
 
 impl IncomingRecord {
+    /// Not answered yet: waiting for the agency system, or its answer refused by SMEV.
+    pub fn awaits_answer(&self) -> bool {
+        matches!(self.state, IncomingState::Received | IncomingState::Failed)
+    }
+
+    /// Not answered and past the answer deadline.
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        self.awaits_answer() && self.answer_deadline.is_some_and(|d| d < now)
+    }
+
+    /// Whether the answer sent (or being sent) is a refusal rather than data.
+    pub fn answered_with_refusal(&self) -> bool {
+        matches!(self.response, Some(OutgoingResponse::Reject { .. }))
+    }
+
     /// Applies `event` at `now`: the new field values, and the state change `(from, to)` if
     /// there is one. On an error the record is unchanged.
     pub fn apply(

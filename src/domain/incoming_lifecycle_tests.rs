@@ -41,6 +41,7 @@ fn record(state: IncomingState) -> IncomingRecord {
         attachments: Vec::new(),
         sender: None,
         sending_timestamp: None,
+        answer_deadline: None,
         test_message: false,
         signatures: Vec::new(),
         response: None,

@@ -163,6 +163,13 @@ fn takes_verdict(s: RequestState) -> bool {
 }
 
 impl RequestRecord {
+    /// Unanswered past its legal deadline: still waiting, or expired by it. An expired request
+    /// stays overdue, so the supervisor's overdue list and count keep it until someone acts.
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        let unanswered = !self.state.is_closed() || self.state == RequestState::Expired;
+        unanswered && self.deadline.is_some_and(|d| d < now)
+    }
+
     /// Applies `event` at `now`: the new field values, and the state change if there is one.
     /// On an error the record is unchanged.
     pub fn apply(

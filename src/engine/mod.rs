@@ -27,10 +27,11 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{FixedOffset, Utc};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
+use crate::calendar::WorkCalendar;
 use crate::config::{Config, KindConfig, PersonalSignatureMode, SystemConfig};
 use crate::dsig::certificate::thumbprint;
 use crate::dsig::{CertificateInfo, OpenSslSigner, Signer, TrustStore};
@@ -121,6 +122,10 @@ pub struct Context {
     pub kinds: BTreeMap<String, KindRuntime>,
     /// CAs SMEV's signatures must chain to (when configured).
     pub smev_trust: Option<TrustStore>,
+    /// Working days for legal deadlines.
+    pub calendar: WorkCalendar,
+    /// The agency's time zone (`ui.timezone`): local dates of deadlines and working days.
+    pub tz: FixedOffset,
     pub wake_sender: Notify,
     pub wake_poller: Notify,
     pub wake_responder: Notify,
@@ -136,6 +141,22 @@ pub struct Context {
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Context").finish_non_exhaustive()
+    }
+}
+
+/// Deadlines reach into next year: a missing year counts only the statutory holidays, which an
+/// operator should know before the first deadline lands there.
+fn warn_of_missing_years(calendar: &WorkCalendar) {
+    use chrono::Datelike;
+    let this_year = Utc::now().year();
+    let known: Vec<i32> = calendar.years().into_iter().map(|(y, _)| y).collect();
+    for year in [this_year, this_year + 1] {
+        if !known.contains(&year) {
+            tracing::warn!(
+                year,
+                "no production calendar file for this year: deadlines count weekends and the statutory holidays only; add the year's file to calendar.files"
+            );
+        }
     }
 }
 
@@ -244,6 +265,11 @@ impl Context {
         // the gateway together (`daemon`): the payloads are the public API's shape.
         let store = SledStore::open(&config.storage.path, config.storage.cache_bytes)
             .map_err(|e| StartError(e.to_string()))?;
+        let calendar = WorkCalendar::load(&config.calendar.files)
+            .map_err(|e| StartError(format!("calendar.files: {e}")))?;
+        warn_of_missing_years(&calendar);
+        let tz = crate::calendar::parse_offset(&config.ui.timezone)
+            .unwrap_or_else(crate::calendar::moscow);
         let (shutdown, _) = watch::channel(false);
         Ok(Arc::new(Context {
             config: Arc::new(config),
@@ -252,6 +278,8 @@ impl Context {
             systems,
             kinds,
             smev_trust,
+            calendar,
+            tz,
             wake_sender: Notify::new(),
             wake_poller: Notify::new(),
             wake_responder: Notify::new(),

@@ -251,6 +251,20 @@ fn store_incoming(
             content_id: Some(a.id.clone()),
         });
     }
+    let sending_timestamp = msg
+        .metadata
+        .sending_timestamp
+        .map(|t| t.with_timezone(&Utc));
+    let deadline_days = kind
+        .as_ref()
+        .and_then(|k| ctx.kinds.get(k))
+        .map(|k| k.config.deadline_working_days)
+        .unwrap_or(5);
+    let answer_deadline = Some(ctx.calendar.add_working_days(
+        sending_timestamp.unwrap_or(now),
+        deadline_days,
+        ctx.tz,
+    ));
     let rec = IncomingRecord {
         id: new_id(),
         system: system.into(),
@@ -265,10 +279,8 @@ fn store_incoming(
         envelope: ctx.store.put_blob(envelope)?,
         attachments,
         sender: msg.metadata.sender.clone(),
-        sending_timestamp: msg
-            .metadata
-            .sending_timestamp
-            .map(|t| t.with_timezone(&Utc)),
+        sending_timestamp,
+        answer_deadline,
         test_message: msg.data.test_message,
         signatures,
         response: None,

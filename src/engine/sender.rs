@@ -12,7 +12,6 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
-use crate::calendar;
 use crate::domain::{Actor, ErrorInfo, RequestEvent, RequestRecord, RequestState};
 use crate::smev::build::{self, Outgoing};
 use crate::smev::model::{MessageMetadata, Received, SenderProvidedRequestData};
@@ -211,12 +210,11 @@ async fn record_outcome(
         .get(&rec.kind)
         .map(|k| k.config.deadline_working_days)
         .unwrap_or(5);
-    let tz = calendar::parse_offset(&ctx.config.ui.timezone).unwrap_or_else(calendar::moscow);
     let sent = |sent_at: DateTime<Utc>,
                 status: Option<String>,
                 evidence: Option<String>,
                 already_sent: bool| {
-        let deadline = calendar::add_working_days(sent_at, kind_cfg, tz);
+        let deadline = ctx.calendar.add_working_days(sent_at, kind_cfg, ctx.tz);
         let r = outcome(
             ctx,
             rec,

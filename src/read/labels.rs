@@ -21,6 +21,17 @@ pub fn request_state(state: RequestState) -> &'static str {
 }
 
 /// The incoming request's status as staff see it.
+/// The state of an incoming request whose answer is a refusal: a refusal is not an answer, and
+/// the clerk must see which one went out.
+pub fn incoming_refusal_state(state: IncomingState) -> &'static str {
+    match state {
+        IncomingState::Received => "Получен, ожидает ответа",
+        IncomingState::Responding => "Отказ отправляется",
+        IncomingState::Responded => "Отказ отправлен",
+        IncomingState::Failed => "Ошибка отправки отказа",
+    }
+}
+
 pub fn incoming_state(state: IncomingState) -> &'static str {
     match state {
         IncomingState::Received => "Получен, ожидает ответа",

@@ -134,7 +134,7 @@ impl RequestView {
             sent_at: r.sent_at,
             smev_status: r.smev_status.clone(),
             deadline: r.deadline,
-            overdue: !r.state.is_closed() && r.deadline.is_some_and(|d| d < now),
+            overdue: r.is_overdue(now),
             personal_signature: PersonalSignatureView {
                 mode: r.personal.mode.clone(),
                 signed: r.personal.signature_xml.is_some(),
@@ -163,6 +163,10 @@ pub struct IncomingView {
     pub message_id: String,
     pub sender: Option<Participant>,
     pub sending_timestamp: Option<DateTime<Utc>>,
+    /// When our answer is due (working days of the production calendar).
+    pub answer_deadline: Option<DateTime<Utc>>,
+    /// Not answered and past `answer_deadline`.
+    pub overdue: bool,
     pub test_message: bool,
     pub business_xml: Option<String>,
     pub attachments: Vec<AttachmentView>,
@@ -185,6 +189,8 @@ impl IncomingView {
             message_id: r.message_id.clone(),
             sender: r.sender.clone(),
             sending_timestamp: r.sending_timestamp,
+            answer_deadline: r.answer_deadline,
+            overdue: r.is_overdue(Utc::now()),
             test_message: r.test_message,
             business_xml: if with_xml {
                 ctx.store.blob_text(&r.business_xml).ok()

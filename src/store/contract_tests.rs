@@ -253,6 +253,7 @@ fn an_incoming_request_is_stored_once() {
             attachments: Vec::new(),
             sender: None,
             sending_timestamp: None,
+            answer_deadline: None,
             test_message: false,
             signatures: Vec::new(),
             response: None,

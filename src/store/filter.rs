@@ -20,6 +20,10 @@ pub struct RequestFilter {
     pub updated_to: Option<DateTime<Utc>>,
     /// Case-insensitive substring of the case reference, applicant, ИНН or СНИЛС.
     pub text: Option<String>,
+    /// Only requests overdue at this instant ([`RequestRecord::is_overdue`]).
+    pub overdue_at: Option<DateTime<Utc>>,
+    /// Only requests with a deadline no later than this.
+    pub deadline_to: Option<DateTime<Utc>>,
 }
 
 impl RequestFilter {
@@ -56,6 +60,14 @@ impl RequestFilter {
             || self.updated_to.is_some_and(|t| r.updated_at > t)
         {
             return false;
+        }
+        if self.overdue_at.is_some_and(|now| !r.is_overdue(now)) {
+            return false;
+        }
+        if let Some(t) = self.deadline_to {
+            if r.deadline.is_none_or(|d| d > t) {
+                return false;
+            }
         }
         if let Some(text) = &self.text {
             let needle = text.to_lowercase();

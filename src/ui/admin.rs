@@ -117,10 +117,20 @@ pub async fn monitoring(State(ui): State<UiState>, user: User) -> UiResult {
             }
         })
         .collect();
-    let overdue = all
+    let mut overdue_list: Vec<_> = all.iter().filter(|r| r.is_overdue(now)).collect();
+    overdue_list.sort_by_key(|r| r.deadline);
+    let overdue = overdue_list.len();
+    let soon = ui.end_of_next_working_day(now);
+    let due_soon = all
         .iter()
-        .filter(|r| !r.state.is_closed() && r.deadline.is_some_and(|d| d < now))
+        .filter(|r| !r.state.is_closed() && r.deadline.is_some_and(|d| d > now && d <= soon))
         .count();
+    let overdue_rows: Vec<RequestRow> = overdue_list
+        .iter()
+        .take(50)
+        .map(|r| RequestRow::of(&ui, r))
+        .collect();
+    let by_kind = ui.deadlines_by_kind(&all, now);
     let dead_open = ui
         .ctx
         .store
@@ -131,16 +141,21 @@ pub async fn monitoring(State(ui): State<UiState>, user: User) -> UiResult {
                 .count()
         })
         .unwrap_or(0);
-    let incoming_waiting = ui
+    let incoming = ui
         .ctx
         .store
         .list_incoming(&systems, None, 10_000)
-        .map(|(v, _)| {
-            v.iter()
-                .filter(|r| r.state == IncomingState::Received)
-                .count()
-        })
-        .unwrap_or(0);
+        .map(|(v, _)| v)
+        .unwrap_or_default();
+    let incoming_waiting = incoming
+        .iter()
+        .filter(|r| r.state == IncomingState::Received)
+        .count();
+    let incoming_overdue = incoming.iter().filter(|r| r.is_overdue(now)).count();
+    let incoming_due_soon = incoming
+        .iter()
+        .filter(|r| r.awaits_answer() && r.answer_deadline.is_some_and(|d| d > now && d <= soon))
+        .count();
     let page = MonitoringPage {
         title: "Мониторинг",
         nav: "monitoring",
@@ -150,8 +165,13 @@ pub async fn monitoring(State(ui): State<UiState>, user: User) -> UiResult {
         errors_today,
         error_rows,
         overdue,
+        overdue_rows,
+        due_soon,
+        by_kind,
         dead_open,
         incoming_waiting,
+        incoming_overdue,
+        incoming_due_soon,
         last_smev_answer: ui.ctx.last_smev_answer(),
         now,
     };

@@ -26,9 +26,17 @@ pub(super) struct MonitoringPage {
     pub oldest: Option<WaitingRow>,
     pub errors_today: usize,
     pub error_rows: Vec<FailedRow>,
+    /// Unanswered past the deadline, expired ones included.
     pub overdue: usize,
+    /// The overdue requests, the longest overdue first.
+    pub overdue_rows: Vec<RequestRow>,
+    /// Open, deadline today or on the next working day.
+    pub due_soon: usize,
+    pub by_kind: Vec<super::deadlines::KindDeadlines>,
     pub dead_open: usize,
     pub incoming_waiting: usize,
+    pub incoming_overdue: usize,
+    pub incoming_due_soon: usize,
     pub last_smev_answer: Option<DateTime<Utc>>,
     pub now: DateTime<Utc>,
 }

@@ -103,7 +103,7 @@ pub fn group(requests: &[RequestRecord]) -> Vec<CaseRow> {
         let (row, counts) = entry;
         row.requests += 1;
         *counts.entry(r.state).or_insert(0) += 1;
-        if !r.state.is_closed() && r.deadline.is_some_and(|d| d < now) {
+        if r.is_overdue(now) {
             row.overdue += 1;
         }
         row.updated_at = row.updated_at.max(r.updated_at);

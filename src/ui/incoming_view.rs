@@ -40,9 +40,15 @@ pub(super) struct IncomingRow {
     pub href: String,
     pub system: String,
     pub kind_name: String,
+    /// The state, or `refused` once a refusal went out (its own badge colour).
     pub status: &'static str,
     pub status_label: &'static str,
     pub received_at: DateTime<Utc>,
+    /// When our answer is due.
+    pub deadline: Option<DateTime<Utc>>,
+    pub overdue: bool,
+    /// «срок истекает завтра» and the like, while the answer is awaited.
+    pub deadline_note: Option<&'static str>,
     /// The requester's name, or its mnemonic.
     pub sender: Option<String>,
     pub test_message: bool,
@@ -50,14 +56,27 @@ pub(super) struct IncomingRow {
 
 impl IncomingRow {
     pub(super) fn of(ui: &Ui, r: &IncomingRecord) -> IncomingRow {
+        let now = Utc::now();
+        let refused = r.answered_with_refusal() && r.state != IncomingState::Received;
         IncomingRow {
             id: r.id.clone(),
             href: format!("/ui/incoming/{}", url_encode(&r.id)),
             system: r.system.clone(),
             kind_name: kind_name(ui, r),
-            status: r.state.as_str(),
-            status_label: crate::read::labels::incoming_state(r.state),
+            status: if refused && r.state != IncomingState::Failed {
+                "refused"
+            } else {
+                r.state.as_str()
+            },
+            status_label: if refused {
+                crate::read::labels::incoming_refusal_state(r.state)
+            } else {
+                crate::read::labels::incoming_state(r.state)
+            },
             received_at: r.received_at,
+            deadline: r.answer_deadline,
+            overdue: r.is_overdue(now),
+            deadline_note: ui.deadline_note(r.answer_deadline, r.awaits_answer(), now),
             sender: r
                 .sender
                 .as_ref()

@@ -25,8 +25,10 @@ pub mod xmltable;
 
 mod admin;
 mod admin_view;
+mod advice;
 mod cases;
 mod choice;
+mod deadlines;
 mod history_line;
 mod incoming;
 mod incoming_view;
@@ -35,6 +37,7 @@ mod login;
 mod posted;
 mod requests;
 mod schema_form;
+mod value_text;
 
 #[cfg(test)]
 mod tests;
@@ -58,7 +61,7 @@ use crate::engine::Context;
 use access::Action;
 use login_guard::LoginGuard;
 use session::{Session, Sessions};
-use xmltable::Labels;
+use xmltable::Legend;
 
 /// Shared state of the UI.
 pub struct Ui {
@@ -68,8 +71,9 @@ pub struct Ui {
     pub env: minijinja::Environment<'static>,
     /// Display time zone.
     pub tz: FixedOffset,
-    /// Kind id → (labels of request fields, labels of answer fields) from the kind's XSD.
-    pub labels: HashMap<String, (Labels, Labels)>,
+    /// Kind id → (legend of request fields, legend of answer fields) from the kind's XSD:
+    /// labels (with the kind's configured overrides) and value shapes.
+    pub labels: HashMap<String, (Legend, Legend)>,
     /// A valid argon2 hash verified for unknown logins, so that they take as long as known ones.
     dummy_hash: String,
 }
@@ -100,15 +104,15 @@ impl Ui {
         let mut labels = HashMap::new();
         for (id, k) in &ctx.kinds {
             if let Some(trees) = &k.fields {
-                let with_overrides = |mut l: xmltable::Labels| {
-                    l.extend(k.config.labels.clone());
+                let with_overrides = |mut l: Legend| {
+                    l.labels.extend(k.config.labels.clone());
                     l
                 };
                 labels.insert(
                     id.clone(),
                     (
-                        with_overrides(xmltable::labels_from_tree(&trees.request)),
-                        with_overrides(xmltable::labels_from_tree(&trees.response)),
+                        with_overrides(Legend::from_tree(&trees.request)),
+                        with_overrides(Legend::from_tree(&trees.response)),
                     ),
                 );
             }
@@ -123,6 +127,15 @@ impl Ui {
             dummy_hash: auth::hash_password("dummy password for timing").unwrap_or_default(),
             ctx,
         }
+    }
+
+    /// A kind's name, or its id when the kind is no longer configured.
+    pub(crate) fn kind_name(&self, kind: &str) -> String {
+        self.ctx
+            .kinds
+            .get(kind)
+            .map(|k| k.config.name.clone())
+            .unwrap_or_else(|| kind.to_string())
     }
 
     /// Renders a full page (the view `page` inside the layout) for a logged-in user, or the
@@ -468,6 +481,7 @@ pub fn routes(ui: UiState) -> Router {
         .route("/ui/status", get(requests::status))
         .route("/ui/requests/{id}", get(requests::card))
         .route("/ui/requests/{id}/panel", get(requests::panel))
+        .route("/ui/requests/{id}/print", get(requests::print))
         .route(
             "/ui/requests/{id}/sign",
             get(requests::sign_form).post(requests::sign_submit),

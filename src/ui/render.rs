@@ -21,6 +21,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("case.html", include_str!("templates/case.html")),
     ("requests.html", include_str!("templates/requests.html")),
     ("request.html", include_str!("templates/request.html")),
+    ("print.html", include_str!("templates/print.html")),
     (
         "request_panel.html",
         include_str!("templates/request_panel.html"),

@@ -261,14 +261,57 @@ await step("download the PDF attachment; its bytes start with %PDF", async () =>
   console.log(`  # ${name}: ${bytes.length} bytes, suggested name ${download.suggestedFilename()}`);
 });
 
+await step("the answer reads like a document: Да/Нет, ДД.ММ.ГГГГ, amounts in roubles, paths behind a toggle, a print view", async () => {
+  await page.goto(answeredCard);
+  const table = page.locator("table.answer-table");
+  // Rows are found by their technical path (hidden, but in the page), values read as shown.
+  const valueOf = async (path) => (await table.locator("tr", { has: page.locator("code.path", { hasText: new RegExp(`^${path.replace(/[[\]]/g, "\\$&")}$`) }) })
+    .first().locator("td").innerText()).trim();
+  const hasDebt = await valueOf("Result/HasDebt");
+  check(hasDebt === "Да", `HasDebt reads ${JSON.stringify(hasDebt)}`);
+  const onDate = await valueOf("Result/OnDate");
+  check(/^\d{2}\.\d{2}\.\d{4}$/.test(onDate), `the date reads ${JSON.stringify(onDate)}`);
+  const amount = await valueOf("Result/Debts/Debt[1]/Amount");
+  check(/^15\s?230,50 руб\.$/.test(amount.replace(/\u202f/g, " ")), `the amount reads ${JSON.stringify(amount)}`);
+  // Paths and raw values are hidden until «Технические сведения» is ticked.
+  const path = table.locator("code.path").first();
+  check(!(await path.isVisible()), "a technical path is shown before the toggle");
+  await page.getByText("Технические сведения", { exact: false }).first().click();
+  await path.waitFor({ state: "visible" });
+  check((await table.innerText()).includes("15230.50 RUB"), "the raw amount is not shown with the technical details");
+  await shot("12-answer-readable");
+  const [print] = await Promise.all([context.waitForEvent("page"), page.getByRole("link", { name: "Версия для печати" }).click()]);
+  await print.getByRole("heading", { name: "Сведения, полученные по межведомственному запросу" }).waitFor();
+  await print.emulateMedia({ media: "print" });
+  check(!(await print.locator("header.top").isVisible()), "the menu is printed");
+  check(!(await print.locator("[data-print]").isVisible()), "the print button is printed");
+  check((await print.locator("table.answer-table").innerText()).includes("Да"), "the print view lacks the answer table");
+  await print.screenshot({ path: join(shots, "13-print-view.png"), fullPage: true });
+  await print.close();
+});
+
+await step("errors for people: what to do, retry offered only where it helps", async () => {
+  await injectFault({ fault: "InvalidContent", operations: ["SendRequest"], count: 1, description: "Injected by the UI test" });
+  await fillTaxDebt("E2E-2026-0007", "7707083897");
+  await submitAndSend();
+  await waitForText(statusBadge(), ["Ошибка"], 30000);
+  const card = page.locator(".card-error");
+  await card.getByText("Сообщение не соответствует схеме").waitFor();
+  await card.getByText("Исправьте данные запроса и создайте новый запрос").waitFor();
+  check(await page.getByRole("button", { name: "Повторить отправку" }).count() === 0, "a retry is offered for data SMEV refused");
+  check(!(await card.getByText("Injected by the UI test").isVisible()), "the technical message is not behind «Технические подробности»");
+  await shot("14-error-advice");
+});
+
 await step("a failed request (fault injected at the mock) is retried by the руководитель and answered", async () => {
   await logout();
   await login("supervisor");
-  await injectFault({ fault: "InvalidContent", operations: ["SendRequest"], count: 1, description: "Injected by the UI test" });
+  await injectFault({ fault: "AccessDenied", operations: ["SendRequest"], count: 1, description: "Injected by the UI test" });
   await fillTaxDebt("E2E-2026-0001", "7707083895");
   await submitAndSend();
   await waitForText(statusBadge(), ["Ошибка"], 30000);
-  await page.locator(".card-error").getByText("Сообщение не соответствует схеме").waitFor();
+  await page.locator(".card-error").getByText("Доступ запрещён матрицей доступа СМЭВ").waitFor();
+  await page.locator(".card-error").getByText("подать заявку на доступ").waitFor();
   await Promise.all([
     page.waitForURL(/done=retried/),
     page.getByRole("button", { name: "Повторить отправку" }).click(),
@@ -278,15 +321,41 @@ await step("a failed request (fault injected at the mock) is retried by the ру
   await page.locator(".timeline").getByText("повторная отправка по решению сотрудника").waitFor();
 });
 
-await step("a rejected request (NO_DATA) shows the reason and can be retried", async () => {
+await step("a rejected request (NO_DATA) shows the reason and what to do; the same data is not offered for resending", async () => {
   await page.goto(`${base}/ui/requests?q=${encodeURIComponent("ЗАЯВ-2026-000103")}`);
   const row = page.locator("tr[data-request-id]").first();
   await waitForText(row.locator(".badge"), ["Отклонён"], 30000);
   await row.getByRole("link").first().click();
   await page.getByText("Запрос отклонён поставщиком сведений.").waitFor();
   await page.getByText(/Сведения отсутствуют \(NO_DATA\)/).waitFor();
-  await Promise.all([page.waitForURL(/done=retried/), page.getByRole("button", { name: "Повторить отправку" }).click()]);
-  await waitForText(statusBadge(), ["Отклонён"], 30000, []);
+  await page.getByText("Проверьте данные запроса").waitFor();
+  check(await page.getByRole("button", { name: "Повторить отправку" }).count() === 0, "«Повторить отправку» is offered for NO_DATA");
+});
+
+await step("deadline control: a request past its deadline stays in the overdue list and tile, by kind", async () => {
+  // SMEV accepts it stamped 40 days ago and the provider never answers: the deadline has passed.
+  await injectFault({ fault: "no_answer", operations: ["SendRequest"], count: 1, backdate_days: 40 });
+  await fillTaxDebt("E2E-2026-0009", "7707083899");
+  await submitAndSend();
+  await page.locator("#request-panel").getByText("просрочен").first().waitFor({ timeout: 30000 });
+  await page.goto(`${base}/ui/monitoring`);
+  const tile = page.locator("[data-tile=overdue] .tile-num");
+  check(Number(await tile.innerText()) >= 1, `the overdue tile shows ${await tile.innerText()}`);
+  await page.locator("table[data-table=overdue]").getByRole("link", { name: "E2E-2026-0009" }).waitFor();
+  const byKind = page.locator("table[data-table=by-kind] tr", { hasText: "задолженност" }).first();
+  check(Number((await byKind.locator("td").nth(1).innerText()).trim()) >= 1, "the kind's row counts no overdue request");
+  await shot("15-monitoring-deadlines");
+  for (const width of [1366, 768]) {
+    await page.setViewportSize({ width, height: 1024 });
+    await page.goto(`${base}/ui/monitoring`);
+    const w = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(w <= width + 2, `monitoring is ${w} px wide in a ${width} px window`);
+    await shot(`15-monitoring-${width}`);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+  // The tile leads to the overdue list; an expired request is still in it.
+  await Promise.all([page.waitForURL(/status=overdue/), page.locator("a[data-tile=overdue]").click()]);
+  await page.locator("tr[data-request-id]", { hasText: "E2E-2026-0009" }).first().waitFor();
   await logout();
   await login("operator");
 });
@@ -385,7 +454,14 @@ await step("incoming request (provider role): a schema-invalid answer is refused
   await page.getByLabel(/Пояснение/).fill("Запись акта о заключении брака не найдена");
   await Promise.all([page.waitForURL(/done=rejected/), page.getByRole("button", { name: "Отправить отказ" }).click()]);
   await page.getByRole("status").filter({ hasText: "Отказ принят" }).waitFor();
-  await page.getByText(/Ответ отправляется|Ответ отправлен/).first().waitFor();
+  await page.getByText(/Отказ отправляется|Отказ отправлен/).first().waitFor();
+  await page.getByRole("heading", { name: "Наш отказ" }).waitFor();
+  // The list shows the answer deadline and the refusal as a refusal.
+  await page.goto(`${base}/ui/incoming`);
+  await page.getByRole("columnheader", { name: "Ответить до" }).waitFor();
+  await page.locator("tbody tr").filter({ hasText: /Отказ отправл/ }).first().waitFor();
+  const due = await page.locator("tbody tr").first().locator("td").nth(3).innerText();
+  check(/\d{2}\.\d{2}\.\d{4}/.test(due), `no answer deadline in the incoming list: ${JSON.stringify(due)}`);
   await logout();
 });
 
@@ -468,10 +544,10 @@ await step("a kind from a VS package (dev --kind): form made from its schema, ch
   await waitForText(statusBadge(), ["Ответ получен"], 30000);
 });
 
-await step("1280 px and a 768 px tablet: no horizontal page scroll", async () => {
-  const paths = ["/ui/cases", "/ui/requests", answeredCard.replace(base, "") || "/ui/requests", "/ui/requests/new",
+await step("1366 px and a 768 px tablet: no horizontal page scroll", async () => {
+  const paths = ["/ui/cases", "/ui/requests", "/ui/requests?status=overdue", (answeredCard.replace(base, "") || "/ui/requests") + "/print", answeredCard.replace(base, "") || "/ui/requests", "/ui/requests/new",
     "/ui/requests/new?kind=zags-marriage", "/ui/requests/new?kind=example-passport", "/ui/monitoring", "/ui/settings", "/ui/dead-letters", "/ui/incoming"];
-  for (const width of [1280, 768]) {
+  for (const width of [1366, 768]) {
     await page.setViewportSize({ width, height: 1024 });
     for (const path of paths) {
       await page.goto(`${base}${path}`);

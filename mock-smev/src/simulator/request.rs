@@ -168,6 +168,8 @@ impl Simulator {
                 *status_queue,
                 Some(kind_index),
             )?;
+        } else if let Some(FaultAction::NoAnswer { .. }) = &async_fault {
+            log.injected = Some("no_answer".into());
         } else if kind.config.simulated {
             self.simulate_provider(kind_index, &data, caller, &reply_to);
         } else {
@@ -203,12 +205,18 @@ impl Simulator {
                 .push(e);
         }
         log.outcome = "accepted".into();
+        let backdate = match &async_fault {
+            Some(FaultAction::NoAnswer { backdate_days }) => {
+                chrono::Duration::days(i64::from(*backdate_days))
+            }
+            _ => chrono::Duration::zero(),
+        };
         let meta = MessageMetadata {
             id: Some(build::ID_SMEV.into()),
             message_id: Some(id),
             message_type: Some("REQUEST".into()),
             sender: Some(Self::model_participant(caller)),
-            sending_timestamp: Some(now()),
+            sending_timestamp: Some(now() - backdate),
             recipient: Some(Self::model_participant(&provider)),
             delivery_timestamp: None,
             status: Some(InteractionStatus::RequestIsQueued),

@@ -88,6 +88,28 @@ pub async fn card(
     Ok(ui.page(StatusCode::OK, Some(&user), "request.html", &page))
 }
 
+/// `print.html`: the answer as a document to print.
+#[derive(Debug, Serialize)]
+struct PrintPage {
+    title: String,
+    nav: &'static str,
+    r: RequestCard,
+    now: chrono::DateTime<Utc>,
+}
+
+/// `GET /ui/requests/{id}/print`: the request and its answer as a printable document.
+pub async fn print(State(ui): State<UiState>, user: User, Path(id): Path<String>) -> UiResult {
+    let r = load(&ui, &user, &id)?;
+    let card = RequestCard::of(&ui, &user, &r);
+    let page = PrintPage {
+        title: format!("Сведения: {}", card.kind_name.as_deref().unwrap_or(&r.kind)),
+        nav: "requests",
+        r: card,
+        now: Utc::now(),
+    };
+    Ok(ui.page(StatusCode::OK, Some(&user), "print.html", &page))
+}
+
 /// `GET /ui/requests/{id}/panel`: the live part of the card (HTML fragment).
 pub async fn panel(State(ui): State<UiState>, user: User, Path(id): Path<String>) -> Response {
     let r = match ui.ctx.store.get_request(&id) {
@@ -129,9 +151,9 @@ pub async fn status(
         .filter(|r| ui.sees(&user, &r.system))
         .map(|r| StatusItem {
             closed: r.state.is_closed(),
+            overdue: r.is_overdue(Utc::now()),
             id: r.id,
             label: crate::read::labels::request_state(r.state),
-            overdue: !r.state.is_closed() && r.deadline.is_some_and(|d| d < Utc::now()),
             status: r.state.as_str(),
             updated_at: r.updated_at,
         })

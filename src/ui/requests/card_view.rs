@@ -32,12 +32,20 @@ pub(crate) struct RequestCard {
     pub sent_at: Option<DateTime<Utc>>,
     pub deadline: Option<DateTime<Utc>>,
     pub overdue: bool,
+    /// «срок истекает завтра» and the like, for an open request.
+    pub deadline_note: Option<&'static str>,
     pub message_id: Option<String>,
     pub replaced_message_ids: Vec<String>,
     pub test_message: bool,
     pub attempts: u32,
     pub last_error: Option<ErrorInfo>,
     pub fault: Option<ErrorInfo>,
+    /// What to do about `fault` or `last_error`, in Russian.
+    pub error_advice: Option<&'static str>,
+    /// The technical message of that error without markup, shortened.
+    pub error_detail: Option<String>,
+    /// When the engine tries again by itself (a queued request after a temporary failure).
+    pub next_attempt: Option<DateTime<Utc>>,
     pub personal_signature: PersonalSignatureView,
     pub statuses: Vec<StatusUpdate>,
     /// The request's business data as labelled rows.
@@ -75,6 +83,8 @@ pub(crate) struct RejectionView {
     pub code: &'static str,
     /// The code in Russian.
     pub meaning: &'static str,
+    /// What to do about it.
+    pub advice: &'static str,
     pub description: String,
 }
 
@@ -142,11 +152,25 @@ impl RequestCard {
             sent_at: view.sent_at,
             deadline: view.deadline,
             overdue: view.overdue,
+            deadline_note: ui.deadline_note(r.deadline, !r.state.is_closed(), chrono::Utc::now()),
             message_id: view.message_id,
             replaced_message_ids: view.replaced_message_ids,
             test_message: view.test_message,
             attempts: view.attempts,
             last_error: view.last_error,
+            error_advice: view
+                .fault
+                .as_ref()
+                .or(r.last_error.as_ref())
+                .map(|e| super::super::advice::for_error(e).what_to_do),
+            error_detail: view
+                .fault
+                .as_ref()
+                .or(r.last_error.as_ref())
+                .map(|e| super::super::advice::readable_detail(&e.message)),
+            next_attempt: r
+                .next_due
+                .filter(|_| r.last_error.is_some() && !r.state.is_closed()),
             fault: view.fault,
             personal_signature: view.personal_signature,
             statuses: view.statuses,
@@ -164,10 +188,7 @@ impl RequestCard {
                 .get(&r.system)
                 .map(|s| CertView::of(&CertificateInfo::of(s.client.signer().certificate()))),
             can_retry: access::allows(user.s.role, Action::Retry)
-                && matches!(
-                    r.state,
-                    RequestState::Failed | RequestState::Rejected | RequestState::Expired
-                ),
+                && super::super::advice::retry_helps(r),
             can_cancel: access::allows(user.s.role, Action::Create)
                 && !r.state.is_closed()
                 && r.state != RequestState::Sending,
@@ -190,7 +211,7 @@ impl RequestCard {
 
 impl AnswerView {
     /// The answer of `r`, if any, with its business data labelled by `labels`.
-    fn of(ui: &Ui, r: &RequestRecord, labels: &xmltable::Labels) -> Option<AnswerView> {
+    fn of(ui: &Ui, r: &RequestRecord, labels: &xmltable::Legend) -> Option<AnswerView> {
         let a = r.answer.as_ref()?;
         let xml = a
             .business_xml
@@ -212,6 +233,7 @@ impl AnswerView {
                 .map(|x| RejectionView {
                     code: x.code.as_str(),
                     meaning: messages::rejection_ru(x.code),
+                    advice: super::super::advice::for_rejection(x.code).what_to_do,
                     description: x.description.clone(),
                 })
                 .collect(),

@@ -63,6 +63,11 @@ pub(crate) fn status_options() -> Vec<Choice> {
     let mut v = vec![
         Choice::new("active", "В работе (все незавершённые)"),
         Choice::new("problems", "С ошибками (ошибка, отклонён, срок истёк)"),
+        Choice::new("overdue", "Просроченные (и истёкшие без ответа)"),
+        Choice::new(
+            "due_soon",
+            "Срок истекает сегодня или в следующий рабочий день",
+        ),
     ];
     for s in RequestState::ALL {
         if *s != RequestState::Draft {
@@ -77,8 +82,18 @@ pub(crate) fn status_options() -> Vec<Choice> {
 
 /// The filter of the list query, or a Russian message for a bad date.
 pub fn filter_of(ui: &Ui, user: &User, q: &ListQuery) -> Result<RequestFilter, String> {
-    let states = match q.status.as_deref().unwrap_or("") {
-        "" => Vec::new(),
+    let now = Utc::now();
+    let status = q.status.as_deref().unwrap_or("");
+    let open_states = || -> Vec<RequestState> {
+        RequestState::ALL
+            .iter()
+            .copied()
+            .filter(|s| !s.is_closed())
+            .collect()
+    };
+    let states = match status {
+        "" | "overdue" => Vec::new(),
+        "due_soon" => open_states(),
         "active" => RequestState::ALL
             .iter()
             .copied()
@@ -125,6 +140,8 @@ pub fn filter_of(ui: &Ui, user: &User, q: &ListQuery) -> Result<RequestFilter, S
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_string),
+        overdue_at: (status == "overdue").then_some(now),
+        deadline_to: (status == "due_soon").then(|| ui.end_of_next_working_day(now)),
         ..Default::default()
     })
 }

@@ -26,6 +26,8 @@ pub(crate) struct RequestRow {
     pub sent_at: Option<DateTime<Utc>>,
     pub deadline: Option<DateTime<Utc>>,
     pub overdue: bool,
+    /// «срок истекает завтра» and the like, for an open request.
+    pub deadline_note: Option<&'static str>,
     pub message_id: Option<String>,
 }
 
@@ -35,12 +37,7 @@ impl RequestRow {
             id: r.id.clone(),
             system: r.system.clone(),
             kind: r.kind.clone(),
-            kind_name: ui
-                .ctx
-                .kinds
-                .get(&r.kind)
-                .map(|k| k.config.name.clone())
-                .unwrap_or_else(|| r.kind.clone()),
+            kind_name: ui.kind_name(&r.kind),
             case: r.case.clone(),
             case_href: r.case.as_ref().map(|c| case_href(&r.system, &c.reference)),
             status: r.state.as_str(),
@@ -49,7 +46,8 @@ impl RequestRow {
             updated_at: r.updated_at,
             sent_at: r.sent_at,
             deadline: r.deadline,
-            overdue: !r.state.is_closed() && r.deadline.is_some_and(|d| d < Utc::now()),
+            overdue: r.is_overdue(Utc::now()),
+            deadline_note: ui.deadline_note(r.deadline, !r.state.is_closed(), Utc::now()),
             message_id: r.message_id.clone(),
         }
     }

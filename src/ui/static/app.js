@@ -125,6 +125,11 @@
   if (summary) summary.focus();
 
   // ----- tabs (WAI-ARIA tabs pattern) -----
+  // ----- print view -----
+  document.querySelectorAll("[data-print]").forEach(function (b) {
+    b.addEventListener("click", function () { window.print(); });
+  });
+
   document.querySelectorAll("[data-tabs]").forEach(function (box) {
     var list = box.querySelector("[role=tablist]");
     var tabs = Array.prototype.slice.call(box.querySelectorAll("[role=tab]"));

@@ -18,6 +18,7 @@ use crate::engine::Context;
 
 use super::{auth, routes, Ui};
 
+mod deadlines;
 mod flows;
 mod schema_forms;
 mod sessions;

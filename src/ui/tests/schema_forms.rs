@@ -113,6 +113,7 @@ fn incoming(env: &Env, kind: &str, request_xml: &str) -> String {
         attachments: Vec::new(),
         sender: None,
         sending_timestamp: None,
+        answer_deadline: None,
         test_message: true,
         signatures: Vec::new(),
         response: None,

@@ -1,0 +1,96 @@
+//! How the UI speaks of deadlines: the note beside a deadline («срок истекает завтра»), the end
+//! of the "due soon" window the lists filter by, and the per-kind deadline table of the
+//! monitoring page. Working days come from the production calendar in the context.
+
+use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+
+use crate::calendar::DeadlineUrgency;
+
+use super::Ui;
+
+impl Ui {
+    /// The note shown beside an open item's deadline, or None when it is further away.
+    pub(crate) fn deadline_note(
+        &self,
+        deadline: Option<DateTime<Utc>>,
+        open: bool,
+        now: DateTime<Utc>,
+    ) -> Option<&'static str> {
+        let deadline = deadline.filter(|_| open)?;
+        let tz = self.ctx.tz;
+        match self.ctx.calendar.urgency(now, deadline, tz) {
+            DeadlineUrgency::Overdue | DeadlineUrgency::Later => None,
+            DeadlineUrgency::Today => Some("срок истекает сегодня"),
+            DeadlineUrgency::NextWorkingDay => {
+                let tomorrow = now.with_timezone(&tz).date_naive() + Duration::days(1);
+                if deadline.with_timezone(&tz).date_naive() == tomorrow {
+                    Some("срок истекает завтра")
+                } else {
+                    Some("срок истекает в следующий рабочий день")
+                }
+            }
+        }
+    }
+
+    /// The last instant of the next working day after `now`'s local date: deadlines up to it
+    /// are "due soon".
+    pub(crate) fn end_of_next_working_day(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let tz = self.ctx.tz;
+        let day = self
+            .ctx
+            .calendar
+            .next_working_day(now.with_timezone(&tz).date_naive());
+        let end = day.and_time(NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN));
+        tz.from_local_datetime(&end)
+            .single()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(now + Duration::days(1))
+    }
+}
+
+/// One line of the monitoring page's table by kind.
+#[derive(Debug, Default, serde::Serialize)]
+pub(crate) struct KindDeadlines {
+    pub kind: String,
+    pub kind_name: String,
+    /// Not closed yet.
+    pub open: usize,
+    pub overdue: usize,
+    /// Open, deadline today or on the next working day.
+    pub due_soon: usize,
+    pub answered: usize,
+    /// Failed or rejected.
+    pub problems: usize,
+}
+
+impl Ui {
+    /// The table by kind over `requests`, in kind order.
+    pub(crate) fn deadlines_by_kind(
+        &self,
+        requests: &[crate::domain::RequestRecord],
+        now: DateTime<Utc>,
+    ) -> Vec<KindDeadlines> {
+        use crate::domain::RequestState;
+        let soon = self.end_of_next_working_day(now);
+        let mut rows: std::collections::BTreeMap<&str, KindDeadlines> = Default::default();
+        for r in requests {
+            let row = rows
+                .entry(r.kind.as_str())
+                .or_insert_with(|| KindDeadlines {
+                    kind: r.kind.clone(),
+                    kind_name: self.kind_name(&r.kind),
+                    ..Default::default()
+                });
+            let open = !r.state.is_closed();
+            row.open += usize::from(open);
+            row.overdue += usize::from(r.is_overdue(now));
+            row.due_soon += usize::from(open && r.deadline.is_some_and(|d| d > now && d <= soon));
+            row.answered += usize::from(r.state == RequestState::Answered);
+            row.problems += usize::from(matches!(
+                r.state,
+                RequestState::Failed | RequestState::Rejected
+            ));
+        }
+        rows.into_values().collect()
+    }
+}
