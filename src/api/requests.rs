@@ -424,9 +424,11 @@ pub async fn signing_payload(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PersonalSignatureIn {
-    /// Base64 of the raw GOST signature over the SignedInfo bytes of the signing payload.
+    /// Base64 of the raw GOST signature over the SignedInfo bytes of the signing payload (either
+    /// byte order), or of a detached CMS/PKCS#7 signature of those bytes without signed
+    /// attributes.
     pub signature_base64: String,
-    /// The signer's certificate: PEM or base64 DER.
+    /// The signer's certificate: PEM or base64 DER; may be empty when the CMS carries it.
     pub certificate: String,
 }
 
@@ -443,10 +445,16 @@ pub async fn personal_signature(
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect();
-    let sig = B64
+    let bytes = B64
         .decode(compact)
         .map_err(|_| ApiError::new("bad_signature", "signature_base64 is not base64"))?;
-    let cert = intake::parse_certificate(&body.certificate)?;
-    let r = intake::accept_personal_signature(&ctx, &id, &sig, &cert, &caller.actor()).await?;
+    // A bare value, or a detached CMS whose certificate stands in for an empty `certificate`.
+    let sig = intake::handed_back(&bytes)?;
+    let cert = match sig.certificates.first() {
+        Some(c) if body.certificate.trim().is_empty() => c.clone(),
+        _ => intake::parse_certificate(&body.certificate)?,
+    };
+    let r =
+        intake::accept_personal_signature(&ctx, &id, &sig.value, &cert, &caller.actor()).await?;
     Ok(Json(RequestView::of(&ctx, &r)))
 }

@@ -131,6 +131,9 @@ fn dev_config(dir: &Path, creds: &Credentials, listen: &str, mock: &str) -> Resu
             password_hash: hash(&creds.operator)?,
             role: Role::Operator,
             systems: vec!["is-main".into()],
+            // The example official's certificate (certs-example/sp.cert.pem) carries this СНИЛС.
+            snils: Some("112-233-445 95".into()),
+            certificates: Vec::new(),
         },
         UiUser {
             login: "supervisor".into(),
@@ -138,6 +141,8 @@ fn dev_config(dir: &Path, creds: &Credentials, listen: &str, mock: &str) -> Resu
             password_hash: hash(&creds.supervisor)?,
             role: Role::Supervisor,
             systems: Vec::new(),
+            snils: None,
+            certificates: Vec::new(),
         },
         UiUser {
             login: "admin".into(),
@@ -145,6 +150,8 @@ fn dev_config(dir: &Path, creds: &Credentials, listen: &str, mock: &str) -> Resu
             password_hash: hash(&creds.admin)?,
             role: Role::Admin,
             systems: Vec::new(),
+            snils: None,
+            certificates: Vec::new(),
         },
     ];
     for s in &mut cfg.systems {

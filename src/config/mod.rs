@@ -86,6 +86,9 @@ impl Config {
         };
         fix(&mut self.storage.path);
         fix(&mut self.retention.archive_dir);
+        if let Some(p) = &mut self.ui.cadesplugin_script {
+            fix(p);
+        }
         for f in &mut self.calendar.files {
             fix(f);
         }
@@ -170,6 +173,17 @@ impl Config {
             for s in &u.systems {
                 if !system_ids.contains(s.as_str()) {
                     errors.push(format!("ui.users.{}: unknown system {s:?}", u.login));
+                }
+            }
+            if u.snils_digits().is_some_and(|d| d.len() != 11) {
+                errors.push(format!("ui.users.{}: snils needs 11 digits", u.login));
+            }
+            for t in &u.certificates {
+                if t.len() != 64 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    errors.push(format!(
+                        "ui.users.{}: certificate thumbprint {t:?} needs 64 hex digits (SHA-256)",
+                        u.login
+                    ));
                 }
             }
         }

@@ -186,6 +186,21 @@ pub struct UiUser {
     /// Information systems whose requests the user sees and creates (empty = all).
     #[serde(default)]
     pub systems: Vec<String>,
+    /// The user's СНИЛС: an ЭП-СП the user uploads must be made with a certificate issued to it.
+    #[serde(default)]
+    pub snils: Option<String>,
+    /// SHA-256 thumbprints (hex) of certificates the user may sign ЭП-СП with, beside `snils`.
+    #[serde(default)]
+    pub certificates: Vec<String>,
+}
+
+impl UiUser {
+    /// The configured СНИЛС, digits only.
+    pub fn snils_digits(&self) -> Option<String> {
+        self.snils
+            .as_deref()
+            .map(|s| s.chars().filter(char::is_ascii_digit).collect())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -206,6 +221,10 @@ pub struct UiConfig {
     pub lockout_after_failures: u32,
     /// How long a locked login stays locked.
     pub lockout_minutes: u64,
+    /// CryptoPro's `cadesplugin_api.js`, served at `/ui/static/cadesplugin_api.js` and loaded on
+    /// the ЭП-СП page so officials sign with their token through the CryptoPro browser plug-in
+    /// (the file is CryptoPro's, downloaded by the operator; without it the page offers upload).
+    pub cadesplugin_script: Option<PathBuf>,
     pub users: Vec<UiUser>,
 }
 
@@ -220,6 +239,7 @@ impl Default for UiConfig {
             login_attempts_per_minute_per_address: 30,
             lockout_after_failures: 10,
             lockout_minutes: 15,
+            cadesplugin_script: None,
             users: Vec::new(),
         }
     }

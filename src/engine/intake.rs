@@ -24,7 +24,8 @@ pub use super::operator::{
     cancel, dead_letter_ack_and_close, dead_letter_reprocess, retry, webhook_redeliver,
 };
 pub use super::personal_signature::{
-    accept_personal_signature, parse_certificate, signing_payload, SigningPayload,
+    accept_personal_signature, handed_back, parse_certificate, signing_payload, HandedBack,
+    SigningPayload,
 };
 
 const B64: base64::engine::general_purpose::GeneralPurpose =

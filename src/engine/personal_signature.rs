@@ -112,8 +112,81 @@ pub fn parse_certificate(text: &str) -> Result<X509, IntakeError> {
     })
 }
 
+/// What an official handed back: the signature value, and the certificates a CMS file carried.
+#[derive(Debug)]
+pub struct HandedBack {
+    /// The signature value as given; [`accept_personal_signature`] takes it in either byte
+    /// order (OpenSSL's, or CryptoPro's reversed one).
+    pub value: Vec<u8>,
+    /// Certificates inside a CMS file (empty for a bare value).
+    pub certificates: Vec<X509>,
+}
+
+/// Sizes of a GOST R 34.10-2012 signature value: 256- and 512-bit keys.
+fn is_signature_size(n: usize) -> bool {
+    matches!(n, 64 | 128)
+}
+
+/// Reads what an official hands back: a bare signature value (binary, base64 or hex — the
+/// CryptoPro plug-in's `SignHash` gives hex) or a detached CMS/PKCS#7 file (`.sig`, `.p7s`; DER,
+/// PEM or base64, from КриптоАРМ, `cryptcp` or `openssl cms`) that signs the data itself.
+pub fn handed_back(bytes: &[u8]) -> Result<HandedBack, IntakeError> {
+    use crate::dsig::cms_parts;
+    let bare = |v: Vec<u8>| HandedBack {
+        value: v,
+        certificates: Vec::new(),
+    };
+    let binary = !bytes
+        .iter()
+        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace());
+    if binary && is_signature_size(bytes.len()) && cms_parts::parse(bytes).is_err() {
+        return Ok(bare(bytes.to_vec()));
+    }
+    let text: String = String::from_utf8_lossy(bytes)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    if !binary && text.len() % 2 == 0 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if let Ok(v) = hex::decode(&text) {
+            if is_signature_size(v.len()) {
+                return Ok(bare(v));
+            }
+        }
+    }
+    if !binary && !text.starts_with("-----") {
+        if let Ok(v) = B64.decode(text.as_bytes()) {
+            if is_signature_size(v.len()) {
+                return Ok(bare(v));
+            }
+        }
+    }
+    let Some(der) = cms_parts::der_of_file(bytes) else {
+        return Err(IntakeError::BadSignature(format!(
+            "the signature file is neither a signature value nor a CMS/PKCS#7 signature ({} bytes)",
+            bytes.len()
+        )));
+    };
+    let parts = cms_parts::parse(&der)
+        .map_err(|e| IntakeError::BadSignature(format!("the CMS signature: {e}")))?;
+    if parts.signed_attributes {
+        return Err(IntakeError::BadSignature(
+            "the CMS signature signs attributes (CAdES), not the data itself".into(),
+        ));
+    }
+    let certificates = parts
+        .certificates
+        .iter()
+        .filter_map(|d| X509::from_der(d).ok())
+        .collect();
+    Ok(HandedBack {
+        value: parts.signature,
+        certificates,
+    })
+}
+
 /// Takes the official's signature value (raw GOST signature over the SignedInfo of
-/// [`signing_payload`]) and certificate, verifies it, and queues the request.
+/// [`signing_payload`], in OpenSSL's byte order or CryptoPro's reversed one) and certificate,
+/// verifies it, and queues the request.
 pub async fn accept_personal_signature(
     ctx: &Context,
     id: &str,
@@ -150,13 +223,25 @@ pub async fn accept_personal_signature(
         .digest()
         .message_digest()
         .map_err(|e| IntakeError::Signing(e.to_string()))?;
-    let ok = openssl::sign::Verifier::new(md, &key)
-        .and_then(|mut v| {
-            v.update(&p.signed_info)?;
-            v.verify(signature)
-        })
-        .unwrap_or(false);
-    if !ok {
+    let verifies = |value: &[u8]| {
+        openssl::sign::Verifier::new(md, &key)
+            .and_then(|mut v| {
+                v.update(&p.signed_info)?;
+                v.verify(value)
+            })
+            .unwrap_or(false)
+    };
+    // CryptoAPI (CryptoPro) writes the signature value little-endian, the reverse of the
+    // XMLDSig order; either is taken, and the XMLDSig order is what the message carries.
+    let reversed: Vec<u8> = signature.iter().rev().copied().collect();
+    let verified: Option<&[u8]> = if verifies(signature) {
+        Some(signature)
+    } else if verifies(&reversed) {
+        Some(&reversed)
+    } else {
+        None
+    };
+    let Some(signature) = verified else {
         ctx.metrics
             .signatures
             .with_label_values(&["verify", "failed"])
@@ -164,7 +249,7 @@ pub async fn accept_personal_signature(
         return Err(IntakeError::BadSignature(
             "the signature does not verify over the prepared SignedInfo with this certificate's key (wrong data signed, wrong key, or wrong byte order)".into(),
         ));
-    }
+    };
     ctx.metrics
         .signatures
         .with_label_values(&["verify", "ok"])

@@ -73,6 +73,24 @@ pub fn bad_signature_ru(m: &str) -> String {
         format!("срок действия сертификата истёк {date}.")
     } else if m.contains("not yet valid") {
         "срок действия сертификата ещё не начался.".to_string()
+    } else if m.contains("signs attributes (CAdES)") {
+        "файл подписи — CAdES с подписанными атрибутами (время подписи и т. п.): такая подпись \
+         относится к атрибутам, а не к самим данным, и не может стать ЭП-СП. Подпишите кнопкой \
+         «Подписать» через КриптоПро ЭЦП Browser plug-in на этой странице или создайте \
+         отсоединённую подпись без подписанных атрибутов (например, openssl cms -sign -binary \
+         -noattr -outform DER)."
+            .to_string()
+    } else if m.contains("neither a signature value nor a CMS") {
+        "файл подписи не распознан: нужна отсоединённая подпись CMS/PKCS#7 (.sig, .p7s — DER, PEM \
+         или base64) или значение подписи (двоичное, base64 или hex; 64 байта для ключа 256 бит, \
+         128 — для 512 бит)."
+            .to_string()
+    } else if m.contains("signers; exactly one") {
+        "в файле подписи несколько подписантов; нужна подпись одного должностного лица.".to_string()
+    } else if m.contains("but not SignedData") {
+        "файл CMS не содержит подписи (SignedData).".to_string()
+    } else if let Some(detail) = m.strip_prefix("the CMS signature: ") {
+        format!("файл подписи CMS/PKCS#7 повреждён или в неподдерживаемом виде ({detail}).")
     } else if m.contains("does not verify") {
         "подпись не соответствует подготовленным данным (SignedInfo) и ключу этого сертификата: \
          подписаны другие данные, выбран другой сертификат или файл подписи повреждён."

@@ -37,6 +37,7 @@ mod login;
 mod posted;
 mod requests;
 mod schema_form;
+mod signer_binding;
 mod value_text;
 
 #[cfg(test)]
@@ -76,6 +77,8 @@ pub struct Ui {
     pub labels: HashMap<String, (Legend, Legend)>,
     /// A valid argon2 hash verified for unknown logins, so that they take as long as known ones.
     dummy_hash: String,
+    /// CryptoPro's `cadesplugin_api.js` (`ui.cadesplugin_script`), read once at start.
+    plugin_script: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Ui {
@@ -118,6 +121,12 @@ impl Ui {
             }
         }
         let ttl = Duration::from_secs(ctx.config.ui.session_ttl_minutes.max(1) * 60);
+        let plugin_script = ctx
+            .config
+            .ui
+            .cadesplugin_script
+            .as_deref()
+            .and_then(read_plugin_script);
         Ui {
             env: render::environment(tz),
             sessions: Sessions::new(ttl),
@@ -125,6 +134,7 @@ impl Ui {
             tz,
             labels,
             dummy_hash: auth::hash_password("dummy password for timing").unwrap_or_default(),
+            plugin_script,
             ctx,
         }
     }
@@ -400,6 +410,46 @@ fn etag_of(body: &str) -> String {
     format!("\"{d}\"")
 }
 
+/// Reads CryptoPro's plug-in script; a missing or oversized file is logged and the ЭП-СП page
+/// then offers upload only.
+fn read_plugin_script(p: &std::path::Path) -> Option<Vec<u8>> {
+    // CryptoPro's script is about 100 KB; anything much larger is not it.
+    const MAX: u64 = 4 * 1024 * 1024;
+    let read = std::fs::metadata(p).and_then(|m| {
+        if m.len() > MAX {
+            Err(std::io::Error::other("larger than 4 MiB"))
+        } else {
+            std::fs::read(p)
+        }
+    });
+    match read {
+        Ok(bytes) => Some(bytes),
+        Err(e) => {
+            tracing::error!(path = %p.display(), error = %e, "ui.cadesplugin_script not served; the ЭП-СП page offers upload only");
+            None
+        }
+    }
+}
+
+/// `GET /ui/static/cadesplugin_api.js`: CryptoPro's plug-in script, when configured.
+async fn plugin_script(axum::extract::State(ui): axum::extract::State<UiState>) -> Response {
+    match &ui.plugin_script {
+        Some(body) => {
+            let mut r = (
+                [
+                    (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                    (header::CACHE_CONTROL, "public, max-age=3600"),
+                ],
+                body.clone(),
+            )
+                .into_response();
+            secure_headers(&mut r);
+            r
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 async fn static_file(
     axum::extract::Path(name): axum::extract::Path<String>,
     headers: axum::http::HeaderMap,
@@ -467,6 +517,7 @@ pub fn routes(ui: UiState) -> Router {
         .route("/", get(to_ui))
         .route("/ui", get(to_ui))
         .route("/ui/", get(home))
+        .route("/ui/static/cadesplugin_api.js", get(plugin_script))
         .route("/ui/static/{name}", get(static_file))
         .route("/ui/login", get(login::form).post(login::submit))
         .route("/ui/logout", post(login::logout))

@@ -185,6 +185,8 @@ mod tests {
             password_hash: String::new(),
             role: Role::Operator,
             systems: vec!["is-main".into()],
+            snils: None,
+            certificates: vec![],
         }
     }
 

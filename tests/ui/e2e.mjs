@@ -377,7 +377,7 @@ await step("ЭП-СП: a bad signature is refused with a clear message; the righ
   const key = join(repo, "certs-example", "sp.key.pem");
   const bad = join(work, "bad-signature.bin");
   writeFileSync(bad, randomBytes(64));
-  await page.getByLabel("Файл подписи (signature.bin: двоичный или base64)").setInputFiles(bad);
+  await page.getByLabel("Файл подписи (.sig, .p7s или signature.bin)").setInputFiles(bad);
   await page.getByLabel("Сертификат должностного лица (PEM или DER)").setInputFiles(cert);
   await page.getByRole("button", { name: "Сохранить и отправить запрос" }).click();
   const alert = page.getByRole("alert");
@@ -390,12 +390,69 @@ await step("ЭП-СП: a bad signature is refused with a clear message; the righ
   const sig = join(work, "signature.bin");
   await dl.saveAs(info);
   execFileSync("openssl", ["dgst", "-engine", "gost", "-md_gost12_256", "-sign", key, "-out", sig, info], { stdio: ["ignore", "ignore", "pipe"] });
-  await page.getByLabel("Файл подписи (signature.bin: двоичный или base64)").setInputFiles(sig);
+  await page.getByLabel("Файл подписи (.sig, .p7s или signature.bin)").setInputFiles(sig);
   await page.getByLabel("Сертификат должностного лица (PEM или DER)").setInputFiles(cert);
   await Promise.all([page.waitForURL(/done=signed/), page.getByRole("button", { name: "Сохранить и отправить запрос" }).click()]);
   await page.getByRole("status").filter({ hasText: "Подпись ЭП-СП проверена и принята" }).waitFor();
   await waitForText(statusBadge(), ["Ответ получен"], 30000);
   await page.locator("dl.props").getByText(/действителен/).first().waitFor();
+});
+
+await step("ЭП-СП with the official's own token through the CryptoPro plug-in API (stand-in): a colleague's certificate is refused, her own signs and the request is answered", async () => {
+  // The stand-in plug-in: two certificates in «Личное» — the official's own (sp) and another
+  // person's (ov); the test process signs the hash with openssl and answers as CryptoPro does.
+  const tokens = [["sp.cert.pem", "sp.key.pem"], ["ov.cert.pem", "ov.key.pem"]].map(([c, k]) => {
+    const certPath = join(repo, "certs-example", c);
+    const pem = readFileSync(certPath, "utf8");
+    const field = (...args) => execFileSync("openssl", ["x509", "-engine", "gost", "-in", certPath, "-noout", ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    return {
+      key: join(repo, "certs-example", k),
+      info: {
+        subject: field("-subject", "-nameopt", "RFC2253,-esc_msb").replace(/^subject=\s*/, ""),
+        validTo: new Date(field("-enddate").replace(/^notAfter=/, "")).toISOString(),
+        thumbprint: field("-fingerprint").replace(/^.*=/, "").replace(/:/g, ""),
+        base64: pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""),
+        oid: "1.2.643.7.1.1.1.1",
+      },
+    };
+  });
+  await page.exposeFunction("__standInCertificates", () => tokens.map((t) => t.info));
+  await page.exposeFunction("__standInSignHash", (index, algorithm, hashHex) => {
+    check(algorithm === 101, `the page asked for hash algorithm ${algorithm}, not GOST R 34.11-2012 256`);
+    const hash = join(work, "plugin-hash.bin");
+    const out = join(work, "plugin-signature.bin");
+    writeFileSync(hash, Buffer.from(hashHex, "hex"));
+    execFileSync("openssl", ["pkeyutl", "-engine", "gost", "-sign", "-inkey", tokens[index].key, "-in", hash, "-out", out], { stdio: ["ignore", "ignore", "pipe"] });
+    return Buffer.from(readFileSync(out)).reverse().toString("hex").toUpperCase();
+  });
+  await context.addInitScript({ path: join(here, "cadesplugin-standin.js") });
+  await page.goto(`${base}/ui/requests/new?kind=zags-marriage`);
+  await page.getByLabel("Номер заявки").fill("E2E-2026-0008");
+  await page.getByLabel("Фамилия супруга").fill("Иванов");
+  await page.getByLabel("Имя супруга").fill("Пётр");
+  await page.getByLabel("Дата рождения").fill("1990-05-01");
+  await page.getByLabel("СНИЛС", { exact: true }).fill("112-233-445 95");
+  await Promise.all([page.waitForURL(/\/sign$/), page.getByRole("button", { name: "Подготовить запрос к отправке" }).click()]);
+  await page.getByRole("heading", { name: "Подписать сертификатом с токена" }).waitFor();
+  const select = page.getByLabel("Сертификат должностного лица", { exact: true });
+  await page.getByRole("button", { name: "Подписать", exact: true }).waitFor();
+  await waitForText(select, ["Иванов Иван Иванович"], 10000);
+  check(await select.locator("option").count() === 2, "the store's two certificates are not offered");
+  for (const width of [1366, 768]) {
+    await page.setViewportSize({ width, height: 1024 });
+    const w = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(w <= width + 2, `the ЭП-СП page is ${w} px wide in a ${width} px window`);
+    await shot(`16-plugin-sign-${width}`);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+  // A colleague's certificate: the server refuses it before anything is sent.
+  await select.selectOption({ index: 1 });
+  await page.getByRole("button", { name: "Подписать", exact: true }).click();
+  await page.getByRole("alert").filter({ hasText: "сертификат выдан другому лицу" }).waitFor();
+  await page.getByLabel("Сертификат должностного лица", { exact: true }).selectOption({ index: 0 });
+  await Promise.all([page.waitForURL(/done=signed/), page.getByRole("button", { name: "Подписать", exact: true }).click()]);
+  await page.getByRole("status").filter({ hasText: "Подпись ЭП-СП проверена и принята" }).waitFor();
+  await waitForText(statusBadge(), ["Ответ получен"], 30000);
 });
 
 await step("case card with the tab «Межведомственные запросы» (keyboard tabs)", async () => {

@@ -8,6 +8,7 @@
 
 pub mod algorithm;
 pub mod certificate;
+pub mod cms_parts;
 pub mod engine;
 pub mod pkcs7;
 pub mod reference;

@@ -44,7 +44,25 @@ struct SignPage {
     signed_info_b64: String,
     reference_id: String,
     command: &'static str,
+    /// Hex of the GOST R 34.11-2012 hash of the SignedInfo the plug-in signs (256-bit key)…
+    hash_256: String,
+    /// …and of the 512-bit key's SignedInfo.
+    hash_512: String,
+    /// Whether CryptoPro's plug-in script is configured (`ui.cadesplugin_script`).
+    plugin_script: bool,
     error: Option<String>,
+}
+
+/// Hex of the hash an official's key signs for `alg`: the CryptoPro plug-in signs a hash
+/// (`RawSignature.SignHash`), not the bytes.
+fn signed_info_hash(ui: &Ui, id: &str, alg: crate::dsig::Algorithm) -> Option<String> {
+    let name = match alg {
+        crate::dsig::Algorithm::Gost2012_512 => "gost2012-512",
+        _ => "gost2012-256",
+    };
+    let p = intake::signing_payload(&ui.ctx, id, Some(name)).ok()?;
+    let bytes = B64.decode(&p.signed_info).ok()?;
+    alg.digest().hash(&bytes).ok().map(hex::encode)
 }
 
 // ----- retry, cancel -----
@@ -69,6 +87,11 @@ pub(super) fn sign_page(
         signed_info_b64: payload.signed_info,
         reference_id: payload.reference_id,
         command: SIGN_COMMAND,
+        hash_256: signed_info_hash(ui, &r.id, crate::dsig::Algorithm::Gost2012_256)
+            .unwrap_or_default(),
+        hash_512: signed_info_hash(ui, &r.id, crate::dsig::Algorithm::Gost2012_512)
+            .unwrap_or_default(),
+        plugin_script: ui.ctx.config.ui.cadesplugin_script.is_some(),
         error,
     };
     ui.page(status, Some(user), "sign.html", &page)
@@ -84,27 +107,17 @@ pub async fn sign_form(State(ui): State<UiState>, user: User, Path(id): Path<Str
     Ok(sign_page(&ui, &user, &r, StatusCode::OK, None))
 }
 
-/// The signature value from an uploaded file or pasted text: raw binary (64 or 128 bytes for
-/// GOST R 34.10-2012) or base64.
-pub fn decode_signature(bytes: &[u8]) -> Result<Vec<u8>, String> {
-    if bytes.is_empty() {
-        return Err("Приложите файл подписи (signature.bin) или вставьте её в base64.".into());
-    }
-    if matches!(bytes.len(), 64 | 128) && !bytes.iter().all(|b| b.is_ascii_graphic()) {
-        return Ok(bytes.to_vec());
-    }
-    let text: String = String::from_utf8_lossy(bytes)
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    match B64.decode(text.as_bytes()) {
-        Ok(v) if !v.is_empty() => Ok(v),
-        _ if matches!(bytes.len(), 64 | 128) => Ok(bytes.to_vec()),
-        _ => Err(
-            "Файл подписи не распознан: нужна подпись в двоичном виде (результат openssl dgst -sign) или в base64."
+/// The signature from an uploaded file or pasted text: a bare value (binary, base64, or hex as
+/// the CryptoPro plug-in gives it; either byte order) or a detached CMS/PKCS#7 file (`.sig`,
+/// `.p7s`), with the certificates such a file carries.
+pub fn decode_signature(bytes: &[u8]) -> Result<intake::HandedBack, String> {
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(
+            "Приложите файл подписи (signature.bin, .sig или .p7s) или вставьте подпись в base64."
                 .into(),
-        ),
+        );
     }
+    intake::handed_back(bytes).map_err(|e| messages::intake_error(&e).message)
 }
 
 /// The certificate from an uploaded file (PEM or DER) or pasted text (PEM or base64 DER).
@@ -137,7 +150,6 @@ pub async fn sign_submit(
     Path(id): Path<String>,
     posted: PostedMultipart,
 ) -> UiResult {
-    let _text = |k: &str| posted.text(k);
     let user = posted.user.clone();
     ui.require(&user, Action::Create)?;
     let r = load(&ui, &user, &id)?;
@@ -160,12 +172,30 @@ pub async fn sign_submit(
         Ok(s) => s,
         Err(m) => return Ok(refuse(m)),
     };
-    let cert = match decode_certificate(&pick("certificate", "certificate_text")) {
-        Ok(c) => c,
-        Err(m) => return Ok(refuse(m)),
+    // The certificate given, or the one a CMS signature file carries.
+    let given = pick("certificate", "certificate_text");
+    let cert = if given.iter().all(u8::is_ascii_whitespace) && !sig.certificates.is_empty() {
+        sig.certificates[0].clone()
+    } else {
+        match decode_certificate(&given) {
+            Ok(c) => c,
+            Err(m) => return Ok(refuse(m)),
+        }
     };
+    let account = ui
+        .ctx
+        .config
+        .ui
+        .users
+        .iter()
+        .find(|u| u.login == user.s.login);
+    if let Err(m) = super::super::signer_binding::check(account, &cert) {
+        return Ok(refuse(m));
+    }
     Ok(
-        match intake::accept_personal_signature(&ui.ctx, &id, &sig, &cert, &user.actor()).await {
+        match intake::accept_personal_signature(&ui.ctx, &id, &sig.value, &cert, &user.actor())
+            .await
+        {
             Ok(_) => see_other(&format!("/ui/requests/{}?done=signed", url_encode(&id))),
             Err(e) => {
                 let m = messages::intake_error(&e);

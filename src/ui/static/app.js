@@ -125,6 +125,86 @@
   if (summary) summary.focus();
 
   // ----- tabs (WAI-ARIA tabs pattern) -----
+  // ----- ЭП-СП through the CryptoPro browser plug-in (the cadesplugin API, async mode) -----
+  // The page works without it: the upload form below stays. Certificates come from the user's
+  // store «Личное»; the plug-in signs the hash of the SignedInfo (RawSignature.SignHash), and the
+  // server verifies the value (CryptoPro's byte order) and that the certificate is the user's.
+  var pluginBox = document.querySelector("[data-plugin-sign]");
+  var signForm = document.querySelector("[data-sign-form]");
+  if (pluginBox && signForm && window.cadesplugin) {
+    var OID_GOST_512 = "1.2.643.7.1.1.1.2";
+    var certSelect = pluginBox.querySelector("[data-plugin-certs]");
+    var pluginError = pluginBox.querySelector("[data-plugin-error]");
+    var signButton = pluginBox.querySelector("[data-plugin-sign-button]");
+    var pluginCerts = [];
+    var plugin = window.cadesplugin;
+    var why = function (e) {
+      return (e && (e.message || String(e))) || "неизвестная ошибка";
+    };
+    var showError = function (text) {
+      pluginError.textContent = text;
+      pluginError.hidden = false;
+    };
+    var cnOf = function (subject) {
+      var m = /(?:^|,\s*)CN=("[^"]*"|[^,]*)/.exec(subject || "");
+      return m ? m[1].replace(/^"|"$/g, "") : subject;
+    };
+    var ruDate = function (d) {
+      var t = new Date(d);
+      if (isNaN(t.getTime())) return String(d);
+      var p = function (n) { return (n < 10 ? "0" : "") + n; };
+      return p(t.getDate()) + "." + p(t.getMonth() + 1) + "." + t.getFullYear();
+    };
+    pluginBox.hidden = false;
+    Promise.resolve(plugin).then(async function () {
+      var store = await plugin.CreateObjectAsync("CAdESCOM.Store");
+      await store.Open(2, "My", 2); // CAPICOM_CURRENT_USER_STORE, «Личное», MAXIMUM_ALLOWED
+      var all = await store.Certificates;
+      var count = await all.Count;
+      for (var i = 1; i <= count; i++) {
+        var c = await all.Item(i);
+        if (!(await c.HasPrivateKey())) continue;
+        var option = document.createElement("option");
+        option.textContent = cnOf(await c.SubjectName) + " — действителен до " + ruDate(await c.ValidToDate);
+        certSelect.appendChild(option);
+        pluginCerts.push(c);
+      }
+      await store.Close();
+      if (!pluginCerts.length) {
+        showError("В хранилище «Личное» нет сертификатов с закрытым ключом. Подключите токен и обновите страницу или загрузите подпись ниже.");
+        return;
+      }
+      signButton.disabled = false;
+    }).catch(function (e) {
+      showError("КриптоПро ЭЦП Browser plug-in недоступен (" + why(e) + "). Подпишите данные другим средством и загрузите подпись ниже.");
+    });
+    signButton.addEventListener("click", async function () {
+      var c = pluginCerts[certSelect.selectedIndex];
+      if (!c) return;
+      signButton.disabled = true;
+      pluginError.hidden = true;
+      try {
+        var key = await c.PublicKey();
+        var algorithm = await key.Algorithm;
+        var is512 = (await algorithm.Value) === OID_GOST_512;
+        var hashed = await plugin.CreateObjectAsync("CAdESCOM.HashedData");
+        // CADESCOM_HASH_ALGORITHM_CP_GOST_3411_2012_256 / _512
+        await hashed.propset_Algorithm(is512 ? 102 : 101);
+        await hashed.SetHashValue(pluginBox.getAttribute(is512 ? "data-hash-512" : "data-hash-256"));
+        var raw = await plugin.CreateObjectAsync("CAdESCOM.RawSignature");
+        var value = await raw.SignHash(hashed, c);
+        var certificate = await c.Export(0); // CADESCOM_ENCODE_BASE64
+        signForm.querySelector("[name=signature_text]").value = value;
+        signForm.querySelector("[name=certificate_text]").value =
+          "-----BEGIN CERTIFICATE-----\n" + String(certificate).replace(/\s+/g, "") + "\n-----END CERTIFICATE-----\n";
+        signForm.submit();
+      } catch (e) {
+        signButton.disabled = false;
+        showError("Подпись не создана: " + why(e) + ".");
+      }
+    });
+  }
+
   // ----- print view -----
   document.querySelectorAll("[data-print]").forEach(function (b) {
     b.addEventListener("click", function () { window.print(); });

@@ -23,6 +23,7 @@ mod flows;
 mod schema_forms;
 mod sessions;
 mod signing;
+mod signing_forms;
 
 pub(super) const PASSWORD: &str = "пароль-для-теста";
 
@@ -63,6 +64,9 @@ pub(super) async fn start_with(change: impl FnOnce(&mut Config)) -> Env {
         password_hash: hash(),
         role,
         systems: vec![],
+        // The example official's certificate (certs-example/sp.cert.pem) carries this СНИЛС.
+        snils: (login == "operator").then(|| "11223344595".into()),
+        certificates: vec![],
     })
     .chain(std::iter::once(UiUser {
         login: "outsider".into(),
@@ -70,6 +74,8 @@ pub(super) async fn start_with(change: impl FnOnce(&mut Config)) -> Env {
         password_hash: hash(),
         role: Role::Admin,
         systems: vec!["is-other".into()],
+        snils: None,
+        certificates: vec![],
     }))
     .collect();
     let ctx = Context::build(cfg).unwrap();

@@ -7,35 +7,7 @@ use super::*;
 async fn personal_signature_step() {
     let env = start().await;
     let (sid, csrf) = login(&env, "operator").await;
-    let page = send(
-        &env,
-        Method::GET,
-        "/ui/requests/new?kind=zags-marriage",
-        &sid,
-        None,
-    )
-    .await;
-    let client_id = page.hidden("client_id");
-    let r = send(
-        &env,
-        Method::POST,
-        "/ui/requests/new",
-        &sid,
-        form(&[
-            ("csrf", &csrf),
-            ("system", "is-main"),
-            ("kind", "zags-marriage"),
-            ("client_id", &client_id),
-            ("case_reference", "Z-1"),
-            ("f_last_name", "Иванов"),
-            ("f_first_name", "Иван"),
-            ("f_birth_date", "1990-05-01"),
-            ("f_snils", "112-233-445 95"),
-        ]),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let sign_path = r.location().to_string();
+    let (sign_path, _) = super::signing_forms::awaiting_signature(&env, &sid, &csrf).await;
     assert!(sign_path.ends_with("/sign"));
     let id = sign_path
         .trim_start_matches("/ui/requests/")
