@@ -23,6 +23,7 @@ mod request;
 mod request_lifecycle;
 #[cfg(test)]
 mod request_lifecycle_tests;
+mod search_terms;
 mod signature;
 mod webhook;
 
@@ -41,5 +42,6 @@ pub use owner::Owner;
 pub use reason::Reason;
 pub use request::{CaseInfo, PersonalSigning, RequestRecord, RequestState};
 pub use request_lifecycle::{allowed, RequestEvent, StateChange};
+pub use search_terms::{digit_terms, digits_of_query};
 pub use signature::SignatureSummary;
 pub use webhook::{Delivery, WebhookEvent, WebhookState};

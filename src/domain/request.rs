@@ -142,4 +142,8 @@ pub struct RequestRecord {
     pub history: Vec<Transition>,
     /// Who created it ("system:<id>" or "user:<login>").
     pub created_by: String,
+    /// Numbers in the business data (ИНН, СНИЛС, …) as bare digits, for search
+    /// ([`super::digit_terms`]); records stored before search had them have none.
+    #[serde(default)]
+    pub search_digits: Vec<String>,
 }

@@ -53,6 +53,7 @@ fn record(state: RequestState) -> RequestRecord {
         statuses: Vec::new(),
         history: Vec::new(),
         created_by: "system:is/t".into(),
+        search_digits: Vec::new(),
     }
 }
 

@@ -319,6 +319,7 @@ pub async fn submit(ctx: &Context, req: NewRequest) -> Result<(RequestRecord, bo
             reason: Reason::Accepted,
         }],
         created_by: req.actor.to_string(),
+        search_digits: crate::domain::digit_terms(&content),
     };
     let blobs: Vec<Vec<u8>> = req.attachments.iter().map(|a| a.bytes.clone()).collect();
     let created = ctx.store.create_request(&rec, content.as_bytes(), &blobs)?;

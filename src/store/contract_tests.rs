@@ -80,6 +80,7 @@ fn request(system: &str, client_id: Option<&str>) -> RequestRecord {
         statuses: Vec::new(),
         history: Vec::new(),
         created_by: "system:is/t".into(),
+        search_digits: Vec::new(),
     }
 }
 

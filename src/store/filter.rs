@@ -18,7 +18,9 @@ pub struct RequestFilter {
     pub created_to: Option<DateTime<Utc>>,
     pub updated_from: Option<DateTime<Utc>>,
     pub updated_to: Option<DateTime<Utc>>,
-    /// Case-insensitive substring of the case reference, applicant, ИНН or СНИЛС.
+    /// Case-insensitive substring of the case reference, applicant, ИНН or СНИЛС; a number
+    /// (digits with spaces or dashes) also matches those and the numbers inside the request's
+    /// business data, in any spelling.
     pub text: Option<String>,
     /// Only requests overdue at this instant ([`RequestRecord::is_overdue`]).
     pub overdue_at: Option<DateTime<Utc>>,
@@ -70,25 +72,39 @@ impl RequestFilter {
             }
         }
         if let Some(text) = &self.text {
-            let needle = text.to_lowercase();
-            let hay = r
-                .case
-                .as_ref()
-                .map(|c| {
-                    format!(
-                        "{} {} {} {}",
-                        c.reference,
-                        c.applicant.as_deref().unwrap_or(""),
-                        c.inn.as_deref().unwrap_or(""),
-                        c.snils.as_deref().unwrap_or("")
-                    )
-                })
-                .unwrap_or_default()
-                .to_lowercase();
-            if !hay.contains(&needle) {
+            if !text_matches(r, text) {
                 return false;
             }
         }
         true
     }
+}
+
+/// Whether `r` is found by the search text `text`.
+fn text_matches(r: &RequestRecord, text: &str) -> bool {
+    let case = r.case.as_ref();
+    let field = |f: fn(&crate::domain::CaseInfo) -> Option<&str>| case.and_then(f).unwrap_or("");
+    let hay = format!(
+        "{} {} {} {}",
+        case.map(|c| c.reference.as_str()).unwrap_or(""),
+        field(|c| c.applicant.as_deref()),
+        field(|c| c.inn.as_deref()),
+        field(|c| c.snils.as_deref()),
+    )
+    .to_lowercase();
+    if hay.contains(&text.to_lowercase()) {
+        return true;
+    }
+    let Some(digits) = crate::domain::digits_of_query(text) else {
+        return false;
+    };
+    let bare = |s: &str| -> String { s.chars().filter(char::is_ascii_digit).collect() };
+    [
+        case.map(|c| c.reference.as_str()).unwrap_or(""),
+        field(|c| c.inn.as_deref()),
+        field(|c| c.snils.as_deref()),
+    ]
+    .iter()
+    .any(|s| bare(s).contains(&digits))
+        || r.search_digits.iter().any(|d| d.contains(&digits))
 }

@@ -311,6 +311,7 @@ mod tests {
             statuses: vec![],
             history: vec![],
             created_by: "user:x".into(),
+            search_digits: Vec::new(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! fields (formats "digits:N", "digits:N|M", "date", "snils"), with Russian messages, and the
 //! rendering of the kind's request template with XML-escaped values.
 
+use crate::xsd::identifiers::Identifier;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
@@ -65,6 +66,16 @@ pub fn snils_checksum_ok(digits: &str) -> bool {
     d.len() == 11 && crate::xsd::identifiers::Identifier::Snils.check_number_ok(&d)
 }
 
+/// The identifier a digits field holds, told by its label («ИНН организации», «ОГРН», …), with
+/// its name for messages; СНИЛС has its own format.
+fn identifier_of(label: &str) -> Option<(Identifier, &'static str)> {
+    match Identifier::named(label)? {
+        Identifier::Inn => Some((Identifier::Inn, "ИНН")),
+        Identifier::Ogrn => Some((Identifier::Ogrn, "ОГРН")),
+        Identifier::Snils => None,
+    }
+}
+
 /// Checks and normalizes one value. `Ok(None)` is an empty optional field.
 pub fn check_value(
     label: &str,
@@ -94,6 +105,15 @@ pub fn check_value(
                 "Поле «{label}» должно состоять из {} цифр.",
                 join_or(&lengths)
             ));
+        }
+        // A field labelled as an ИНН or ОГРН(ИП) carries a check number: a mistyped one would
+        // come back from the provider as "not found" days later.
+        if let Some((id, name)) = identifier_of(label) {
+            if !id.check_number_ok(v) {
+                return Err(format!(
+                    "Контрольное число {name} в поле «{label}» не сходится: проверьте номер."
+                ));
+            }
         }
         return Ok(Some(v.to_string()));
     }
@@ -257,6 +277,9 @@ pub struct FieldSpec {
     pub input_type: &'static str,
     pub inputmode: &'static str,
     pub pattern: String,
+    /// `inn` or `ogrn` when the field carries that identifier's check number (the script checks
+    /// it as the server does).
+    pub identifier: &'static str,
 }
 
 impl FieldSpec {
@@ -284,6 +307,40 @@ impl FieldSpec {
             input_type,
             inputmode,
             pattern,
+            identifier: match digits_lengths(format).and(identifier_of(label)) {
+                Some((Identifier::Inn, _)) => "inn",
+                Some((Identifier::Ogrn, _)) => "ogrn",
+                _ => "",
+            },
+        }
+    }
+}
+
+/// Starts the kind's empty ИНН and СНИЛС fields from the case's (`case_inn`, `case_snils` in
+/// `form`): the clerk typed them once, on the case.
+pub fn prefill_from_case(kind: &KindConfig, form: &mut Vec<(String, String)>) {
+    let value = |form: &[(String, String)], name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    for f in &kind.fields {
+        let name = kind_field_name(f);
+        if value(form, &name).is_some() {
+            continue;
+        }
+        let from_case = if f.format == "snils" {
+            value(form, "case_snils")
+        } else if matches!(identifier_of(&f.label), Some((Identifier::Inn, _))) {
+            value(form, "case_inn").filter(|v| {
+                digits_lengths(&f.format).is_none_or(|lengths| lengths.contains(&v.len()))
+            })
+        } else {
+            None
+        };
+        if let Some(v) = from_case {
+            form.push((name, v));
         }
     }
 }
@@ -384,6 +441,29 @@ template = """
     }
 
     #[test]
+    fn identifier_check_numbers_by_label() {
+        // (label, format, value, accepted)
+        let cases = [
+            ("ИНН организации", "digits:10", "7707083893", true),
+            ("ИНН организации", "digits:10", "7707083894", false),
+            ("ИНН заявителя", "digits:10|12", "500100732259", true),
+            ("ИНН заявителя", "digits:10|12", "500100732258", false),
+            ("ОГРН", "digits:13", "1027700132195", true),
+            ("ОГРН", "digits:13", "1027700132194", false),
+            ("ОГРНИП", "digits:15", "304500116000157", true),
+            ("ОГРНИП", "digits:15", "304500116000158", false),
+            ("КПП", "digits:9", "770701001", true),
+        ];
+        for (label, format, value, accepted) in cases {
+            let r = check_value(label, format, true, value);
+            assert_eq!(r.is_ok(), accepted, "{label} {value}: {r:?}");
+            if let Err(m) = r {
+                assert!(m.contains("Контрольное число") || m.contains("цифр"), "{m}");
+            }
+        }
+    }
+
+    #[test]
     fn formats() {
         assert_eq!(
             check_value("ИНН", "digits:10", true, " 7707083893 ").unwrap(),
@@ -397,7 +477,7 @@ template = """
             check_value("ИНН", "digits:10|12", true, "77070838931").unwrap_err(),
             "Поле «ИНН» должно состоять из 10 или 12 цифр."
         );
-        assert!(check_value("ИНН", "digits:10|12", true, "770708389312").is_ok());
+        assert!(check_value("ИНН", "digits:10|12", true, "500100732259").is_ok());
         assert!(check_value("ИНН", "digits:10", true, "77070838a3").is_err());
         assert_eq!(
             check_value("Дата", "date", true, "").unwrap_err(),

@@ -209,14 +209,14 @@ await step("operator cannot open the admin pages (403, Russian)", async () => {
 });
 
 await step("create a request from the form; client-side validation in Russian", async () => {
-  await fillTaxDebt("E2E-2026-0001", "7707083894");
+  await fillTaxDebt("E2E-2026-0001", "7707083808");
   await shot("04-create-form");
   // A wrong ИНН is caught before sending, with a Russian message next to the field.
   await page.getByLabel("ИНН организации").fill("12345");
   await page.getByRole("button", { name: "Подготовить запрос к отправке" }).click();
   await page.getByText("Поле «ИНН организации» должно состоять из 10 цифр.").waitFor();
   check((await page.getByLabel("ИНН организации").getAttribute("aria-invalid")) === "true", "aria-invalid not set");
-  await page.getByLabel("ИНН организации").fill("7707083894");
+  await page.getByLabel("ИНН организации").fill("7707083808");
   await submitAndSend();
   await page.getByRole("status").filter({ hasText: "Запрос сохранён и поставлен в очередь" }).waitFor();
 });
@@ -239,7 +239,7 @@ await step("open the answer: a table of fields, raw XML, signatures", async () =
   const table = page.locator("table.answer-table");
   await table.getByText("ИНН налогоплательщика").waitFor();
   await table.getByText("Признак наличия задолженности").waitFor();
-  check((await table.locator("td").allInnerTexts()).includes("7707083894"), "the INN is not in the answer table");
+  check((await table.locator("td").allInnerTexts()).includes("7707083808"), "the INN is not in the answer table");
   await page.getByText("XML ответа", { exact: true }).click();
   await page.locator("details.raw pre").filter({ hasText: "TaxDebtResponse" }).first().waitFor();
   await page.getByRole("heading", { name: "Электронные подписи" }).waitFor();
@@ -292,7 +292,7 @@ await step("the answer reads like a document: Да/Нет, ДД.ММ.ГГГГ, a
 
 await step("errors for people: what to do, retry offered only where it helps", async () => {
   await injectFault({ fault: "InvalidContent", operations: ["SendRequest"], count: 1, description: "Injected by the UI test" });
-  await fillTaxDebt("E2E-2026-0007", "7707083897");
+  await fillTaxDebt("E2E-2026-0007", "7707083815");
   await submitAndSend();
   await waitForText(statusBadge(), ["Ошибка"], 30000);
   const card = page.locator(".card-error");
@@ -307,7 +307,7 @@ await step("a failed request (fault injected at the mock) is retried by the ру
   await logout();
   await login("supervisor");
   await injectFault({ fault: "AccessDenied", operations: ["SendRequest"], count: 1, description: "Injected by the UI test" });
-  await fillTaxDebt("E2E-2026-0001", "7707083895");
+  await fillTaxDebt("E2E-2026-0001", "7707083830");
   await submitAndSend();
   await waitForText(statusBadge(), ["Ошибка"], 30000);
   await page.locator(".card-error").getByText("Доступ запрещён матрицей доступа СМЭВ").waitFor();
@@ -335,7 +335,7 @@ await step("a rejected request (NO_DATA) shows the reason and what to do; the sa
 await step("deadline control: a request past its deadline stays in the overdue list and tile, by kind", async () => {
   // SMEV accepts it stamped 40 days ago and the provider never answers: the deadline has passed.
   await injectFault({ fault: "no_answer", operations: ["SendRequest"], count: 1, backdate_days: 40 });
-  await fillTaxDebt("E2E-2026-0009", "7707083899");
+  await fillTaxDebt("E2E-2026-0009", "7707083847");
   await submitAndSend();
   await page.locator("#request-panel").getByText("просрочен").first().waitFor({ timeout: 30000 });
   await page.goto(`${base}/ui/monitoring`);
@@ -474,8 +474,45 @@ await step("case card with the tab «Межведомственные запро
   await page.getByRole("tabpanel").getByText("ООО «Тест»").waitFor();
 });
 
+await step("forms and search: ИНН check number, prefill from the case, values kept across a kind change, СНИЛС in any spelling, row details, file names, 768 px", async () => {
+  await page.goto(answeredCard);
+  await page.getByRole("link", { name: "Заявка № E2E-2026-0001" }).first().click();
+  await Promise.all([page.waitForURL(/\/ui\/requests\/new\?/), page.locator("main a.btn", { hasText: "Создать запрос" }).click()]);
+  // The request's ИНН starts from the case's.
+  const caseInn = await page.getByLabel("ИНН заявителя").inputValue();
+  check(/^\d{10}$/.test(caseInn) && await page.getByLabel("ИНН организации").inputValue() === caseInn, `the ИНН is not prefilled from the case (${caseInn})`);
+  // A mistyped ИНН is caught by its check number, in the browser and on the server alike.
+  await page.getByLabel("ИНН организации").fill("7707083809");
+  await page.getByLabel("Номер запроса").fill("E2E-CHK");
+  await page.getByLabel("На дату").fill("2026-11-20");
+  await page.getByRole("button", { name: "Подготовить запрос к отправке" }).click();
+  await page.getByText("Контрольное число ИНН в поле «ИНН организации» не сходится: проверьте номер.").first().waitFor();
+  // Changing «Вид сведений» keeps what was typed in the case block.
+  await page.getByLabel("Услуга").fill("Проверка переноса значений");
+  await page.getByLabel("Вид сведений").selectOption("zags-marriage");
+  await Promise.all([page.waitForURL(/kind=zags-marriage/), page.getByRole("button", { name: "Выбрать" }).click()]);
+  check(await page.getByLabel("Услуга").inputValue() === "Проверка переноса значений", "a typed value was lost when the kind changed");
+  check(await page.getByLabel("Номер заявки").inputValue() === "E2E-2026-0001", "the case number was lost when the kind changed");
+  // A СНИЛС inside the request data finds the request, whatever its spelling.
+  for (const q of ["11223344595", "112 233 445 95", "112-233-445 95"]) {
+    await page.goto(`${base}/ui/requests?q=${encodeURIComponent(q)}`);
+    await page.locator("tr[data-request-id]", { hasText: "ЗАГС" }).first().waitFor();
+  }
+  await page.locator(".row-details", { hasText: "MessageID …" }).first().waitFor();
+  await page.setViewportSize({ width: 768, height: 1024 });
+  const header = page.getByRole("columnheader", { name: "Срок ответа" }).first();
+  const box = await header.boundingBox();
+  check(box && box.x + box.width <= 768, `the deadline column ends at ${box && box.x + box.width} px in a 768 px window`);
+  await shot("17-requests-768");
+  await page.setViewportSize({ width: 1280, height: 900 });
+  // Downloads are named for people.
+  await page.goto(answeredCard);
+  const [xml] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Скачать XML запроса" }).click()]);
+  check(/^Запрос, заявка E2E-2026-0001, fns-tax-debt, \d{2}\.\d{2}\.\d{4}\.xml$/.test(xml.suggestedFilename()), `the request XML is named ${xml.suggestedFilename()}`);
+});
+
 await step("the request list refreshes statuses live", async () => {
-  await fillTaxDebt("E2E-2026-0004", "7707083896");
+  await fillTaxDebt("E2E-2026-0004", "7707083854");
   await submitAndSend();
   await page.goto(`${base}/ui/requests?q=E2E-2026-0004`);
   const badge = page.locator("tr[data-request-id] .badge").first();
@@ -538,7 +575,7 @@ await step("руководитель sees monitoring; cannot open dead letters",
 await step("администратор: a message with a broken ЭП-СМЭВ becomes a dead letter and is closed", async () => {
   await login("admin");
   await injectFault({ fault: "corrupt_signature", operations: ["GetResponse"], count: 1 });
-  await fillTaxDebt("E2E-2026-0005", "7707083897");
+  await fillTaxDebt("E2E-2026-0005", "7707083861");
   await submitAndSend();
   const deadline = Date.now() + 30000;
   let row;

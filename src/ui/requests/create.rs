@@ -110,56 +110,45 @@ pub(super) fn form_page(
     ui.page(status, Some(user), "new_request.html", &page)
 }
 
-#[derive(Debug, Deserialize, Default)]
-pub struct NewQuery {
-    #[serde(default)]
-    system: Option<String>,
-    #[serde(default)]
-    kind: Option<String>,
-    #[serde(default)]
-    case_reference: Option<String>,
-    #[serde(default)]
-    case_service: Option<String>,
-    #[serde(default)]
-    case_applicant: Option<String>,
-    #[serde(default)]
-    case_inn: Option<String>,
-    #[serde(default)]
-    case_snils: Option<String>,
-}
+/// How many carried-over values the form page takes from its query, and how long each may be.
+const MAX_CARRIED: usize = 200;
+const MAX_CARRIED_LEN: usize = 1000;
 
-/// `GET /ui/requests/new`.
+/// `GET /ui/requests/new`: `system`, `kind`, and values to carry over — the case fields
+/// (`case_*`, from the case card) and what was typed before the kind was changed (`f_*`, and
+/// `x:`/`c:` of schema forms); the new kind takes those of its fields that have the same names,
+/// and its ИНН and СНИЛС fields start from the case's.
 pub async fn new_form(
     State(ui): State<UiState>,
     user: User,
-    q: super::super::Q<NewQuery>,
+    q: super::super::Q<Vec<(String, String)>>,
 ) -> UiResult {
     ui.require(&user, Action::Create)?;
     let q = super::super::query(q);
-    let Some((system, kind)) = choose(
-        &ui,
-        &user,
-        q.system.as_deref().unwrap_or(""),
-        q.kind.as_deref().unwrap_or(""),
-    ) else {
+    let get = |name: &str| {
+        q.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    let Some((system, kind)) = choose(&ui, &user, get("system"), get("kind")) else {
         return Ok(ui.error(
         Some(&user),
         StatusCode::FORBIDDEN,
         "Вам не назначено ни одной информационной системы с видами сведений: создавать запросы нельзя.",
     ));
     };
-    let mut pairs = Vec::new();
-    for (k, v) in [
-        ("case_reference", q.case_reference),
-        ("case_service", q.case_service),
-        ("case_applicant", q.case_applicant),
-        ("case_inn", q.case_inn),
-        ("case_snils", q.case_snils),
-    ] {
-        if let Some(v) = v {
-            pairs.push((k.to_string(), v));
-        }
-    }
+    let mut pairs: Vec<(String, String)> = q
+        .iter()
+        .filter(|(k, v)| {
+            ["case_", "f_", "x:", "c:"].iter().any(|p| k.starts_with(p))
+                && !v.trim().is_empty()
+                && v.len() <= MAX_CARRIED_LEN
+        })
+        .take(MAX_CARRIED)
+        .cloned()
+        .collect();
+    forms::prefill_from_case(kind, &mut pairs);
     Ok(form_page(
         &ui,
         &user,

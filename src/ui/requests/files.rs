@@ -43,7 +43,11 @@ pub async fn business_xml(
 ) -> UiResult {
     let r = load(&ui, &user, &id)?;
     Ok(match ui.ctx.store.blob(&r.business_xml) {
-        Ok(b) => download(b, "application/xml", &format!("request-{}.xml", r.id)),
+        Ok(b) => download(
+            b,
+            "application/xml",
+            &document_name(&ui, "Запрос", &r, r.created_at),
+        ),
         Err(_) => ui.error(Some(&user), StatusCode::NOT_FOUND, "XML запроса не найден."),
     })
 }
@@ -53,11 +57,50 @@ pub async fn answer_xml(State(ui): State<UiState>, user: User, Path(id): Path<St
     let r = load(&ui, &user, &id)?;
     let key = r.answer.as_ref().and_then(|a| a.business_xml.clone());
     Ok(match key.map(|k| ui.ctx.store.blob(&k)) {
-        Some(Ok(b)) => download(b, "application/xml", &format!("answer-{}.xml", r.id)),
+        Some(Ok(b)) => download(
+            b,
+            "application/xml",
+            &document_name(
+                &ui,
+                "Ответ",
+                &r,
+                r.answer.as_ref().map_or(r.updated_at, |a| a.received_at),
+            ),
+        ),
         _ => ui.error(
             Some(&user),
             StatusCode::NOT_FOUND,
             "У запроса нет ответа с данными.",
         ),
     })
+}
+
+/// A file name a clerk recognises in her downloads folder: «Ответ, заявка ЗАЯВ-2026-000101,
+/// fns-tax-debt, 03.12.2026.xml» — what, for which case, which kind, when.
+fn document_name(
+    ui: &Ui,
+    what: &str,
+    r: &RequestRecord,
+    at: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let mut parts = vec![what.to_string()];
+    if let Some(c) = &r.case {
+        parts.push(format!("заявка {}", c.reference));
+    }
+    parts.push(r.kind.clone());
+    parts.push(at.with_timezone(&ui.tz).format("%d.%m.%Y").to_string());
+    let name: String = parts
+        .join(", ")
+        .chars()
+        // Characters a file system or a header would refuse become a dash.
+        .map(|c| {
+            if c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') {
+                '-'
+            } else {
+                c
+            }
+        })
+        .take(150)
+        .collect();
+    format!("{name}.xml")
 }

@@ -29,6 +29,9 @@ pub(crate) struct RequestRow {
     /// «срок истекает завтра» and the like, for an open request.
     pub deadline_note: Option<&'static str>,
     pub message_id: Option<String>,
+    /// What tells this request from others of its kind in the case: the first number of its
+    /// data (an ИНН, a СНИЛС…) and the tail of its MessageID.
+    pub details: Option<String>,
 }
 
 impl RequestRow {
@@ -49,6 +52,7 @@ impl RequestRow {
             overdue: r.is_overdue(Utc::now()),
             deadline_note: ui.deadline_note(r.deadline, !r.state.is_closed(), Utc::now()),
             message_id: r.message_id.clone(),
+            details: details_of(r),
         }
     }
 
@@ -56,4 +60,24 @@ impl RequestRow {
     pub(crate) fn all(ui: &Ui, items: &[RequestRecord]) -> Vec<RequestRow> {
         items.iter().map(|r| RequestRow::of(ui, r)).collect()
     }
+}
+
+/// «7707083808 · MessageID …2b071f5494d4», or what of it there is.
+fn details_of(r: &RequestRecord) -> Option<String> {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(n) = r.search_digits.first() {
+        parts.push(n.clone());
+    }
+    if let Some(m) = &r.message_id {
+        let tail: String = m
+            .chars()
+            .rev()
+            .take(12)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        parts.push(format!("MessageID …{tail}"));
+    }
+    (!parts.is_empty()).then(|| parts.join(" · "))
 }

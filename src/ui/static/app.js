@@ -17,6 +17,33 @@
     return check === parseInt(d.slice(9), 10);
   }
 
+  // ИНН (10 or 12 digits) and ОГРН (13) / ОГРНИП (15) check numbers, as in
+  // smev-protocol/src/xsd/identifiers.rs.
+  function innDigit(d, weights) {
+    var sum = 0;
+    for (var i = 0; i < weights.length; i++) sum += parseInt(d[i], 10) * weights[i];
+    return sum % 11 % 10;
+  }
+  function innOk(d) {
+    if (d.length === 10) return innDigit(d, [2, 4, 10, 3, 5, 9, 4, 6, 8]) === parseInt(d[9], 10);
+    if (d.length === 12) {
+      return innDigit(d, [7, 2, 4, 10, 3, 5, 9, 4, 6, 8]) === parseInt(d[10], 10) &&
+        innDigit(d, [3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8]) === parseInt(d[11], 10);
+    }
+    return true;
+  }
+  function modDigits(d, m) {
+    // The remainder of a long decimal number, digit by digit (no precision loss).
+    var r = 0;
+    for (var i = 0; i < d.length; i++) r = (r * 10 + parseInt(d[i], 10)) % m;
+    return r;
+  }
+  function ogrnOk(d) {
+    if (d.length === 13) return modDigits(d.slice(0, 12), 11) % 10 === parseInt(d[12], 10);
+    if (d.length === 15) return modDigits(d.slice(0, 14), 13) % 10 === parseInt(d[14], 10);
+    return true;
+  }
+
   function joinOr(list) {
     if (list.length < 2) return list.join("");
     return list.slice(0, -1).join(", ") + " или " + list[list.length - 1];
@@ -41,6 +68,9 @@
       if (!/^[0-9]+$/.test(v) || lengths.indexOf(String(v.length)) < 0) {
         return "Поле «" + label + "» должно состоять из " + joinOr(lengths) + " цифр.";
       }
+      var identifier = input.getAttribute("data-identifier");
+      if (identifier === "inn" && !innOk(v)) return "Контрольное число ИНН в поле «" + label + "» не сходится: проверьте номер.";
+      if (identifier === "ogrn" && !ogrnOk(v)) return "Контрольное число ОГРН в поле «" + label + "» не сходится: проверьте номер.";
     } else if (format === "date") {
       var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v) || /^(\d{2})\.(\d{2})\.(\d{4})$/.exec(v);
       if (!m) return "Укажите в поле «" + label + "» существующую дату в формате ДД.ММ.ГГГГ.";
@@ -203,6 +233,29 @@
         showError("Подпись не создана: " + why(e) + ".");
       }
     });
+  }
+
+  // ----- «Вид сведений» changed: what was typed goes along -----
+  // The chooser is a GET form; the server gives the new kind's fields the values of the same
+  // names (and its ИНН/СНИЛС the case's), so nothing typed is lost by changing the kind.
+  var chooser = document.querySelector("form.chooser");
+  var requestForm = document.querySelector("form.request-form");
+  if (chooser && requestForm) {
+    var carry = function () {
+      chooser.querySelectorAll("input[data-carried], input[type=hidden][name^=case_]").forEach(function (i) { i.remove(); });
+      requestForm.querySelectorAll("input, select, textarea").forEach(function (el) {
+        var name = el.name || "";
+        if (!/^(case_|f_|x:|c:)/.test(name) || !el.value) return;
+        if ((el.type === "radio" || el.type === "checkbox") && !el.checked) return;
+        var hidden = document.createElement("input");
+        hidden.type = "hidden";
+        hidden.name = name;
+        hidden.value = el.value;
+        hidden.setAttribute("data-carried", "");
+        chooser.appendChild(hidden);
+      });
+    };
+    chooser.addEventListener("submit", carry);
   }
 
   // ----- print view -----

@@ -42,6 +42,7 @@ fn record(case: &str, state: RequestState, deadline: DateTime<Utc>) -> RequestRe
         statuses: Vec::new(),
         history: Vec::new(),
         created_by: "user:operator".into(),
+        search_digits: Vec::new(),
     }
 }
 
