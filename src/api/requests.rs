@@ -294,6 +294,7 @@ pub async fn list(
         text: q.q.filter(|t| !t.trim().is_empty()),
         overdue_at: (q.overdue == Some(true)).then(Utc::now),
         deadline_to: None,
+        assignee: None,
     };
     let (items, next) = ctx
         .store

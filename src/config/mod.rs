@@ -187,6 +187,12 @@ impl Config {
                 }
             }
         }
+        if self.ui.remember_days > 90 {
+            errors.push(format!(
+                "ui.remember_days: {} is more than 90 days",
+                self.ui.remember_days
+            ));
+        }
         if crate::calendar::parse_offset(&self.ui.timezone).is_none() {
             errors.push(format!(
                 "ui.timezone: {:?} is not an offset like \"+03:00\"",

@@ -210,6 +210,9 @@ pub struct UiConfig {
     /// Time zone of displayed dates, as an offset ("+03:00" = Moscow).
     pub timezone: String,
     pub session_ttl_minutes: u64,
+    /// Lifetime of a session opened with «Запомнить меня» (fixed, not extended by activity);
+    /// 0 takes the checkbox away.
+    pub remember_days: u64,
     /// Set the Secure flag on the session cookie (needs HTTPS in front of the gateway).
     pub secure_cookie: bool,
     /// Login attempts per login name per minute (a burst of as many, then one every
@@ -234,6 +237,7 @@ impl Default for UiConfig {
             enabled: true,
             timezone: "+03:00".into(),
             session_ttl_minutes: 480,
+            remember_days: 14,
             secure_cookie: false,
             login_attempts_per_minute: 10,
             login_attempts_per_minute_per_address: 30,

@@ -25,6 +25,7 @@ mod request_lifecycle;
 mod request_lifecycle_tests;
 mod search_terms;
 mod signature;
+mod ui_account;
 mod webhook;
 
 pub use actor::Actor;
@@ -44,4 +45,5 @@ pub use request::{CaseInfo, PersonalSigning, RequestRecord, RequestState};
 pub use request_lifecycle::{allowed, RequestEvent, StateChange};
 pub use search_terms::{digit_terms, digits_of_query};
 pub use signature::SignatureSummary;
+pub use ui_account::{StoredPassword, StoredSession};
 pub use webhook::{Delivery, WebhookEvent, WebhookState};

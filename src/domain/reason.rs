@@ -66,6 +66,8 @@ pub enum Reason {
     Reprocessed,
     /// Reprocessing a dead letter failed again (why).
     ReprocessFailed(String),
+    /// The executor was assigned (their login; empty: nobody).
+    Assigned(String),
     /// Any other text (older records, free-form notes).
     Other(String),
 }
@@ -137,6 +139,7 @@ const PROVIDER_STATUS: &str = "provider status ";
 const SMEV_STATUS: &str = "SMEV status ";
 const RESPONSE_FAULT: &str = "SendResponse: ";
 const REPROCESS_FAILED: &str = "reprocess failed: ";
+const ASSIGNED: &str = "executor assigned: ";
 
 impl Reason {
     /// The stable machine-readable code.
@@ -148,6 +151,7 @@ impl Reason {
             Reason::SmevStatus(_) => "smev_status",
             Reason::ResponseFault(_) => "response_fault",
             Reason::ReprocessFailed(_) => "reprocess_failed",
+            Reason::Assigned(_) => "assigned",
             Reason::Other(_) => "other",
             fixed => FIXED
                 .iter()
@@ -168,6 +172,7 @@ impl Reason {
             Reason::SmevStatus(s) => format!("{SMEV_STATUS}{s}"),
             Reason::ResponseFault(code) => format!("{RESPONSE_FAULT}{code}"),
             Reason::ReprocessFailed(why) => format!("{REPROCESS_FAILED}{why}"),
+            Reason::Assigned(login) => format!("{ASSIGNED}{login}"),
             Reason::Other(text) => text.clone(),
             fixed => FIXED
                 .iter()
@@ -206,6 +211,9 @@ impl Reason {
         if let Some(why) = text.strip_prefix(REPROCESS_FAILED) {
             return Reason::ReprocessFailed(why.to_string());
         }
+        if let Some(login) = text.strip_prefix(ASSIGNED) {
+            return Reason::Assigned(login.to_string());
+        }
         Reason::Other(text.to_string())
     }
 }
@@ -236,6 +244,7 @@ mod tests {
         let mut all: Vec<Reason> = FIXED.iter().map(|(r, _, _)| r.clone()).collect();
         all.extend([
             Reason::RetryAfter("SMEV.transport".into()),
+            Reason::Assigned("ivanova".into()),
             Reason::ProviderStatus {
                 code: 3,
                 description: "в работе: этап 2".into(),

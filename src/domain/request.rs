@@ -146,4 +146,7 @@ pub struct RequestRecord {
     /// ([`super::digit_terms`]); records stored before search had them have none.
     #[serde(default)]
     pub search_digits: Vec<String>,
+    /// The executor (исполнитель): the login of the UI user in charge of it.
+    #[serde(default)]
+    pub assignee: Option<String>,
 }

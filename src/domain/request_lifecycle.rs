@@ -81,6 +81,8 @@ pub enum RequestEvent {
     Expire,
     /// The gateway restarted; a request left mid-send is due at `due` (same MessageID).
     Recovered { due: DateTime<Utc> },
+    /// A руководитель assigned the request's executor (None: nobody); any state.
+    Assigned { assignee: Option<String> },
 }
 
 impl RequestEvent {
@@ -113,6 +115,9 @@ impl RequestEvent {
             RequestEvent::Cancel => Reason::Cancelled,
             RequestEvent::Expire => Reason::Expired,
             RequestEvent::Recovered { .. } => Reason::Recovered,
+            RequestEvent::Assigned { assignee } => {
+                Reason::Assigned(assignee.clone().unwrap_or_default())
+            }
         }
     }
 
@@ -340,6 +345,10 @@ impl RequestRecord {
                     return Err(LifecycleError::NotDue);
                 }
                 self.next_due = Some(*due);
+                None
+            }
+            E::Assigned { assignee } => {
+                self.assignee = assignee.clone();
                 None
             }
         })

@@ -54,6 +54,7 @@ fn record(state: RequestState) -> RequestRecord {
         history: Vec::new(),
         created_by: "system:is/t".into(),
         search_digits: Vec::new(),
+        assignee: None,
     }
 }
 

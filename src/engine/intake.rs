@@ -21,7 +21,7 @@ use crate::xml::XmlError;
 use super::Context;
 
 pub use super::operator::{
-    cancel, dead_letter_ack_and_close, dead_letter_reprocess, retry, webhook_redeliver,
+    assign_case, cancel, dead_letter_ack_and_close, dead_letter_reprocess, retry, webhook_redeliver,
 };
 pub use super::personal_signature::{
     accept_personal_signature, handed_back, parse_certificate, signing_payload, HandedBack,
@@ -320,6 +320,10 @@ pub async fn submit(ctx: &Context, req: NewRequest) -> Result<(RequestRecord, bo
         }],
         created_by: req.actor.to_string(),
         search_digits: crate::domain::digit_terms(&content),
+        assignee: match &req.actor {
+            Actor::User(login) => Some(login.clone()),
+            _ => None,
+        },
     };
     let blobs: Vec<Vec<u8>> = req.attachments.iter().map(|a| a.bytes.clone()).collect();
     let created = ctx.store.create_request(&rec, content.as_bytes(), &blobs)?;

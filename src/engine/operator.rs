@@ -26,6 +26,25 @@ pub async fn cancel(ctx: &Context, id: &str, actor: &Actor) -> Result<RequestRec
     Ok(r)
 }
 
+/// Assigns the executor of every request of a case (None: nobody); returns how many.
+pub async fn assign_case(
+    ctx: &Context,
+    system: &str,
+    reference: &str,
+    assignee: Option<&str>,
+    actor: &Actor,
+) -> Result<usize, IntakeError> {
+    let ids = ctx.store.case_request_ids(system, reference)?;
+    let event = RequestEvent::Assigned {
+        assignee: assignee.map(str::to_string),
+    };
+    for id in &ids {
+        ctx.store.apply_request(id, actor, &event)?;
+    }
+    ctx.store.durable().await?;
+    Ok(ids.len())
+}
+
 /// "Ack and close" a dead letter: tell SMEV it was not accepted (so it stops redelivering) and
 /// close it.
 pub async fn dead_letter_ack_and_close(

@@ -81,6 +81,7 @@ fn request(system: &str, client_id: Option<&str>) -> RequestRecord {
         history: Vec::new(),
         created_by: "system:is/t".into(),
         search_digits: Vec::new(),
+        assignee: None,
     }
 }
 
@@ -386,4 +387,42 @@ fn durable_returns_once_written_data_is_flushed() {
         assert_eq!(store.failure_count(), 0);
         assert!(store.check_writable().is_ok());
     }
+}
+
+#[test]
+fn ui_passwords_and_sessions_are_kept() {
+    on_every_backend(|store| {
+        let now = Utc::now();
+        assert_eq!(store.ui_password("ivanova").expect("read"), None);
+        let audit = AuditEntry {
+            at: now,
+            actor: Actor::User("ivanova".into()),
+            subject: Subject::UiUser,
+            subject_id: "ivanova".into(),
+            action: "password_changed".into(),
+            from: None,
+            to: None,
+            reason: "test".into(),
+            xml: None,
+        };
+        let p = StoredPassword {
+            hash: "$argon2id$test".into(),
+            changed_at: now,
+        };
+        store.set_ui_password("ivanova", &p, &audit).expect("set");
+        assert_eq!(store.ui_password("ivanova").expect("read"), Some(p));
+        assert_eq!(store.audit_of("ivanova").expect("audit").len(), 1);
+        let s = StoredSession {
+            login: "ivanova".into(),
+            csrf: "c".repeat(64),
+            created_at: now,
+            expires_at: now + Duration::hours(8),
+            remember: false,
+        };
+        store.put_ui_session("k1", &s).expect("put");
+        store.put_ui_session("k2", &s).expect("put");
+        store.remove_ui_session("k1").expect("remove");
+        let kept = store.ui_sessions().expect("list");
+        assert_eq!(kept, vec![("k2".to_string(), s)]);
+    });
 }

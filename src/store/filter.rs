@@ -26,6 +26,8 @@ pub struct RequestFilter {
     pub overdue_at: Option<DateTime<Utc>>,
     /// Only requests with a deadline no later than this.
     pub deadline_to: Option<DateTime<Utc>>,
+    /// Only requests whose executor is this login.
+    pub assignee: Option<String>,
 }
 
 impl RequestFilter {
@@ -61,6 +63,9 @@ impl RequestFilter {
         if self.updated_from.is_some_and(|t| r.updated_at < t)
             || self.updated_to.is_some_and(|t| r.updated_at > t)
         {
+            return false;
+        }
+        if self.assignee.is_some() && self.assignee != r.assignee {
             return false;
         }
         if self.overdue_at.is_some_and(|now| !r.is_overdue(now)) {

@@ -26,6 +26,7 @@ mod outbox;
 mod requests;
 mod storage;
 mod tx;
+mod ui_accounts;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -64,6 +65,8 @@ pub struct SledStore {
     outbox_tree: Tree,
     blobs: Tree,
     cases: Tree,
+    /// Changed UI passwords and live UI sessions ([`ui_accounts`]).
+    ui_accounts: Tree,
     meta: Tree,
     seq: AtomicU64,
     /// Shared by `Arc` so a transaction takes it without copying the system list.
@@ -122,6 +125,7 @@ impl SledStore {
             outbox_tree: t("webhook_outbox")?,
             blobs: t("blobs")?,
             cases: t("cases")?,
+            ui_accounts: t("ui_accounts")?,
             meta,
             seq: AtomicU64::new(db.generate_id()?.wrapping_mul(1 << 20)),
             db,
@@ -163,6 +167,7 @@ impl SledStore {
             &self.outbox_tree,
             &self.blobs,
             &self.cases,
+            &self.ui_accounts,
         );
         let r = trees.transaction(
             |(
@@ -178,6 +183,7 @@ impl SledStore {
                 outbox_tree,
                 blobs,
                 cases,
+                ui_accounts,
             )| {
                 let tx = Tx {
                     requests,
@@ -192,6 +198,7 @@ impl SledStore {
                     outbox_tree,
                     blobs,
                     cases,
+                    ui_accounts,
                     ids: self,
                     outbox: outbox.as_deref(),
                 };

@@ -54,7 +54,8 @@ impl Tx<'_> {
             }
         }
         let evidence = event.evidence();
-        if change.is_some() || evidence.is_some() {
+        let assigned = matches!(event, RequestEvent::Assigned { .. });
+        if change.is_some() || evidence.is_some() || assigned {
             self.audit(&AuditEntry {
                 at: now,
                 actor: actor.clone(),
@@ -62,6 +63,8 @@ impl Tx<'_> {
                 subject_id: id.to_string(),
                 action: if change.is_some() {
                     "transition".into()
+                } else if assigned {
+                    "assigned".into()
                 } else {
                     "update".into()
                 },

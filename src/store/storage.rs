@@ -21,7 +21,8 @@ use chrono::{DateTime, Utc};
 use super::{Created, DueKind, LastFailure, Outbox, RequestFilter, SledStore, StoreError};
 use crate::domain::{
     Actor, AuditEntry, DeadLetter, DeadLetterEvent, Delivery, IncomingEvent, IncomingRecord, Owner,
-    RequestEvent, RequestRecord, RequestState, WebhookEvent, WebhookState,
+    RequestEvent, RequestRecord, RequestState, StoredPassword, StoredSession, WebhookEvent,
+    WebhookState,
 };
 
 /// A boxed future of a storage operation.
@@ -161,6 +162,23 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
 
     fn audit_of(&self, subject_id: &str) -> Result<Vec<AuditEntry>, StoreError>;
     fn audit(&self, entry: AuditEntry) -> Result<(), StoreError>;
+
+    // ----- UI accounts -----
+
+    /// The password `login` set in the UI, if any (it replaces the configured hash).
+    fn ui_password(&self, login: &str) -> Result<Option<StoredPassword>, StoreError>;
+    /// Sets `login`'s password, with its audit entry, atomically.
+    fn set_ui_password(
+        &self,
+        login: &str,
+        password: &StoredPassword,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+    /// Stores (or replaces) a session under the SHA-256 of its id.
+    fn put_ui_session(&self, key: &str, session: &StoredSession) -> Result<(), StoreError>;
+    fn remove_ui_session(&self, key: &str) -> Result<(), StoreError>;
+    /// Every stored session (expired ones included; the caller drops them).
+    fn ui_sessions(&self) -> Result<Vec<(String, StoredSession)>, StoreError>;
 
     // ----- due work -----
 
@@ -331,6 +349,26 @@ impl Storage for SledStore {
         state: WebhookState,
     ) -> Result<Vec<WebhookEvent>, StoreError> {
         SledStore::webhooks_in_state(self, systems, state)
+    }
+    fn ui_password(&self, login: &str) -> Result<Option<StoredPassword>, StoreError> {
+        SledStore::ui_password(self, login)
+    }
+    fn set_ui_password(
+        &self,
+        login: &str,
+        password: &StoredPassword,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        SledStore::set_ui_password(self, login, password, audit)
+    }
+    fn put_ui_session(&self, key: &str, session: &StoredSession) -> Result<(), StoreError> {
+        SledStore::put_ui_session(self, key, session)
+    }
+    fn remove_ui_session(&self, key: &str) -> Result<(), StoreError> {
+        SledStore::remove_ui_session(self, key)
+    }
+    fn ui_sessions(&self) -> Result<Vec<(String, StoredSession)>, StoreError> {
+        SledStore::ui_sessions(self)
     }
     fn audit_of(&self, subject_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
         SledStore::audit_of(self, subject_id)

@@ -31,6 +31,7 @@ pub(super) struct Tx<'a> {
     pub(super) outbox_tree: &'a TransactionalTree,
     pub(super) blobs: &'a TransactionalTree,
     pub(super) cases: &'a TransactionalTree,
+    pub(super) ui_accounts: &'a TransactionalTree,
     pub(super) ids: &'a SledStore,
     pub(super) outbox: Option<&'a super::Outbox>,
 }

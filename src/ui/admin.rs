@@ -131,6 +131,7 @@ pub async fn monitoring(State(ui): State<UiState>, user: User) -> UiResult {
         .map(|r| RequestRow::of(&ui, r))
         .collect();
     let by_kind = ui.deadlines_by_kind(&all, now);
+    let by_executor = ui.deadlines_by_executor(&all, now);
     let dead_open = ui
         .ctx
         .store
@@ -168,6 +169,7 @@ pub async fn monitoring(State(ui): State<UiState>, user: User) -> UiResult {
         overdue_rows,
         due_soon,
         by_kind,
+        by_executor,
         dead_open,
         incoming_waiting,
         incoming_overdue,

@@ -32,7 +32,8 @@ pub(super) struct MonitoringPage {
     pub overdue_rows: Vec<RequestRow>,
     /// Open, deadline today or on the next working day.
     pub due_soon: usize,
-    pub by_kind: Vec<super::deadlines::KindDeadlines>,
+    pub by_kind: Vec<super::deadlines::DeadlineRow>,
+    pub by_executor: Vec<super::deadlines::DeadlineRow>,
     pub dead_open: usize,
     pub incoming_waiting: usize,
     pub incoming_overdue: usize,

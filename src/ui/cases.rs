@@ -70,6 +70,12 @@ struct CasePage {
     /// «Создать запрос» with the case filled in.
     new_href: String,
     created_at: Option<DateTime<Utc>>,
+    /// The executor's login and name (the newest request's).
+    assignee: Option<String>,
+    assignee_name: Option<String>,
+    /// Whom the руководитель may assign it to (empty for others).
+    executors: Vec<super::choice::Choice>,
+    notice: Option<&'static str>,
 }
 
 /// Groups requests into cases by (system, case number), newest activity first.
@@ -194,12 +200,21 @@ pub async fn list(State(ui): State<UiState>, user: User, q: super::Q<ListQuery>)
     ui.page(StatusCode::OK, Some(&user), "cases.html", &view)
 }
 
+/// `?done=…` of the case card.
+#[derive(Debug, serde::Deserialize, Default)]
+pub struct CaseQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
 /// `GET /ui/cases/{system}/{reference}`.
 pub async fn card(
     State(ui): State<UiState>,
     user: User,
     Path((system, reference)): Path<(String, String)>,
+    q: super::Q<CaseQuery>,
 ) -> Response {
+    let done = super::query(q).done;
     let not_found = || {
         ui.error(
             Some(&user),
@@ -256,9 +271,19 @@ pub async fn card(
         .system(&system)
         .map(|s| s.name.clone())
         .unwrap_or_else(|| system.clone());
+    let assignee = requests.iter().find_map(|r| r.assignee.clone());
+    let can_assign = super::access::allows(user.s.role, super::access::Action::Monitor);
     let view = CasePage {
         title: format!("Заявка № {}", info.reference),
         nav: "cases",
+        assignee_name: assignee.as_deref().map(|a| ui.executor_name(a)),
+        assignee,
+        executors: if can_assign {
+            ui.executor_choices(&system)
+        } else {
+            Vec::new()
+        },
+        notice: (done.as_deref() == Some("assigned")).then_some("Исполнитель назначен."),
         created_at: requests.iter().map(|r| r.created_at).min(),
         rows: RequestRow::all(&ui, &requests),
         case: info,
@@ -312,6 +337,7 @@ mod tests {
             history: vec![],
             created_by: "user:x".into(),
             search_digits: Vec::new(),
+            assignee: None,
         }
     }
 

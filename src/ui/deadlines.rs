@@ -48,11 +48,12 @@ impl Ui {
     }
 }
 
-/// One line of the monitoring page's table by kind.
+/// One line of the monitoring page's tables by kind and by executor.
 #[derive(Debug, Default, serde::Serialize)]
-pub(crate) struct KindDeadlines {
-    pub kind: String,
-    pub kind_name: String,
+pub(crate) struct DeadlineRow {
+    /// The kind id or the executor's login ("" for requests nobody is assigned to).
+    pub key: String,
+    pub name: String,
     /// Not closed yet.
     pub open: usize,
     pub overdue: usize,
@@ -69,18 +70,38 @@ impl Ui {
         &self,
         requests: &[crate::domain::RequestRecord],
         now: DateTime<Utc>,
-    ) -> Vec<KindDeadlines> {
+    ) -> Vec<DeadlineRow> {
+        self.deadlines_by(requests, now, |r| (r.kind.clone(), self.kind_name(&r.kind)))
+    }
+
+    /// The table by executor over `requests`, in login order, the unassigned first.
+    pub(crate) fn deadlines_by_executor(
+        &self,
+        requests: &[crate::domain::RequestRecord],
+        now: DateTime<Utc>,
+    ) -> Vec<DeadlineRow> {
+        self.deadlines_by(requests, now, |r| match &r.assignee {
+            Some(a) => (a.clone(), self.executor_name(a)),
+            None => (String::new(), "Не назначен".to_string()),
+        })
+    }
+
+    fn deadlines_by(
+        &self,
+        requests: &[crate::domain::RequestRecord],
+        now: DateTime<Utc>,
+        key_of: impl Fn(&crate::domain::RequestRecord) -> (String, String),
+    ) -> Vec<DeadlineRow> {
         use crate::domain::RequestState;
         let soon = self.end_of_next_working_day(now);
-        let mut rows: std::collections::BTreeMap<&str, KindDeadlines> = Default::default();
+        let mut rows: std::collections::BTreeMap<String, DeadlineRow> = Default::default();
         for r in requests {
-            let row = rows
-                .entry(r.kind.as_str())
-                .or_insert_with(|| KindDeadlines {
-                    kind: r.kind.clone(),
-                    kind_name: self.kind_name(&r.kind),
-                    ..Default::default()
-                });
+            let (key, name) = key_of(r);
+            let row = rows.entry(key.clone()).or_insert_with(|| DeadlineRow {
+                key,
+                name,
+                ..Default::default()
+            });
             let open = !r.state.is_closed();
             row.open += usize::from(open);
             row.overdue += usize::from(r.is_overdue(now));

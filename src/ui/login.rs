@@ -113,6 +113,8 @@ struct LoginPage<'a> {
     login: &'a str,
     error: Option<&'a str>,
     notice: Option<&'a str>,
+    /// Days of «Запомнить меня» (0: no checkbox).
+    remember_days: u64,
 }
 
 fn login_page(
@@ -141,6 +143,7 @@ fn login_page(
         login,
         error,
         notice,
+        remember_days: ui.ctx.config.ui.remember_days,
     };
     let mut r = ui.page(status, None, "login.html", &page);
     let cookie = session::set_cookie(
@@ -244,7 +247,7 @@ pub async fn submit(
         .iter()
         .find(|u| u.login == login)
         .cloned();
-    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let hash = user.as_ref().map(|u| ui.password_hash_of(u));
     let ui2 = ui.clone();
     // argon2 shares the bounded CPU pool: a flood of logins cannot take every core.
     let ok = crate::cpu::offload(move || ui2.verify(hash.as_deref(), &password)).await;
@@ -285,7 +288,9 @@ pub async fn submit(
     };
     ui.guard.succeeded(&login_key);
     ui.ctx.metrics.ui_logins.with_label_values(&["ok"]).inc();
-    let (sid, _) = match ui.sessions.create(&user) {
+    let remember = (f.get("remember") == "1" && ui.ctx.config.ui.remember_days > 0)
+        .then(|| std::time::Duration::from_secs(ui.ctx.config.ui.remember_days * 86_400));
+    let (sid, _) = match ui.sessions.create(&user, remember) {
         Ok(x) => x,
         Err(e) => {
             tracing::error!(error = %e, "cannot open a UI session");
@@ -301,7 +306,12 @@ pub async fn submit(
     let mut r = see_other(safe_next(&next));
     let secure = ui.ctx.config.ui.secure_cookie;
     for c in [
-        session::set_cookie(SESSION_COOKIE, &sid, secure, ui.sessions.ttl()),
+        session::set_cookie(
+            SESSION_COOKIE,
+            &sid,
+            secure,
+            remember.unwrap_or(ui.sessions.ttl()),
+        ),
         session::set_cookie(LOGIN_COOKIE, "", secure, std::time::Duration::ZERO),
     ] {
         if let Ok(v) = HeaderValue::from_str(&c) {

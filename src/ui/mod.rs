@@ -29,11 +29,13 @@ mod advice;
 mod cases;
 mod choice;
 mod deadlines;
+mod executors;
 mod history_line;
 mod incoming;
 mod incoming_view;
 mod layout;
 mod login;
+mod password;
 mod posted;
 mod requests;
 mod schema_form;
@@ -129,7 +131,7 @@ impl Ui {
             .and_then(read_plugin_script);
         Ui {
             env: render::environment(tz),
-            sessions: Sessions::new(ttl),
+            sessions: Sessions::persistent(ttl, ctx.store.clone(), &ctx.config.ui.users),
             guard: LoginGuard::new(&ctx.config.ui),
             tz,
             labels,
@@ -521,8 +523,13 @@ pub fn routes(ui: UiState) -> Router {
         .route("/ui/static/{name}", get(static_file))
         .route("/ui/login", get(login::form).post(login::submit))
         .route("/ui/logout", post(login::logout))
+        .route("/ui/password", get(password::form).post(password::change))
         .route("/ui/cases", get(cases::list))
         .route("/ui/cases/{system}/{reference}", get(cases::card))
+        .route(
+            "/ui/cases/{system}/{reference}/assign",
+            post(executors::assign),
+        )
         .route("/ui/requests", get(requests::list))
         .route(
             "/ui/requests/new",

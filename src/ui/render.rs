@@ -16,6 +16,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("templates/base.html")),
     ("macros.html", include_str!("templates/macros.html")),
     ("login.html", include_str!("templates/login.html")),
+    ("password.html", include_str!("templates/password.html")),
     ("error.html", include_str!("templates/error.html")),
     ("cases.html", include_str!("templates/cases.html")),
     ("case.html", include_str!("templates/case.html")),
@@ -220,6 +221,8 @@ pub fn reason_ru(r: &str) -> String {
                 messages::error_code_ru(&code)
             )
         }
+        R::Assigned(login) if login.is_empty() => "исполнитель снят",
+        R::Assigned(login) => return format!("назначен исполнитель: {login}"),
         R::Failed(text) | R::Other(text) => return text,
     };
     fixed.to_string()

@@ -654,6 +654,59 @@ await step("1366 px and a 768 px tablet: no horizontal page scroll", async () =>
   await page.setViewportSize({ width: 1280, height: 900 });
 });
 
+await step("executors, «Запомнить меня» and a password change: the руководитель assigns a case, the operator finds it under «Только мои»", async () => {
+  await logout();
+  // «Запомнить меня»: the session cookie outlives the browser, for the configured days only.
+  const sup = userOf("supervisor");
+  await page.goto(`${base}/ui/login`);
+  await page.getByLabel("Логин").fill(sup.login);
+  await page.getByLabel("Пароль").fill(sup.password);
+  await page.getByLabel(/Запомнить меня/).check();
+  await Promise.all([page.waitForURL(/\/ui\/cases/), page.getByRole("button", { name: "Войти" }).click()]);
+  const cookie = (await context.cookies()).find((c) => c.name === "smev_ui_session");
+  const days = (cookie.expires * 1000 - Date.now()) / 86400000;
+  check(days > 13 && days < 15, `the remembered session lasts ${days.toFixed(1)} days`);
+  // «Назначить исполнителя» on the case card.
+  await page.goto(`${base}/ui/cases`);
+  await page.getByRole("link", { name: "E2E-2026-0001" }).first().click();
+  await page.getByLabel("Исполнитель").selectOption({ label: "Оператор Иванова А. С." });
+  await Promise.all([page.waitForURL(/done=assigned/), page.getByRole("button", { name: "Назначить исполнителя" }).click()]);
+  await page.getByRole("status").filter({ hasText: "Исполнитель назначен." }).waitFor();
+  await page.locator("[data-assignee]", { hasText: "Оператор Иванова А. С." }).waitFor();
+  await page.goto(`${base}/ui/monitoring`);
+  await page.locator("table[data-table=by-executor]").getByText("Оператор Иванова А. С.").waitFor();
+  await shot("18-monitoring-executors");
+  // The руководитель changes her password; the new one opens the next session.
+  await page.getByRole("link", { name: "Сменить пароль" }).click();
+  await page.getByLabel("Текущий пароль").fill(sup.password);
+  const fresh = `Новый-пароль-${randomBytes(4).toString("hex")}`;
+  await page.getByLabel("Новый пароль", { exact: true }).fill(fresh);
+  await page.getByLabel("Новый пароль ещё раз").fill(fresh);
+  await Promise.all([page.waitForURL(/done=changed/), page.getByRole("button", { name: "Сменить пароль" }).click()]);
+  await page.getByRole("status").filter({ hasText: "Пароль изменён." }).waitFor();
+  await logout();
+  await page.getByLabel("Логин").fill(sup.login);
+  await page.getByLabel("Пароль").fill(sup.password);
+  await page.getByRole("button", { name: "Войти" }).click();
+  await page.getByRole("alert").filter({ hasText: "Неверный логин или пароль." }).waitFor();
+  await page.getByLabel("Пароль").fill(fresh);
+  await Promise.all([page.waitForURL(/\/ui\/cases/), page.getByRole("button", { name: "Войти" }).click()]);
+  sup.password = fresh;
+  await logout();
+  // The operator's own requests.
+  await login("operator");
+  await page.goto(`${base}/ui/requests`);
+  await page.getByLabel("Только мои").check();
+  await Promise.all([page.waitForURL(/mine=1/), page.getByRole("button", { name: "Найти" }).click()]);
+  await page.locator("tr[data-request-id] .row-details", { hasText: "исп. Оператор Иванова А. С." }).first().waitFor();
+  for (const width of [1366, 768]) {
+    await page.setViewportSize({ width, height: 1024 });
+    const w = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(w <= width + 2, `the list with «Только мои» is ${w} px wide in a ${width} px window`);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+});
+
 await step("no script errors in the browser console", async () => {
   check(consoleErrors.length === 0, consoleErrors.join("\n"));
 });

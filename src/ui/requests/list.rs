@@ -15,6 +15,9 @@ pub struct ListQuery {
     pub to: Option<String>,
     #[serde(default)]
     pub q: Option<String>,
+    /// `1`: only the user's own (as executor).
+    #[serde(default)]
+    pub mine: Option<String>,
     #[serde(default)]
     pub cursor: Option<String>,
     #[serde(default)]
@@ -30,6 +33,7 @@ impl ListQuery {
             from: self.from.as_deref(),
             to: self.to.as_deref(),
             q: self.q.as_deref(),
+            mine: self.mine.as_deref() == Some("1"),
         }
     }
 }
@@ -42,6 +46,7 @@ pub(crate) struct FilterValues<'a> {
     pub from: Option<&'a str>,
     pub to: Option<&'a str>,
     pub q: Option<&'a str>,
+    pub mine: bool,
 }
 
 /// `requests.html`: the request list.
@@ -142,6 +147,7 @@ pub fn filter_of(ui: &Ui, user: &User, q: &ListQuery) -> Result<RequestFilter, S
             .map(str::to_string),
         overdue_at: (status == "overdue").then_some(now),
         deadline_to: (status == "due_soon").then(|| ui.end_of_next_working_day(now)),
+        assignee: (q.mine.as_deref() == Some("1")).then(|| user.s.login.clone()),
         ..Default::default()
     })
 }
@@ -172,6 +178,7 @@ pub fn filter_query(q: &ListQuery) -> String {
         ("from", &q.from),
         ("to", &q.to),
         ("q", &q.q),
+        ("mine", &q.mine),
     ] {
         if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
             parts.push(format!("{k}={}", url_encode(v)));

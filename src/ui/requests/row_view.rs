@@ -52,7 +52,7 @@ impl RequestRow {
             overdue: r.is_overdue(Utc::now()),
             deadline_note: ui.deadline_note(r.deadline, !r.state.is_closed(), Utc::now()),
             message_id: r.message_id.clone(),
-            details: details_of(r),
+            details: details_of(r, r.assignee.as_deref().map(|a| ui.executor_name(a))),
         }
     }
 
@@ -62,8 +62,8 @@ impl RequestRow {
     }
 }
 
-/// «7707083808 · MessageID …2b071f5494d4», or what of it there is.
-fn details_of(r: &RequestRecord) -> Option<String> {
+/// «7707083808 · MessageID …2b071f5494d4 · исп. Иванова А. С.», or what of it there is.
+fn details_of(r: &RequestRecord, executor: Option<String>) -> Option<String> {
     let mut parts: Vec<String> = Vec::new();
     if let Some(n) = r.search_digits.first() {
         parts.push(n.clone());
@@ -78,6 +78,9 @@ fn details_of(r: &RequestRecord) -> Option<String> {
             .rev()
             .collect();
         parts.push(format!("MessageID …{tail}"));
+    }
+    if let Some(e) = executor {
+        parts.push(format!("исп. {e}"));
     }
     (!parts.is_empty()).then(|| parts.join(" · "))
 }

@@ -11,7 +11,7 @@ use crate::domain::{
 };
 use crate::smev::model::{Rejection, RejectionReasonCode};
 
-fn record(case: &str, state: RequestState, deadline: DateTime<Utc>) -> RequestRecord {
+pub(super) fn record(case: &str, state: RequestState, deadline: DateTime<Utc>) -> RequestRecord {
     let now = Utc::now();
     RequestRecord {
         id: crate::store::new_id(),
@@ -43,10 +43,11 @@ fn record(case: &str, state: RequestState, deadline: DateTime<Utc>) -> RequestRe
         history: Vec::new(),
         created_by: "user:operator".into(),
         search_digits: Vec::new(),
+        assignee: None,
     }
 }
 
-fn put(env: &Env, r: &RequestRecord) {
+pub(super) fn put(env: &Env, r: &RequestRecord) {
     env.ctx.store.create_request(r, b"<a/>", &[]).unwrap();
 }
 

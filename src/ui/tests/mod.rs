@@ -18,7 +18,9 @@ use crate::engine::Context;
 
 use super::{auth, routes, Ui};
 
+mod accounts;
 mod deadlines;
+mod executors;
 mod flows;
 mod schema_forms;
 mod sessions;
@@ -79,7 +81,16 @@ pub(super) async fn start_with(change: impl FnOnce(&mut Config)) -> Env {
     }))
     .collect();
     let ctx = Context::build(cfg).unwrap();
-    let app = routes(Arc::new(Ui::new(ctx.clone())));
+    Env {
+        base: serve(ctx.clone()).await,
+        ctx,
+        _dir: dir,
+    }
+}
+
+/// A new UI over `ctx` on a fresh port (as after a restart); returns its base URL.
+pub(super) async fn serve(ctx: Arc<Context>) -> String {
+    let app = routes(Arc::new(Ui::new(ctx)));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -90,11 +101,7 @@ pub(super) async fn start_with(change: impl FnOnce(&mut Config)) -> Env {
         .await
         .expect("the test server runs");
     });
-    Env {
-        base: format!("http://{addr}"),
-        ctx,
-        _dir: dir,
-    }
+    format!("http://{addr}")
 }
 
 pub(super) struct Resp {

@@ -1,0 +1,88 @@
+//! Executors (исполнители): the staff member in charge of a case and its requests. A request
+//! created in the UI is its creator's; the руководитель reassigns a whole case with «Назначить
+//! исполнителя» on the case card (every request of the case, audited). Lists filter by «Только
+//! мои», and monitoring counts by executor.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+
+use crate::config::Role;
+use crate::engine::intake;
+
+use super::access::Action;
+use super::choice::Choice;
+use super::posted::PostedForm;
+use super::render::url_encode;
+use super::{see_other, Ui, UiResult, UiState};
+
+impl Ui {
+    /// The people a case of `system` can be assigned to: operators and руководители who work
+    /// for that system.
+    pub(crate) fn executor_choices(&self, system: &str) -> Vec<Choice> {
+        self.ctx
+            .config
+            .ui
+            .users
+            .iter()
+            .filter(|u| matches!(u.role, Role::Operator | Role::Supervisor))
+            .filter(|u| u.systems.is_empty() || u.systems.iter().any(|s| s == system))
+            .map(|u| Choice::new(u.login.clone(), u.name.clone()))
+            .collect()
+    }
+
+    /// An executor's name from the configuration, or the login of someone no longer there.
+    pub(crate) fn executor_name(&self, login: &str) -> String {
+        self.ctx
+            .config
+            .ui
+            .users
+            .iter()
+            .find(|u| u.login == login)
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| login.to_string())
+    }
+}
+
+/// `POST /ui/cases/{system}/{reference}/assign`: `assignee` (a login, or empty for nobody).
+pub async fn assign(
+    State(ui): State<UiState>,
+    Path((system, reference)): Path<(String, String)>,
+    PostedForm { user, form }: PostedForm,
+) -> UiResult {
+    ui.require(&user, Action::Monitor)?;
+    if !ui.sees(&user, &system) {
+        return Ok(ui.error(
+            Some(&user),
+            StatusCode::NOT_FOUND,
+            "Заявка не найдена или недоступна вам.",
+        ));
+    }
+    let assignee = form.get("assignee").trim();
+    let assignee = (!assignee.is_empty()).then_some(assignee);
+    if let Some(a) = assignee {
+        if !ui.executor_choices(&system).iter().any(|c| c.value == a) {
+            return Ok(ui.error(
+                Some(&user),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Этому сотруднику нельзя назначить заявку: он не работает с этой информационной системой.",
+            ));
+        }
+    }
+    let card = format!(
+        "/ui/cases/{}/{}",
+        url_encode(&system),
+        url_encode(&reference)
+    );
+    match intake::assign_case(&ui.ctx, &system, &reference, assignee, &user.actor()).await {
+        Ok(0) => Ok(ui.error(
+            Some(&user),
+            StatusCode::NOT_FOUND,
+            "Заявка не найдена или недоступна вам.",
+        )),
+        Ok(_) => Ok(see_other(&format!("{card}?done=assigned"))),
+        Err(e) => {
+            let r = super::messages::intake_error(&e);
+            Ok(ui.error_details(Some(&user), r.status, &r.message, &r.details))
+        }
+    }
+}
