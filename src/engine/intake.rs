@@ -120,6 +120,7 @@ pub struct NewRequest {
 
 fn attachment_refs(attachments: &[NewAttachment]) -> Result<Vec<AttachmentRef>, IntakeError> {
     let mut out = Vec::new();
+    let mut content_ids = std::collections::HashSet::new();
     for (i, a) in attachments.iter().enumerate() {
         if !valid_file_name(&a.name) {
             return Err(IntakeError::Invalid(format!(
@@ -139,7 +140,10 @@ fn attachment_refs(attachments: &[NewAttachment]) -> Result<Vec<AttachmentRef>, 
             mime_type: a.mime_type.clone(),
             size: a.bytes.len() as u64,
             hash: crate::store::blob_key(&a.bytes)?,
-            content_id: Some(format!("attachment{}", i + 1)),
+            content_id: Some(crate::smev::attachments::content_id_for(
+                &a.name,
+                &mut content_ids,
+            )),
         });
     }
     Ok(out)

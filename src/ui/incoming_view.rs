@@ -138,8 +138,12 @@ pub(super) struct IncomingAttachment {
 #[derive(Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub(super) enum ResponseView {
-    /// Business data.
-    Data { xml: Option<String> },
+    /// Business data, and the files sent with it (by name: the receiver gets them under the
+    /// content ids made from these names).
+    Data {
+        xml: Option<String>,
+        files: Vec<IncomingAttachment>,
+    },
     /// A rejection: the code, its meaning in Russian and the reason given.
     Reject {
         code: &'static str,
@@ -179,8 +183,20 @@ impl IncomingCard {
                 .collect(),
             signatures: r.signatures.clone(),
             response: r.response.as_ref().map(|resp| match resp {
-                OutgoingResponse::Data { business_xml, .. } => ResponseView::Data {
+                OutgoingResponse::Data {
+                    business_xml,
+                    attachments,
+                } => ResponseView::Data {
                     xml: ui.ctx.store.blob_text(business_xml).ok(),
+                    files: attachments
+                        .iter()
+                        .map(|a| IncomingAttachment {
+                            name: a.name.clone(),
+                            size: a.size,
+                            mime_type: a.mime_type.clone(),
+                            href: String::new(),
+                        })
+                        .collect(),
                 },
                 OutgoingResponse::Reject { code, description } => ResponseView::Reject {
                     code: code.as_str(),

@@ -143,6 +143,25 @@ async function injectFault(rule) {
   check(r.ok, `mock admin refused the fault rule: HTTP ${r.status} ${await r.text()}`);
 }
 
+/** Has the mock's consumer send us a zags-marriage request; opens its card once it is listed. */
+async function openInjectedIncoming() {
+  const r = await fetch(`${mockUrl}/admin/requests`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ kind: "zags-marriage", to: "SYSTEM1" }),
+  });
+  check(r.status === 201, `mock admin refused to inject a request: HTTP ${r.status} ${await r.text()}`);
+  const waiting = () => page.locator("tbody tr").filter({ hasText: "Получен, ожидает ответа" });
+  const deadline = Date.now() + 30000;
+  while (true) {
+    await page.goto(`${base}/ui/incoming`);
+    if (await waiting().count()) break;
+    check(Date.now() < deadline, "the injected request did not appear in «Входящие запросы» within 30 s");
+    await page.waitForTimeout(500);
+  }
+  await waiting().first().getByRole("link").click();
+}
+
 let context;
 try {
   context = await chromium.launchPersistentContext(profile, {
@@ -523,20 +542,7 @@ await step("the request list refreshes statuses live", async () => {
 });
 
 await step("incoming request (provider role): a schema-invalid answer is refused with positions, a rejection is sent", async () => {
-  const r = await fetch(`${mockUrl}/admin/requests`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ kind: "zags-marriage", to: "SYSTEM1" }),
-  });
-  check(r.status === 201, `mock admin refused to inject a request: HTTP ${r.status} ${await r.text()}`);
-  const deadline = Date.now() + 30000;
-  while (true) {
-    await page.goto(`${base}/ui/incoming`);
-    if (await page.locator("tbody tr").filter({ hasText: "Получен, ожидает ответа" }).count()) break;
-    check(Date.now() < deadline, "the injected request did not appear in «Входящие запросы» within 30 s");
-    await page.waitForTimeout(500);
-  }
-  await page.locator("tbody tr").filter({ hasText: "Получен, ожидает ответа" }).first().getByRole("link").click();
+  await openInjectedIncoming();
   await page.getByRole("heading", { name: "Сведения запроса" }).waitFor();
   // The pre-filled skeleton is not a valid answer: refused with line and column, in Russian.
   await page.getByRole("button", { name: "Отправить ответ" }).click();
@@ -556,6 +562,25 @@ await step("incoming request (provider role): a schema-invalid answer is refused
   await page.locator("tbody tr").filter({ hasText: /Отказ отправл/ }).first().waitFor();
   const due = await page.locator("tbody tr").first().locator("td").nth(3).innerText();
   check(/\d{2}\.\d{2}\.\d{4}/.test(due), `no answer deadline in the incoming list: ${JSON.stringify(due)}`);
+  await logout();
+});
+
+await step("incoming request answered with a file: the answer lists the file by its name and the refusal-free status", async () => {
+  await login("operator");
+  await openInjectedIncoming();
+  const answer = readFileSync(join(repo, "mock-smev", "scenarios", "templates", "zags-marriage-response.xml"), "utf8")
+    .replace(/\{\{[^}]*or "([^"]*)" \}\}/g, "$1");
+  const details = page.locator("details", { hasText: "Или ввести XML ответа целиком" });
+  if (await details.count()) await details.locator("summary").click();
+  await page.getByLabel(/XML ответа/).fill(answer);
+  const file = join(work, "Справка о браке.pdf");
+  writeFileSync(file, Buffer.from("%PDF-1.4\n% справка\n"));
+  await page.getByLabel("Вложения (необязательно)").setInputFiles(file);
+  await Promise.all([page.waitForURL(/done=/), page.getByRole("button", { name: "Отправить ответ" }).click()]);
+  await page.getByRole("heading", { name: "Наш ответ" }).waitFor();
+  await page.locator("[data-sent-files]").getByText("Справка о браке.pdf").waitFor();
+  await page.getByText(/Ответ отправляется|Ответ отправлен/).first().waitFor();
+  await shot("19-incoming-answered");
   await logout();
 });
 

@@ -131,9 +131,110 @@ pub fn file_name(content_id: &str, mime: &str, index: usize) -> String {
     }
 }
 
+/// Longest content id made from a file name.
+const MAX_CONTENT_ID: usize = 100;
+
+/// The Latin spelling of a Cyrillic letter (ICAO Doc 9303, as in Russian passports).
+fn latin(c: char) -> Option<&'static str> {
+    const TABLE: &[(char, &str)] = &[
+        ('а', "a"),
+        ('б', "b"),
+        ('в', "v"),
+        ('г', "g"),
+        ('д', "d"),
+        ('е', "e"),
+        ('ё', "e"),
+        ('ж', "zh"),
+        ('з', "z"),
+        ('и', "i"),
+        ('й', "i"),
+        ('к', "k"),
+        ('л', "l"),
+        ('м', "m"),
+        ('н', "n"),
+        ('о', "o"),
+        ('п', "p"),
+        ('р', "r"),
+        ('с', "s"),
+        ('т', "t"),
+        ('у', "u"),
+        ('ф', "f"),
+        ('х', "kh"),
+        ('ц', "ts"),
+        ('ч', "ch"),
+        ('ш', "sh"),
+        ('щ', "shch"),
+        ('ъ', "ie"),
+        ('ы', "y"),
+        ('ь', ""),
+        ('э', "e"),
+        ('ю', "iu"),
+        ('я', "ia"),
+    ];
+    let lower = c.to_lowercase().next()?;
+    TABLE.iter().find(|(k, _)| *k == lower).map(|(_, v)| *v)
+}
+
+/// The MTOM content id of an attachment we send, made from its file name: SMEV carries no
+/// names for MTOM attachments, so the receiver names the file after the content id, and
+/// «Справка о доходах.pdf» should arrive as `Spravka_o_dokhodakh.pdf`, not `attachment1`. The
+/// id is an NCName (Cyrillic spelt in Latin letters, anything else outside `[A-Za-z0-9._-]`
+/// becomes `_`, a leading digit, dot or dash gets `f_`), at most 100 characters, and unique
+/// among `taken` (a `-2`, `-3` … before the extension).
+pub fn content_id_for(name: &str, taken: &mut std::collections::HashSet<String>) -> String {
+    let mut id = String::new();
+    for c in name.chars() {
+        match latin(c) {
+            Some(l) if c.is_uppercase() => {
+                let mut cs = l.chars();
+                if let Some(first) = cs.next() {
+                    id.push(first.to_ascii_uppercase());
+                    id.extend(cs);
+                }
+            }
+            Some(l) => id.push_str(l),
+            None if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') => id.push(c),
+            None => id.push('_'),
+        }
+    }
+    if !id.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        id.insert_str(0, "f_");
+    }
+    let id: String = id.chars().take(MAX_CONTENT_ID).collect();
+    let (stem, ext) = match id.rfind('.') {
+        Some(i) if i > 0 => (id[..i].to_string(), id[i..].to_string()),
+        _ => (id.clone(), String::new()),
+    };
+    let mut candidate = id;
+    let mut n = 2;
+    while taken.contains(&candidate) {
+        candidate = format!("{stem}-{n}{ext}");
+        n += 1;
+    }
+    taken.insert(candidate.clone());
+    candidate
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_ids_are_made_from_file_names() {
+        let mut taken = std::collections::HashSet::new();
+        let cases = [
+            ("Справка о доходах.pdf", "Spravka_o_dokhodakh.pdf"),
+            ("Справка о доходах.pdf", "Spravka_o_dokhodakh-2.pdf"),
+            ("2026 акт.pdf", "f_2026_akt.pdf"),
+            ("scan-01.png", "scan-01.png"),
+            ("Щука & Ёж", "Shchuka___Ezh"),
+        ];
+        for (name, id) in cases {
+            assert_eq!(content_id_for(name, &mut taken), id, "{name}");
+        }
+        let long = "я".repeat(300);
+        assert!(content_id_for(&long, &mut taken).len() <= MAX_CONTENT_ID);
+    }
 
     fn header(id: &str) -> AttachmentHeader {
         AttachmentHeader {
