@@ -89,6 +89,9 @@ impl Config {
         if let Some(p) = &mut self.ui.cadesplugin_script {
             fix(p);
         }
+        if let Some(p) = &mut self.webhooks.ca_file {
+            fix(p);
+        }
         for f in &mut self.calendar.files {
             fix(f);
         }
@@ -145,9 +148,9 @@ impl Config {
                 }
             }
             if let Some(w) = &s.webhook {
-                if !w.url.starts_with("http://") {
+                if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
                     errors.push(format!(
-                        "systems.{}: webhook url must be http:// (https is not supported yet: put a local TLS proxy in front of the receiver)",
+                        "systems.{}: webhook url must be http:// or https://",
                         s.id
                     ));
                 }

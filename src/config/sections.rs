@@ -300,6 +300,9 @@ pub struct WebhookDefaults {
     pub timeout_ms: u64,
     pub retry_base_ms: u64,
     pub retry_max_ms: u64,
+    /// CA certificates (PEM) trusted for `https://` webhook receivers beside the system's CA
+    /// store, e.g. an agency's internal CA.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for WebhookDefaults {
@@ -309,6 +312,7 @@ impl Default for WebhookDefaults {
             timeout_ms: 10_000,
             retry_base_ms: 1_000,
             retry_max_ms: 600_000,
+            ca_file: None,
         }
     }
 }

@@ -19,6 +19,7 @@ pub(crate) mod sender;
 mod signatures;
 mod signed_once;
 mod status;
+mod tls;
 pub mod upkeep;
 pub mod webhooks;
 
@@ -265,6 +266,10 @@ impl Context {
         // the gateway together (`daemon`): the payloads are the public API's shape.
         let store = SledStore::open(&config.storage.path, config.storage.cache_bytes)
             .map_err(|e| StartError(e.to_string()))?;
+        if let Some(ca) = &config.webhooks.ca_file {
+            tls::HttpsConnector::new(Duration::from_secs(5), Some(ca))
+                .map_err(|e| StartError(format!("webhooks.ca_file: {e}")))?;
+        }
         let calendar = WorkCalendar::load(&config.calendar.files)
             .map_err(|e| StartError(format!("calendar.files: {e}")))?;
         warn_of_missing_years(&calendar);

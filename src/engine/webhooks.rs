@@ -9,8 +9,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use chrono::Utc;
 use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
+
+use super::tls::HttpsConnector;
 use hyper_util::rt::TokioExecutor;
 use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
@@ -48,9 +49,19 @@ pub fn body(e: &WebhookEvent) -> Vec<u8> {
 
 /// Runs until shutdown.
 pub async fn run(ctx: Arc<Context>) {
-    let mut connector = HttpConnector::new();
-    connector.set_connect_timeout(Some(Duration::from_secs(5)));
-    let client: Client<HttpConnector, Full<Bytes>> =
+    let connector = match HttpsConnector::new(
+        Duration::from_secs(5),
+        ctx.config.webhooks.ca_file.as_deref(),
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            // The start checks the CA file; this is the same check failing later (the file
+            // changed), so webhooks stop here rather than trust less than configured.
+            tracing::error!(error = %e, "webhooks.ca_file unusable; webhook deliveries are stopped");
+            return;
+        }
+    };
+    let client: Client<HttpsConnector, Full<Bytes>> =
         Client::builder(TokioExecutor::new()).build(connector);
     let mut shutdown = ctx.shutdown_signal();
     loop {
@@ -79,7 +90,7 @@ pub async fn run(ctx: Arc<Context>) {
     }
 }
 
-async fn deliver(ctx: &Context, client: &Client<HttpConnector, Full<Bytes>>, id: &str) {
+async fn deliver(ctx: &Context, client: &Client<HttpsConnector, Full<Bytes>>, id: &str) {
     let event = match ctx.store.get_webhook(id) {
         Ok(e) => e,
         Err(e) => {
