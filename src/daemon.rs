@@ -57,6 +57,12 @@ pub async fn start(
     let app = router(ctx.clone(), ui(ctx.clone()));
     let (stop_http, stopped) = tokio::sync::oneshot::channel::<()>();
     let limits = crate::server::Limits::from_config(&ctx.config.api);
+    let tls = match (&ctx.config.api.tls_certificate, &ctx.config.api.tls_key) {
+        (Some(cert), Some(key)) => Some(std::sync::Arc::new(
+            crate::tls::acceptor(cert, key).map_err(|e| format!("api.tls_certificate: {e}"))?,
+        )),
+        _ => None,
+    };
     let grace = std::time::Duration::from_millis(ctx.config.engine.shutdown_grace_ms);
     let server = tokio::spawn(async move {
         let stop = async {
@@ -65,7 +71,7 @@ pub async fn start(
                 tracing::debug!("stop signal sender dropped");
             }
         };
-        crate::server::serve(listener, app, limits, stop, grace).await;
+        crate::server::serve(listener, app, limits, tls, stop, grace).await;
     });
     tracing::info!(%addr, max_connections = limits.max_connections, "smev-gateway listening");
     Ok(Running {

@@ -5,7 +5,8 @@
 //!   (XML and its canonical forms, the field trees of data kinds' schemas, GOST XMLDSig,
 //!   message-exchange 1.3 and its transport), re-exported so the gateway and its tests name
 //!   them as before;
-//! - [`config`], [`calendar`]: configuration and dates;
+//! - [`config`], [`calendar`], `tls`: configuration, dates, TLS on OpenSSL (webhooks' client,
+//!   the optional TLS listener);
 //! - [`domain`]: the records, their typed states and events, and the lifecycles that apply them;
 //! - [`store`]: durable records on sled (one transaction per applied event);
 //! - [`metrics`]: Prometheus metrics;
@@ -28,6 +29,7 @@ pub mod engine;
 pub mod metrics;
 pub(crate) mod read;
 pub(crate) mod server;
+pub(crate) mod tls;
 pub use smev_protocol::smev;
 pub mod store;
 pub mod ui;

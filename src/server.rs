@@ -78,11 +78,13 @@ fn raise_descriptor_limit() -> u64 {
     }
 }
 
-/// Serves `app` on `listener` until `stop` resolves, then gives in-flight requests `grace`.
+/// Serves `app` on `listener` (over TLS with `tls`) until `stop` resolves, then gives
+/// in-flight requests `grace`.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
+    tls: Option<Arc<openssl::ssl::SslAcceptor>>,
     stop: impl std::future::Future<Output = ()>,
     grace: Duration,
 ) {
@@ -131,15 +133,41 @@ pub async fn serve(
             timeout: limits.send_timeout,
             stalled: None,
         };
-        let conn = http1::Builder::new()
+        let mut builder = http1::Builder::new();
+        builder
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_read_timeout)
-            .keep_alive(true)
-            .serve_connection(TokioIo::new(io), service);
-        let conn = graceful.watch(conn);
+            .keep_alive(true);
+        let Some(acceptor) = tls.clone() else {
+            let conn = graceful.watch(builder.serve_connection(TokioIo::new(io), service));
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    tracing::debug!(peer = %peer, error = %e, "HTTP connection ended with an error");
+                }
+                drop(permit);
+            });
+            continue;
+        };
+        let watcher = graceful.watcher();
+        let handshake_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(peer = %peer, error = %e, "HTTP connection ended with an error");
+            // The handshake is bounded like the headers: a client that opens a connection and
+            // stays silent must not hold its slot.
+            let accepted = tokio::time::timeout(
+                handshake_timeout,
+                crate::tls::TlsStream::accept(&acceptor, io),
+            )
+            .await;
+            match accepted {
+                Ok(Ok(stream)) => {
+                    let conn =
+                        watcher.watch(builder.serve_connection(TokioIo::new(stream), service));
+                    if let Err(e) = conn.await {
+                        tracing::debug!(peer = %peer, error = %e, "HTTPS connection ended with an error");
+                    }
+                }
+                Ok(Err(e)) => tracing::debug!(peer = %peer, error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!(peer = %peer, "TLS handshake timed out"),
             }
             drop(permit);
         });

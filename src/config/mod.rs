@@ -92,6 +92,12 @@ impl Config {
         if let Some(p) = &mut self.webhooks.ca_file {
             fix(p);
         }
+        for p in [&mut self.api.tls_certificate, &mut self.api.tls_key]
+            .into_iter()
+            .flatten()
+        {
+            fix(p);
+        }
         for f in &mut self.calendar.files {
             fix(f);
         }
@@ -189,6 +195,11 @@ impl Config {
                     ));
                 }
             }
+        }
+        if self.api.tls_certificate.is_some() != self.api.tls_key.is_some() {
+            errors.push(
+                "api.tls_certificate and api.tls_key go together: set both or neither".into(),
+            );
         }
         if self.ui.remember_days > 90 {
             errors.push(format!(

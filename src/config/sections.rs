@@ -143,6 +143,11 @@ pub struct ApiConfig {
     /// Longest a write to a client may stay blocked (it stopped reading); then the connection
     /// is closed.
     pub send_timeout_ms: u64,
+    /// The listener's TLS certificate chain (PEM); with `tls_key`, the listener speaks only
+    /// HTTPS. Unset: plain HTTP (TLS terminated in front of the gateway, or loopback).
+    pub tls_certificate: Option<PathBuf>,
+    /// The key of `tls_certificate` (PEM, unencrypted; readable by the gateway only).
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ApiConfig {
@@ -158,6 +163,8 @@ impl Default for ApiConfig {
             header_read_timeout_ms: 10_000,
             request_timeout_ms: 120_000,
             send_timeout_ms: 60_000,
+            tls_certificate: None,
+            tls_key: None,
         }
     }
 }

@@ -19,7 +19,6 @@ pub(crate) mod sender;
 mod signatures;
 mod signed_once;
 mod status;
-mod tls;
 pub mod upkeep;
 pub mod webhooks;
 
@@ -267,7 +266,7 @@ impl Context {
         let store = SledStore::open(&config.storage.path, config.storage.cache_bytes)
             .map_err(|e| StartError(e.to_string()))?;
         if let Some(ca) = &config.webhooks.ca_file {
-            tls::HttpsConnector::new(Duration::from_secs(5), Some(ca))
+            crate::tls::HttpsConnector::new(Duration::from_secs(5), Some(ca))
                 .map_err(|e| StartError(format!("webhooks.ca_file: {e}")))?;
         }
         let calendar = WorkCalendar::load(&config.calendar.files)

@@ -11,7 +11,7 @@ use chrono::Utc;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 
-use super::tls::HttpsConnector;
+use crate::tls::HttpsConnector;
 use hyper_util::rt::TokioExecutor;
 use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;

@@ -1,8 +1,8 @@
-//! TLS for webhook deliveries, on OpenSSL (the TLS stack the gateway already links for GOST):
-//! an async stream over `openssl::ssl::SslStream`, and a connector for hyper's client that
-//! speaks TLS to `https://` URLs and plain HTTP to `http://` ones. The certificate chain and the
-//! host name (or IP address) are always verified, against the system's CA store plus
-//! `webhooks.ca_file` (an agency's internal CA).
+//! TLS on OpenSSL (the TLS stack the gateway already links for GOST): an async stream over
+//! `openssl::ssl::SslStream`; a connector for hyper's client (webhooks) that speaks TLS to
+//! `https://` URLs and plain HTTP to `http://` ones, always verifying the chain and the host name
+//! (or IP address) against the system's CA store plus `webhooks.ca_file`; and the acceptor of
+//! the optional TLS listener (`api.tls_certificate`, `api.tls_key`).
 //!
 //! OpenSSL's stream is blocking-style: it calls `Read`/`Write` on the transport. [`Bridge`]
 //! gives it the tokio socket through the current task's waker — a transport that would block
@@ -136,8 +136,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream<S> {
         Ok(TlsStream { ssl })
     }
 
-    /// A server connection (for an optional TLS listener and the tests' receivers).
-    #[cfg(test)]
+    /// A server connection (the TLS listener).
     pub(crate) async fn accept(
         acceptor: &openssl::ssl::SslAcceptor,
         stream: S,
@@ -209,6 +208,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsStream<S> {
             other => other,
         }
     }
+}
+
+/// The acceptor of the TLS listener: the certificate chain and the key, PEM; Mozilla's
+/// "intermediate" settings (TLS 1.2 and 1.3).
+pub(crate) fn acceptor(
+    certificate: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<openssl::ssl::SslAcceptor, String> {
+    use openssl::ssl::{SslAcceptor, SslFiletype};
+    let mut b =
+        SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).map_err(|e| e.to_string())?;
+    b.set_certificate_chain_file(certificate)
+        .map_err(|e| format!("{}: {e}", certificate.display()))?;
+    b.set_private_key_file(key, SslFiletype::PEM).map_err(|e| {
+        format!(
+            "{}: not a usable key for this certificate: {e}",
+            key.display()
+        )
+    })?;
+    b.check_private_key()
+        .map_err(|e| format!("the key does not match the certificate: {e}"))?;
+    Ok(b.build())
 }
 
 /// A connection of the webhook client: plain for `http://`, TLS for `https://`.

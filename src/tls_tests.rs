@@ -141,3 +141,56 @@ fn a_ca_file_that_is_not_pem_is_refused() {
         .unwrap();
     assert!(e.contains("ca.pem"), "{e}");
 }
+
+#[tokio::test]
+async fn the_listener_serves_https_only_when_configured_with_a_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = certificate(dir.path());
+    let acceptor = Arc::new(acceptor(&cert, &key).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let app = axum::Router::new().route("/", axum::routing::post(|| async { "ok" }));
+    let limits = crate::server::Limits {
+        max_connections: 8,
+        header_read_timeout: std::time::Duration::from_secs(2),
+        request_timeout: std::time::Duration::from_secs(5),
+        send_timeout: std::time::Duration::from_secs(5),
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crate::server::serve(
+        listener,
+        app,
+        limits,
+        Some(acceptor),
+        async {
+            drop(stopped.await);
+        },
+        std::time::Duration::from_secs(1),
+    ));
+    let timeout = std::time::Duration::from_secs(5);
+    let https = format!("https://127.0.0.1:{port}/");
+    assert_eq!(
+        post(HttpsConnector::new(timeout, Some(&cert)).unwrap(), &https).await,
+        Ok(200)
+    );
+    // Plain HTTP to the TLS port gets no answer.
+    let plain = format!("http://127.0.0.1:{port}/");
+    assert!(post(HttpsConnector::new(timeout, None).unwrap(), &plain)
+        .await
+        .is_err());
+    stop.send(()).expect("the server is running");
+    server.await.unwrap();
+}
+
+#[test]
+fn a_key_of_another_certificate_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, _) = certificate(dir.path());
+    let other = tempfile::tempdir().unwrap();
+    let (_, key) = certificate(other.path());
+    let e = acceptor(&cert, &key).err().unwrap();
+    assert!(
+        e.contains("not a usable key") || e.contains("does not match"),
+        "{e}"
+    );
+}
