@@ -43,6 +43,11 @@ pub struct Config {
     pub kinds: Vec<KindConfig>,
 }
 
+/// Whether `s` is a SHA-256 digest in hex (64 hex digits).
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// A configuration problem.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -146,7 +151,7 @@ impl Config {
                 }
             }
             for t in &s.tokens {
-                if t.sha256.len() != 64 || !t.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                if !is_sha256_hex(&t.sha256) {
                     errors.push(format!(
                         "systems.{}: token {:?} needs a 64-hex-digit sha256",
                         s.id, t.name
@@ -163,7 +168,7 @@ impl Config {
             }
         }
         if let Some(t) = &self.metrics.token_sha256 {
-            if t.len() != 64 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if !is_sha256_hex(t) {
                 errors.push("metrics.token_sha256 needs a 64-hex-digit sha256 (smev-gateway hash-token TOKEN)".into());
             }
         }
@@ -188,7 +193,7 @@ impl Config {
                 errors.push(format!("ui.users.{}: snils needs 11 digits", u.login));
             }
             for t in &u.certificates {
-                if t.len() != 64 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+                if !is_sha256_hex(t) {
                     errors.push(format!(
                         "ui.users.{}: certificate thumbprint {t:?} needs 64 hex digits (SHA-256)",
                         u.login

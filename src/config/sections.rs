@@ -238,6 +238,13 @@ pub struct UiConfig {
     pub users: Vec<UiUser>,
 }
 
+impl UiConfig {
+    /// The UI user `login`, if configured.
+    pub fn user(&self, login: &str) -> Option<&UiUser> {
+        self.users.iter().find(|u| u.login == login)
+    }
+}
+
 impl Default for UiConfig {
     fn default() -> Self {
         UiConfig {

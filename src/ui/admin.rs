@@ -120,10 +120,10 @@ pub async fn monitoring(State(ui): State<UiState>, user: User) -> UiResult {
     let mut overdue_list: Vec<_> = all.iter().filter(|r| r.is_overdue(now)).collect();
     overdue_list.sort_by_key(|r| r.deadline);
     let overdue = overdue_list.len();
-    let soon = ui.end_of_next_working_day(now);
+    let soon = ui.due_soon_window(now);
     let due_soon = all
         .iter()
-        .filter(|r| !r.state.is_closed() && r.deadline.is_some_and(|d| d > now && d <= soon))
+        .filter(|r| soon.holds(r.deadline, !r.state.is_closed()))
         .count();
     let overdue_rows: Vec<RequestRow> = overdue_list
         .iter()
@@ -155,7 +155,7 @@ pub async fn monitoring(State(ui): State<UiState>, user: User) -> UiResult {
     let incoming_overdue = incoming.iter().filter(|r| r.is_overdue(now)).count();
     let incoming_due_soon = incoming
         .iter()
-        .filter(|r| r.awaits_answer() && r.answer_deadline.is_some_and(|d| d > now && d <= soon))
+        .filter(|r| soon.holds(r.answer_deadline, r.awaits_answer()))
         .count();
     let page = MonitoringPage {
         title: "Мониторинг",

@@ -32,6 +32,15 @@ impl Ui {
         }
     }
 
+    /// The "due soon" window at `now`: open items whose deadline has not passed and falls by the
+    /// end of the next working day.
+    pub(crate) fn due_soon_window(&self, now: DateTime<Utc>) -> DueSoon {
+        DueSoon {
+            now,
+            until: self.end_of_next_working_day(now),
+        }
+    }
+
     /// The last instant of the next working day after `now`'s local date: deadlines up to it
     /// are "due soon".
     pub(crate) fn end_of_next_working_day(&self, now: DateTime<Utc>) -> DateTime<Utc> {
@@ -45,6 +54,20 @@ impl Ui {
             .single()
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or(now + Duration::days(1))
+    }
+}
+
+/// The "due soon" window of the monitoring page's counts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DueSoon {
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+}
+
+impl DueSoon {
+    /// Whether an item (still `open`) with `deadline` is due soon.
+    pub(crate) fn holds(&self, deadline: Option<DateTime<Utc>>, open: bool) -> bool {
+        open && deadline.is_some_and(|d| d > self.now && d <= self.until)
     }
 }
 
@@ -93,7 +116,7 @@ impl Ui {
         key_of: impl Fn(&crate::domain::RequestRecord) -> (String, String),
     ) -> Vec<DeadlineRow> {
         use crate::domain::RequestState;
-        let soon = self.end_of_next_working_day(now);
+        let soon = self.due_soon_window(now);
         let mut rows: std::collections::BTreeMap<String, DeadlineRow> = Default::default();
         for r in requests {
             let (key, name) = key_of(r);
@@ -105,7 +128,7 @@ impl Ui {
             let open = !r.state.is_closed();
             row.open += usize::from(open);
             row.overdue += usize::from(r.is_overdue(now));
-            row.due_soon += usize::from(open && r.deadline.is_some_and(|d| d > now && d <= soon));
+            row.due_soon += usize::from(soon.holds(r.deadline, open));
             row.answered += usize::from(r.state == RequestState::Answered);
             row.problems += usize::from(matches!(
                 r.state,

@@ -35,9 +35,7 @@ impl Ui {
         self.ctx
             .config
             .ui
-            .users
-            .iter()
-            .find(|u| u.login == login)
+            .user(login)
             .map(|u| u.name.clone())
             .unwrap_or_else(|| login.to_string())
     }

@@ -76,6 +76,15 @@ fn identifier_of(label: &str) -> Option<(Identifier, &'static str)> {
     }
 }
 
+/// `11223344595` → `112-233-445 95`; anything but 11 ASCII digits stays as it is.
+pub fn format_snils(d: &str) -> String {
+    if d.len() == 11 && d.is_ascii() {
+        format!("{}-{}-{} {}", &d[..3], &d[3..6], &d[6..9], &d[9..])
+    } else {
+        d.to_string()
+    }
+}
+
 /// Checks and normalizes one value. `Ok(None)` is an empty optional field.
 pub fn check_value(
     label: &str,
@@ -142,13 +151,7 @@ pub fn check_value(
                     "Контрольное число СНИЛС в поле «{label}» не сходится: проверьте номер."
                 ));
             }
-            Ok(Some(format!(
-                "{}-{}-{} {}",
-                &digits[0..3],
-                &digits[3..6],
-                &digits[6..9],
-                &digits[9..11]
-            )))
+            Ok(Some(format_snils(&digits)))
         }
         _ => Ok(Some(v.to_string())),
     }

@@ -239,14 +239,7 @@ pub async fn submit(
             );
         }
     }
-    let user = ui
-        .ctx
-        .config
-        .ui
-        .users
-        .iter()
-        .find(|u| u.login == login)
-        .cloned();
+    let user = ui.ctx.config.ui.user(&login).cloned();
     let hash = user.as_ref().map(|u| ui.password_hash_of(u));
     let ui2 = ui.clone();
     // argon2 shares the bounded CPU pool: a flood of logins cannot take every core.

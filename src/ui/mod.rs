@@ -104,8 +104,7 @@ pub fn query<T: Default>(q: Q<T>) -> T {
 impl Ui {
     /// Builds the UI state for a context.
     pub fn new(ctx: Arc<Context>) -> Ui {
-        let tz = crate::calendar::parse_offset(&ctx.config.ui.timezone)
-            .unwrap_or_else(crate::calendar::moscow);
+        let tz = ctx.tz;
         let mut labels = HashMap::new();
         for (id, k) in &ctx.kinds {
             if let Some(trees) = &k.fields {

@@ -105,15 +105,7 @@ pub async fn change(
     State(ui): State<UiState>,
     PostedForm { user, form: f }: PostedForm,
 ) -> UiResult {
-    let Some(account) = ui
-        .ctx
-        .config
-        .ui
-        .users
-        .iter()
-        .find(|u| u.login == user.s.login)
-        .cloned()
-    else {
+    let Some(account) = ui.ctx.config.ui.user(&user.s.login).cloned() else {
         return Ok(page(
             &ui,
             &user,

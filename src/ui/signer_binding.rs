@@ -45,19 +45,10 @@ pub(crate) fn check(user: Option<&UiUser>, cert: &X509) -> Result<(), String> {
         "Подпись ЭП-СП не принята: сертификат выдан другому лицу ({owner}{}), а подписать запрос \
          может только вошедший пользователь «{}». Выберите свой сертификат.",
         cert_snils
-            .map(|s| format!(", СНИЛС {}", format_snils(&s)))
+            .map(|s| format!(", СНИЛС {}", super::forms::format_snils(&s)))
             .unwrap_or_default(),
         user.name
     ))
-}
-
-/// `11223344595` → `112-233-445 95`.
-fn format_snils(d: &str) -> String {
-    if d.len() == 11 && d.is_ascii() {
-        format!("{}-{}-{} {}", &d[..3], &d[3..6], &d[6..9], &d[9..])
-    } else {
-        d.to_string()
-    }
 }
 
 #[cfg(test)]

@@ -53,15 +53,13 @@ struct SignPage {
     error: Option<String>,
 }
 
-/// Hex of the hash an official's key signs for `alg`: the CryptoPro plug-in signs a hash
-/// (`RawSignature.SignHash`), not the bytes.
-fn signed_info_hash(ui: &Ui, id: &str, alg: crate::dsig::Algorithm) -> Option<String> {
-    let name = match alg {
-        crate::dsig::Algorithm::Gost2012_512 => "gost2012-512",
-        _ => "gost2012-256",
-    };
-    let p = intake::signing_payload(&ui.ctx, id, Some(name)).ok()?;
-    let bytes = B64.decode(&p.signed_info).ok()?;
+/// Hex of the hash an official's key signs over the SignedInfo of `payload` (made for `alg`):
+/// the CryptoPro plug-in signs a hash (`RawSignature.SignHash`), not the bytes.
+fn signed_info_hash(
+    payload: &intake::SigningPayload,
+    alg: crate::dsig::Algorithm,
+) -> Option<String> {
+    let bytes = B64.decode(&payload.signed_info).ok()?;
     alg.digest().hash(&bytes).ok().map(hex::encode)
 }
 
@@ -78,6 +76,13 @@ pub(super) fn sign_page(
         Ok(p) => p,
         Err(e) => return refusal_page(ui, user, &e),
     };
+    // The payload above is the 256-bit key's; a 512-bit key signs its own SignedInfo.
+    let hash_256 =
+        signed_info_hash(&payload, crate::dsig::Algorithm::Gost2012_256).unwrap_or_default();
+    let hash_512 = intake::signing_payload(&ui.ctx, &r.id, Some("gost2012-512"))
+        .ok()
+        .and_then(|p| signed_info_hash(&p, crate::dsig::Algorithm::Gost2012_512))
+        .unwrap_or_default();
     let page = SignPage {
         title: "Подпись ЭП-СП",
         nav: "new",
@@ -87,10 +92,8 @@ pub(super) fn sign_page(
         signed_info_b64: payload.signed_info,
         reference_id: payload.reference_id,
         command: SIGN_COMMAND,
-        hash_256: signed_info_hash(ui, &r.id, crate::dsig::Algorithm::Gost2012_256)
-            .unwrap_or_default(),
-        hash_512: signed_info_hash(ui, &r.id, crate::dsig::Algorithm::Gost2012_512)
-            .unwrap_or_default(),
+        hash_256,
+        hash_512,
         plugin_script: ui.ctx.config.ui.cadesplugin_script.is_some(),
         error,
     };
@@ -182,13 +185,7 @@ pub async fn sign_submit(
             Err(m) => return Ok(refuse(m)),
         }
     };
-    let account = ui
-        .ctx
-        .config
-        .ui
-        .users
-        .iter()
-        .find(|u| u.login == user.s.login);
+    let account = ui.ctx.config.ui.user(&user.s.login);
     if let Err(m) = super::super::signer_binding::check(account, &cert) {
         return Ok(refuse(m));
     }

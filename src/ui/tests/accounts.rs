@@ -4,39 +4,26 @@
 
 use super::*;
 
-/// Posts the login form; returns the response.
-async fn post_login(env: &Env, user: &str, password: &str, remember: bool) -> Resp {
-    let page = send(env, Method::GET, "/ui/login", "", None).await;
-    let login_cookie = cookie_pair(&page.cookie("smev_ui_login").unwrap());
-    let token = page.hidden("token");
-    let mut fields = vec![
-        ("login", user),
-        ("password", password),
-        ("token", token.as_str()),
-        ("next", "/ui/cases"),
-    ];
-    if remember {
-        fields.push(("remember", "1"));
+/// The same store behind a new UI, as after a restart of the gateway.
+async fn restarted(env: &Env) -> Env {
+    Env {
+        base: serve(env.ctx.clone()).await,
+        ctx: env.ctx.clone(),
+        _dir: tempfile::tempdir().unwrap(),
     }
-    send(env, Method::POST, "/ui/login", &login_cookie, form(&fields)).await
 }
 
 #[tokio::test]
 async fn a_session_survives_a_restart() {
     let env = start().await;
     let (sid, _) = login(&env, "operator").await;
-    // The same store behind a new UI, as after a restart of the gateway.
-    let restarted = Env {
-        base: serve(env.ctx.clone()).await,
-        ctx: env.ctx.clone(),
-        _dir: tempfile::tempdir().unwrap(),
-    };
-    let page = send(&restarted, Method::GET, "/ui/cases", &sid, None).await;
+    let after_restart = restarted(&env).await;
+    let page = send(&after_restart, Method::GET, "/ui/cases", &sid, None).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     // Logging out ends it for good, after the next restart too.
     let csrf = page.hidden("csrf");
     let out = send(
-        &restarted,
+        &after_restart,
         Method::POST,
         "/ui/logout",
         &sid,
@@ -44,11 +31,7 @@ async fn a_session_survives_a_restart() {
     )
     .await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
-    let again = Env {
-        base: serve(env.ctx.clone()).await,
-        ctx: env.ctx.clone(),
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    let again = restarted(&env).await;
     let page = send(&again, Method::GET, "/ui/cases", &sid, None).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
 }

@@ -188,24 +188,26 @@ pub(super) fn cookie_pair(set_cookie: &str) -> String {
     set_cookie.split(';').next().unwrap_or("").to_string()
 }
 
-/// Logs in; returns the session cookie pair and the CSRF token.
-pub(super) async fn login(env: &Env, user: &str) -> (String, String) {
+/// Posts the login form (with «Запомнить меня» when `remember`); returns the response.
+pub(super) async fn post_login(env: &Env, user: &str, password: &str, remember: bool) -> Resp {
     let page = send(env, Method::GET, "/ui/login", "", None).await;
     let login_cookie = cookie_pair(&page.cookie("smev_ui_login").unwrap());
     let token = page.hidden("token");
-    let r = send(
-        env,
-        Method::POST,
-        "/ui/login",
-        &login_cookie,
-        form(&[
-            ("login", user),
-            ("password", PASSWORD),
-            ("token", &token),
-            ("next", "/ui/cases"),
-        ]),
-    )
-    .await;
+    let mut fields = vec![
+        ("login", user),
+        ("password", password),
+        ("token", token.as_str()),
+        ("next", "/ui/cases"),
+    ];
+    if remember {
+        fields.push(("remember", "1"));
+    }
+    send(env, Method::POST, "/ui/login", &login_cookie, form(&fields)).await
+}
+
+/// Logs in; returns the session cookie pair and the CSRF token.
+pub(super) async fn login(env: &Env, user: &str) -> (String, String) {
+    let r = post_login(env, user, PASSWORD, false).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(r.location(), "/ui/cases");
     let sid = cookie_pair(&r.cookie("smev_ui_session").unwrap());
