@@ -13,7 +13,7 @@ use crate::domain::WebhookState;
 use crate::engine::intake;
 use crate::engine::Context;
 use crate::smev::model::RejectionReasonCode;
-use crate::store::RequestFilter;
+use crate::store::{IncomingFilter, RequestFilter};
 
 use super::auth::Caller;
 use super::error::ApiError;
@@ -39,7 +39,7 @@ pub async fn list_incoming(
 ) -> Result<Json<Page<IncomingView>>, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::new("invalid_parameter", e.body_text()))?;
     let (items, next) = ctx.store.list_incoming(
-        std::slice::from_ref(&caller.system),
+        &IncomingFilter::of_systems(std::slice::from_ref(&caller.system)),
         q.cursor.as_deref(),
         page_limit(&ctx, q.limit)?,
     )?;

@@ -80,6 +80,10 @@ pub struct IncomingRecord {
     pub next_due: Option<DateTime<Utc>>,
     pub last_error: Option<ErrorInfo>,
     pub history: Vec<(DateTime<Utc>, String, String)>,
+    /// The login of the staff member who answers it (исполнитель), once the руководитель
+    /// assigned one (records stored before executors were tracked have none).
+    #[serde(default)]
+    pub assignee: Option<String>,
 }
 
 /// Something that happened to an incoming request.
@@ -123,6 +127,8 @@ pub enum IncomingEvent {
     },
     /// The gateway restarted with the response mid-send: due at `due`.
     Recovered { due: DateTime<Utc> },
+    /// A staff member was made the executor (None: nobody); in any state.
+    Assigned { assignee: Option<String> },
 }
 
 impl IncomingEvent {
@@ -144,6 +150,7 @@ impl IncomingEvent {
                 None => Reason::AnswerToOurResponse,
             },
             E::Recovered { .. } => Reason::Recovered,
+            E::Assigned { assignee } => Reason::Assigned(assignee.clone().unwrap_or_default()),
         }
     }
 
@@ -305,6 +312,10 @@ impl IncomingRecord {
             E::Recovered { due } => {
                 responding(self.state)?;
                 self.next_due = Some(*due);
+                None
+            }
+            E::Assigned { assignee } => {
+                self.assignee = assignee.clone();
                 None
             }
         })

@@ -51,6 +51,7 @@ fn record(state: IncomingState) -> IncomingRecord {
         next_due: Some(now - Duration::seconds(1)),
         last_error: None,
         history: Vec::new(),
+        assignee: None,
     }
 }
 
@@ -118,6 +119,13 @@ fn events() -> Vec<(&'static str, IncomingEvent)> {
         ("!FF.", verdict(true)),
         ("....", verdict(false)),
         ("!.!!", IncomingEvent::Recovered { due: now }),
+        // An executor is assigned in any state, without changing it.
+        (
+            "....",
+            IncomingEvent::Assigned {
+                assignee: Some("ivanova".into()),
+            },
+        ),
     ]
 }
 

@@ -21,7 +21,8 @@ use crate::xml::XmlError;
 use super::Context;
 
 pub use super::operator::{
-    assign_case, cancel, dead_letter_ack_and_close, dead_letter_reprocess, retry, webhook_redeliver,
+    assign_case, assign_incoming, cancel, dead_letter_ack_and_close, dead_letter_reprocess, retry,
+    webhook_redeliver,
 };
 pub use super::personal_signature::{
     accept_personal_signature, handed_back, parse_certificate, signing_payload, HandedBack,

@@ -45,6 +45,21 @@ pub async fn assign_case(
     Ok(ids.len())
 }
 
+/// Assigns the executor of the incoming request `id` (None: nobody).
+pub async fn assign_incoming(
+    ctx: &Context,
+    id: &str,
+    assignee: Option<&str>,
+    actor: &Actor,
+) -> Result<IncomingRecord, IntakeError> {
+    let event = IncomingEvent::Assigned {
+        assignee: assignee.map(str::to_string),
+    };
+    let r = ctx.store.apply_incoming(id, actor, &event)?;
+    ctx.store.durable().await?;
+    Ok(r)
+}
+
 /// "Ack and close" a dead letter: tell SMEV it was not accepted (so it stops redelivering) and
 /// close it.
 pub async fn dead_letter_ack_and_close(

@@ -290,6 +290,7 @@ fn store_incoming(
         next_due: None,
         last_error: None,
         history: vec![(now, Actor::Smev.to_string(), Reason::Received.text())],
+        assignee: None,
     };
     ctx.store.add_incoming(&rec)?;
     tracing::info!(incoming_id = %rec.id, root = %rec.root_element, "incoming request stored");

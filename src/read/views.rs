@@ -84,6 +84,8 @@ pub struct RequestView {
     pub smev_status: Option<String>,
     pub deadline: Option<DateTime<Utc>>,
     pub overdue: bool,
+    /// The executor's UI login, when one is assigned.
+    pub assignee: Option<String>,
     pub personal_signature: PersonalSignatureView,
     pub attachments: Vec<AttachmentView>,
     pub answer: Option<AnswerSummary>,
@@ -135,6 +137,7 @@ impl RequestView {
             smev_status: r.smev_status.clone(),
             deadline: r.deadline,
             overdue: r.is_overdue(now),
+            assignee: r.assignee.clone(),
             personal_signature: PersonalSignatureView {
                 mode: r.personal.mode.clone(),
                 signed: r.personal.signature_xml.is_some(),
@@ -167,6 +170,8 @@ pub struct IncomingView {
     pub answer_deadline: Option<DateTime<Utc>>,
     /// Not answered and past `answer_deadline`.
     pub overdue: bool,
+    /// The executor's UI login, when one is assigned.
+    pub assignee: Option<String>,
     pub test_message: bool,
     pub business_xml: Option<String>,
     pub attachments: Vec<AttachmentView>,
@@ -191,6 +196,7 @@ impl IncomingView {
             sending_timestamp: r.sending_timestamp,
             answer_deadline: r.answer_deadline,
             overdue: r.is_overdue(Utc::now()),
+            assignee: r.assignee.clone(),
             test_message: r.test_message,
             business_xml: if with_xml {
                 ctx.store.blob_text(&r.business_xml).ok()

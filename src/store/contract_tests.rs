@@ -265,6 +265,7 @@ fn an_incoming_request_is_stored_once() {
             next_due: None,
             last_error: None,
             history: Vec::new(),
+            assignee: None,
         };
         store.add_incoming(&inc).unwrap();
         let mut twin = inc.clone();

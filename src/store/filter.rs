@@ -113,3 +113,28 @@ fn text_matches(r: &RequestRecord, text: &str) -> bool {
     .any(|s| bare(s).contains(&digits))
         || r.search_digits.iter().any(|d| d.contains(&digits))
 }
+
+/// Filters of the incoming request list.
+#[derive(Debug, Clone, Default)]
+pub struct IncomingFilter {
+    /// Systems visible to the caller (empty = all).
+    pub systems: Vec<String>,
+    /// Only requests whose executor is this login.
+    pub assignee: Option<String>,
+}
+
+impl IncomingFilter {
+    /// The incoming requests of `systems` (empty = all).
+    pub fn of_systems(systems: &[String]) -> IncomingFilter {
+        IncomingFilter {
+            systems: systems.to_vec(),
+            assignee: None,
+        }
+    }
+
+    /// Whether `r` passes the filter.
+    pub fn matches(&self, r: &crate::domain::IncomingRecord) -> bool {
+        (self.systems.is_empty() || self.systems.contains(&r.system))
+            && (self.assignee.is_none() || self.assignee == r.assignee)
+    }
+}

@@ -5,7 +5,7 @@
 use chrono::Utc;
 
 use super::tx::{abort, Tx, TxResult};
-use super::{load, page, scan, SledStore, StoreError};
+use super::{load, page, scan, IncomingFilter, SledStore, StoreError};
 use crate::domain::{Actor, AuditEntry, IncomingEvent, IncomingRecord, Owner, Reason, Subject};
 
 impl Tx<'_> {
@@ -34,7 +34,11 @@ impl Tx<'_> {
             actor: actor.clone(),
             subject: Subject::Incoming,
             subject_id: id.to_string(),
-            action: "update".into(),
+            action: if matches!(event, IncomingEvent::Assigned { .. }) {
+                "assigned".into()
+            } else {
+                "update".into()
+            },
             from: Some(old.state.as_str().into()),
             to: Some(new.state.as_str().into()),
             reason: reason.text(),
@@ -87,7 +91,7 @@ impl SledStore {
 
     pub(super) fn list_incoming(
         &self,
-        systems: &[String],
+        filter: &IncomingFilter,
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<IncomingRecord>, Option<String>), StoreError> {
@@ -95,7 +99,7 @@ impl SledStore {
             &self.incoming,
             cursor,
             limit,
-            |r: &IncomingRecord| systems.is_empty() || systems.contains(&r.system),
+            |r: &IncomingRecord| filter.matches(r),
             |r| &r.id,
         );
         self.noted("list_incoming", r)

@@ -38,7 +38,7 @@ pub use blobs::blob_key;
 pub use due::DueKind;
 pub use error::StoreError;
 pub use failures::LastFailure;
-pub use filter::RequestFilter;
+pub use filter::{IncomingFilter, RequestFilter};
 pub use outbox::{Outbox, WebhookPayloads};
 pub use requests::Created;
 pub use storage::{PageOf, Storage, StorageFuture};

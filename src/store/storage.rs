@@ -18,7 +18,9 @@ use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
 
-use super::{Created, DueKind, LastFailure, Outbox, RequestFilter, SledStore, StoreError};
+use super::{
+    Created, DueKind, IncomingFilter, LastFailure, Outbox, RequestFilter, SledStore, StoreError,
+};
 use crate::domain::{
     Actor, AuditEntry, DeadLetter, DeadLetterEvent, Delivery, IncomingEvent, IncomingRecord, Owner,
     RequestEvent, RequestRecord, RequestState, StoredPassword, StoredSession, WebhookEvent,
@@ -109,7 +111,7 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     fn get_incoming(&self, id: &str) -> Result<IncomingRecord, StoreError>;
     fn list_incoming(
         &self,
-        systems: &[String],
+        filter: &IncomingFilter,
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<PageOf<IncomingRecord>, StoreError>;
@@ -287,11 +289,11 @@ impl Storage for SledStore {
     }
     fn list_incoming(
         &self,
-        systems: &[String],
+        filter: &IncomingFilter,
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<PageOf<IncomingRecord>, StoreError> {
-        SledStore::list_incoming(self, systems, cursor, limit)
+        SledStore::list_incoming(self, filter, cursor, limit)
     }
     fn incoming_where(
         &self,

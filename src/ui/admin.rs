@@ -9,6 +9,7 @@ use chrono::{TimeZone, Utc};
 
 use crate::domain::{DeadLetter, DeadLetterState, IncomingState, RequestState};
 use crate::engine::intake;
+use crate::store::IncomingFilter;
 
 use super::access::Action;
 use super::admin_view::{
@@ -130,8 +131,6 @@ pub async fn monitoring(State(ui): State<UiState>, user: User) -> UiResult {
         .take(50)
         .map(|r| RequestRow::of(&ui, r))
         .collect();
-    let by_kind = ui.deadlines_by_kind(&all, now);
-    let by_executor = ui.deadlines_by_executor(&all, now);
     let dead_open = ui
         .ctx
         .store
@@ -145,9 +144,15 @@ pub async fn monitoring(State(ui): State<UiState>, user: User) -> UiResult {
     let incoming = ui
         .ctx
         .store
-        .list_incoming(&systems, None, 10_000)
+        .list_incoming(&IncomingFilter::of_systems(&systems), None, 10_000)
         .map(|(v, _)| v)
         .unwrap_or_default();
+    let monitored = || super::deadlines::Monitored {
+        requests: &all,
+        incoming: &incoming,
+    };
+    let by_kind = ui.deadlines_by_kind(monitored(), now);
+    let by_executor = ui.deadlines_by_executor(monitored(), now);
     let incoming_waiting = incoming
         .iter()
         .filter(|r| r.state == IncomingState::Received)

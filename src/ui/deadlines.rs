@@ -1,10 +1,13 @@
 //! How the UI speaks of deadlines: the note beside a deadline («срок истекает завтра»), the end
-//! of the "due soon" window the lists filter by, and the per-kind deadline table of the
-//! monitoring page. Working days come from the production calendar in the context.
+//! of the "due soon" window the lists filter by, and the monitoring page's deadline tables by
+//! kind and by executor (our requests and incoming ones). Working days come from the production calendar in the context.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 
 use crate::calendar::DeadlineUrgency;
+use crate::domain::{IncomingRecord, RequestRecord, RequestState};
 
 use super::Ui;
 
@@ -74,7 +77,7 @@ impl DueSoon {
 /// One line of the monitoring page's tables by kind and by executor.
 #[derive(Debug, Default, serde::Serialize)]
 pub(crate) struct DeadlineRow {
-    /// The kind id or the executor's login ("" for requests nobody is assigned to).
+    /// The kind id or the executor's login ("" for items nobody is assigned to).
     pub key: String,
     pub name: String,
     /// Not closed yet.
@@ -85,46 +88,61 @@ pub(crate) struct DeadlineRow {
     pub answered: usize,
     /// Failed or rejected.
     pub problems: usize,
+    /// Incoming requests awaiting our answer.
+    pub incoming_open: usize,
+    /// Incoming requests whose answer deadline passed unanswered.
+    pub incoming_overdue: usize,
+}
+
+/// The items a monitoring table counts: our requests and the incoming ones.
+pub(crate) struct Monitored<'a> {
+    pub requests: &'a [RequestRecord],
+    pub incoming: &'a [IncomingRecord],
 }
 
 impl Ui {
-    /// The table by kind over `requests`, in kind order.
+    /// The table by kind, in kind order (incoming requests of no configured kind under their
+    /// business root).
     pub(crate) fn deadlines_by_kind(
         &self,
-        requests: &[crate::domain::RequestRecord],
+        items: Monitored<'_>,
         now: DateTime<Utc>,
     ) -> Vec<DeadlineRow> {
-        self.deadlines_by(requests, now, |r| (r.kind.clone(), self.kind_name(&r.kind)))
+        self.deadlines_by(
+            items,
+            now,
+            |r| (r.kind.clone(), self.kind_name(&r.kind)),
+            |r| match &r.kind {
+                Some(k) => (k.clone(), self.kind_name(k)),
+                None => (r.root_element.clone(), r.root_element.clone()),
+            },
+        )
     }
 
-    /// The table by executor over `requests`, in login order, the unassigned first.
+    /// The table by executor, in login order, the unassigned first.
     pub(crate) fn deadlines_by_executor(
         &self,
-        requests: &[crate::domain::RequestRecord],
+        items: Monitored<'_>,
         now: DateTime<Utc>,
     ) -> Vec<DeadlineRow> {
-        self.deadlines_by(requests, now, |r| match &r.assignee {
+        let key = |a: &Option<String>| match a {
             Some(a) => (a.clone(), self.executor_name(a)),
             None => (String::new(), "Не назначен".to_string()),
-        })
+        };
+        self.deadlines_by(items, now, |r| key(&r.assignee), |r| key(&r.assignee))
     }
 
     fn deadlines_by(
         &self,
-        requests: &[crate::domain::RequestRecord],
+        items: Monitored<'_>,
         now: DateTime<Utc>,
-        key_of: impl Fn(&crate::domain::RequestRecord) -> (String, String),
+        key_of: impl Fn(&RequestRecord) -> (String, String),
+        incoming_key_of: impl Fn(&IncomingRecord) -> (String, String),
     ) -> Vec<DeadlineRow> {
-        use crate::domain::RequestState;
         let soon = self.due_soon_window(now);
-        let mut rows: std::collections::BTreeMap<String, DeadlineRow> = Default::default();
-        for r in requests {
-            let (key, name) = key_of(r);
-            let row = rows.entry(key.clone()).or_insert_with(|| DeadlineRow {
-                key,
-                name,
-                ..Default::default()
-            });
+        let mut rows: BTreeMap<String, DeadlineRow> = Default::default();
+        for r in items.requests {
+            let row = row_of(&mut rows, key_of(r));
             let open = !r.state.is_closed();
             row.open += usize::from(open);
             row.overdue += usize::from(r.is_overdue(now));
@@ -135,6 +153,23 @@ impl Ui {
                 RequestState::Failed | RequestState::Rejected
             ));
         }
+        for r in items.incoming {
+            let row = row_of(&mut rows, incoming_key_of(r));
+            row.incoming_open += usize::from(r.awaits_answer());
+            row.incoming_overdue += usize::from(r.is_overdue(now));
+        }
         rows.into_values().collect()
     }
+}
+
+/// The row of `key` in a table being counted, made when it is first met.
+fn row_of(
+    rows: &mut BTreeMap<String, DeadlineRow>,
+    (key, name): (String, String),
+) -> &mut DeadlineRow {
+    rows.entry(key.clone()).or_insert_with(|| DeadlineRow {
+        key,
+        name,
+        ..Default::default()
+    })
 }

@@ -12,6 +12,7 @@ use crate::engine::intake::{self, IntakeError, NewAttachment};
 use crate::engine::KindFields;
 use crate::read::download::file_response;
 use crate::smev::model::RejectionReasonCode;
+use crate::store::IncomingFilter;
 
 use super::access::Action;
 use super::choice::Choice;
@@ -42,16 +43,23 @@ pub struct CursorQuery {
     cursor: Option<String>,
     #[serde(default)]
     done: Option<String>,
+    /// "1": only the requests the user is the executor of.
+    #[serde(default)]
+    mine: Option<String>,
 }
 
 /// `GET /ui/incoming`.
 pub async fn list(State(ui): State<UiState>, user: User, q: super::Q<CursorQuery>) -> Response {
     let q = super::query(q);
-    let systems = ui.systems_of(&user);
+    let mine = q.mine.as_deref() == Some("1");
+    let filter = IncomingFilter {
+        systems: ui.systems_of(&user),
+        assignee: mine.then(|| user.s.login.clone()),
+    };
     let (items, next) = match ui
         .ctx
         .store
-        .list_incoming(&systems, q.cursor.as_deref(), PAGE)
+        .list_incoming(&filter, q.cursor.as_deref(), PAGE)
     {
         Ok(x) => x,
         Err(e) => {
@@ -66,8 +74,15 @@ pub async fn list(State(ui): State<UiState>, user: User, q: super::Q<CursorQuery
         title: "Входящие запросы",
         nav: "incoming",
         rows: items.iter().map(|r| IncomingRow::of(&ui, r)).collect(),
-        next_href: next.map(|c| format!("/ui/incoming?cursor={}", url_encode(&c))),
-        first_href: q.cursor.is_some().then_some("/ui/incoming"),
+        next_href: next.map(|c| {
+            let mine = if mine { "&mine=1" } else { "" };
+            format!("/ui/incoming?cursor={}{mine}", url_encode(&c))
+        }),
+        first_href: q
+            .cursor
+            .is_some()
+            .then(|| format!("/ui/incoming{}", if mine { "?mine=1" } else { "" })),
+        mine,
     };
     ui.page(StatusCode::OK, Some(&user), "incoming_list.html", &page)
 }
@@ -190,6 +205,7 @@ pub async fn card(
     let notice = match super::query(q).done.as_deref() {
         Some("answered") => Some("Ответ принят и поставлен в очередь на отправку в СМЭВ."),
         Some("rejected") => Some("Отказ принят и поставлен в очередь на отправку в СМЭВ."),
+        Some("assigned") => Some("Исполнитель назначен."),
         _ => None,
     };
     Ok(card_page(

@@ -30,7 +30,9 @@ pub(super) struct IncomingListPage {
     pub nav: &'static str,
     pub rows: Vec<IncomingRow>,
     pub next_href: Option<String>,
-    pub first_href: Option<&'static str>,
+    pub first_href: Option<String>,
+    /// «Только мои» is on.
+    pub mine: bool,
 }
 
 /// An incoming request as a list row (also the head of its card).
@@ -52,6 +54,9 @@ pub(super) struct IncomingRow {
     /// The requester's name, or its mnemonic.
     pub sender: Option<String>,
     pub test_message: bool,
+    /// The executor's login and name, when one is assigned.
+    pub assignee: Option<String>,
+    pub assignee_name: Option<String>,
 }
 
 impl IncomingRow {
@@ -82,6 +87,8 @@ impl IncomingRow {
                 .as_ref()
                 .and_then(|s| s.human_readable_name.clone().or(s.mnemonic.clone())),
             test_message: r.test_message,
+            assignee: r.assignee.clone(),
+            assignee_name: r.assignee.as_deref().map(|a| ui.executor_name(a)),
         }
     }
 }
@@ -123,6 +130,8 @@ pub(super) struct IncomingCard {
     pub history: Vec<HistoryLine>,
     /// Whether the user may answer or reject it now.
     pub can_answer: bool,
+    /// Who it can be assigned to (empty when the user may not assign).
+    pub executors: Vec<Choice>,
 }
 
 /// A file of the incoming request, downloadable from the card.
@@ -209,6 +218,11 @@ impl IncomingCard {
             history: HistoryLine::all(&r.history),
             can_answer: access::allows(user.s.role, Action::Create)
                 && matches!(r.state, IncomingState::Received | IncomingState::Failed),
+            executors: if access::allows(user.s.role, Action::Monitor) {
+                ui.executor_choices(&r.system)
+            } else {
+                Vec::new()
+            },
         }
     }
 }

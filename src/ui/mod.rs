@@ -562,6 +562,7 @@ pub fn routes(ui: UiState) -> Router {
         .route("/ui/incoming/{id}", get(incoming::card))
         .route("/ui/incoming/{id}/respond", post(incoming::respond))
         .route("/ui/incoming/{id}/reject", post(incoming::reject))
+        .route("/ui/incoming/{id}/assign", post(executors::assign_incoming))
         .route(
             "/ui/incoming/{id}/attachments/{n}",
             get(incoming::attachment),

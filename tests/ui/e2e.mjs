@@ -143,15 +143,16 @@ async function injectFault(rule) {
   check(r.ok, `mock admin refused the fault rule: HTTP ${r.status} ${await r.text()}`);
 }
 
-/** Has the mock's consumer send us a zags-marriage request; opens its card once it is listed. */
-async function openInjectedIncoming() {
+/** Has the mock's consumer send us a request (by default a zags-marriage one from the mock's
+ * sample); opens its card once it is listed as awaiting an answer (in the row with `rowText`). */
+async function openInjectedIncoming(request = { kind: "zags-marriage" }, rowText = "") {
   const r = await fetch(`${mockUrl}/admin/requests`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ kind: "zags-marriage", to: "SYSTEM1" }),
+    body: JSON.stringify({ to: "SYSTEM1", ...request }),
   });
   check(r.status === 201, `mock admin refused to inject a request: HTTP ${r.status} ${await r.text()}`);
-  const waiting = () => page.locator("tbody tr").filter({ hasText: "Получен, ожидает ответа" });
+  const waiting = () => page.locator("tbody tr").filter({ hasText: "Получен, ожидает ответа" }).filter({ hasText: rowText });
   const deadline = Date.now() + 30000;
   while (true) {
     await page.goto(`${base}/ui/incoming`);
@@ -581,6 +582,50 @@ await step("incoming request answered with a file: the answer lists the file by 
   await page.locator("[data-sent-files]").getByText("Справка о браке.pdf").waitFor();
   await page.getByText(/Ответ отправляется|Ответ отправлен/).first().waitFor();
   await shot("19-incoming-answered");
+  await logout();
+});
+
+await step("an incoming request of a VS package kind: the руководитель assigns it, the executor answers by the form made from the response schema", async () => {
+  await login("supervisor");
+  const request = `<p:ПроверкаПаспортаЗапрос xmlns:p="urn://smev-gateway/example/passport-validity/1.0" xmlns:c="urn://smev-gateway/example/commons/1.0" ИдЗапрос="IN-2026-77" ИННЮЛ="7707083893"><p:Заявитель><c:Фамилия>Соколова</c:Фамилия><c:Имя>Мария</c:Имя></p:Заявитель><p:ПаспортРФ Серия="4510" Номер="123456"/><p:Основание>01</p:Основание></p:ПроверкаПаспортаЗапрос>`;
+  await openInjectedIncoming({ kind: "example-passport", content: request }, "паспорта");
+  const card = page.url();
+  await page.getByLabel("Исполнитель", { exact: true }).selectOption({ label: "Оператор Иванова А. С." });
+  await Promise.all([page.waitForURL(/done=assigned/), page.getByRole("button", { name: "Назначить исполнителя" }).click()]);
+  await page.getByRole("status").filter({ hasText: "Исполнитель назначен" }).waitFor();
+  check((await page.locator("dd[data-assignee]").innerText()).includes("Иванова"), "the card does not show the executor");
+  await logout();
+  await login("operator");
+  // «Только мои»: the executor finds it.
+  await page.goto(`${base}/ui/incoming?mine=1`);
+  const mine = page.locator("tbody tr").filter({ hasText: "паспорта" });
+  check(await mine.count() === 1, `«Только мои» lists ${await mine.count()} passport requests, not 1`);
+  await mine.getByRole("link").click();
+  await page.waitForURL(card);
+  await page.getByRole("cell", { name: "Соколова" }).first().waitFor();
+  await page.getByLabel(/^ИдЗапрос/).fill("IN-2026-77");
+  await page.getByLabel(/^Действителен/).selectOption("true");
+  await page.getByLabel(/^ДатаПроверки/).fill("2026-12-03");
+  // «Добавить ещё» keeps what was typed and adds a second record.
+  await page.getByRole("button", { name: "Добавить ещё: Сведения о документе" }).click();
+  await page.locator('[name="x:Сведения[2]/@Действителен"]').waitFor();
+  check(await page.getByLabel(/^ИдЗапрос/).inputValue() === "IN-2026-77", "«Добавить ещё» lost the typed value");
+  // The second record half filled: the server's Russian message at the missing date (the
+  // browser's own check off).
+  await page.locator('[name="x:Сведения[2]/@Действителен"]').selectOption("false");
+  await page.evaluate(() => document.querySelectorAll("form").forEach((f) => { f.noValidate = true; }));
+  await page.getByRole("button", { name: "Отправить ответ" }).click();
+  await page.getByRole("alert").filter({ hasText: "Ответ заполнен с ошибками" }).waitFor();
+  await page.locator('[id="x:Сведения[2]/@ДатаПроверки-error"]').filter({ hasText: "значение не указано" }).waitFor();
+  check(await page.locator('[name="x:Сведения[2]/@Действителен"]').inputValue() === "false", "the refused form lost the typed value");
+  await page.locator('[name="x:Сведения[2]/@ДатаПроверки"]').fill("2026-12-02");
+  await Promise.all([page.waitForURL(/done=answered/), page.getByRole("button", { name: "Отправить ответ" }).click()]);
+  await page.getByRole("heading", { name: "Наш ответ" }).waitFor();
+  const sent = await page.locator("section", { has: page.getByRole("heading", { name: "Наш ответ" }) }).innerText();
+  check(sent.includes('Действителен="true"') && sent.includes('Действителен="false"') && sent.includes('ИдЗапрос="IN-2026-77"'),
+    `the answer built from the form is not what was typed: ${sent}`);
+  await page.getByText(/Ответ отправляется|Ответ отправлен/).first().waitFor();
+  await shot("27-incoming-schema-form");
   await logout();
 });
 

@@ -94,7 +94,7 @@ async fn errors_land_beside_their_fields_and_a_good_form_previews_the_built_xml(
 }
 
 /// An incoming request of `kind` in the store, as the provider poller leaves it.
-fn incoming(env: &Env, kind: &str, request_xml: &str) -> String {
+pub(super) fn incoming(env: &Env, kind: &str, request_xml: &str) -> String {
     use crate::domain::{IncomingRecord, IncomingState};
     let now = chrono::Utc::now();
     let store = &env.ctx.store;
@@ -123,6 +123,7 @@ fn incoming(env: &Env, kind: &str, request_xml: &str) -> String {
         next_due: None,
         last_error: None,
         history: Vec::new(),
+        assignee: None,
     };
     store.add_incoming(&rec).unwrap();
     rec.id
