@@ -308,6 +308,13 @@ fn smev_answers_build_validate_and_parse() {
         id: "pdf1".into(),
         content: b"%PDF-1.7 \x00\x01\x02".to_vec(),
     }];
+    // A file in the file storage: SMEV's one-time access to it, inside the signed Response.
+    let fs_attachments = vec![smev_gateway::smev::model::FsAttachment {
+        uuid: MessageId::new().to_string(),
+        user_name: "u1f2e3".into(),
+        password: "p & <q>".into(),
+        file_name: "Выписка ЕГРН.pdf".into(),
+    }];
     let delivery = Delivery {
         sender_data: &sender_data,
         sender_signature: Some(&sender_sig),
@@ -319,6 +326,7 @@ fn smev_answers_build_validate_and_parse() {
         reference_message_id: Some(&original),
         reply_to: None,
         attachments: &attachments,
+        fs_attachments: &fs_attachments,
     };
     for mode in [AttachmentMode::Inline, AttachmentMode::Xop] {
         let (xml, parts) = build::get_response_answer(&delivery, mode);
@@ -349,6 +357,7 @@ fn smev_answers_build_validate_and_parse() {
         assert_eq!(got.data, provider);
         assert_eq!(got.original_message_id.as_deref(), Some(original.as_str()));
         assert_eq!(got.attachments, attachments);
+        assert_eq!(got.fs_attachments, fs_attachments);
         assert_eq!(got.ack_id(), provider.message_id);
     }
 

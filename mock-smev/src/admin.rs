@@ -1,6 +1,6 @@
 //! The admin HTTP API (JSON, under `/admin/`): what mock-smev received and how it judged it,
 //! per-MessageID counters, queue depths and statistics, injected requests of simulated consumers,
-//! fault rules on/off, and reset. For tests and for the gateway's dev mode; no authentication —
+//! fault rules on/off, file storage (FTP) faults, and reset. For tests and for the gateway's dev mode; no authentication —
 //! bind it to loopback.
 
 use std::sync::Arc;
@@ -41,6 +41,29 @@ pub fn router() -> Router<Arc<Simulator>> {
         .route("/faults/{id}", delete(remove_fault))
         .route("/consumers", get(consumers).post(set_consumer))
         .route("/reset", post(reset))
+        .route(
+            "/file-storage/faults",
+            get(file_storage_faults).post(set_file_storage_faults),
+        )
+}
+
+fn file_storage(sim: &Simulator) -> Result<&super::file_storage::FileStorage, AdminError> {
+    sim.file_storage()
+        .map(|s| s.as_ref())
+        .ok_or_else(|| AdminError::NotFound("no file storage: set [file_storage] listen".into()))
+}
+
+async fn file_storage_faults(State(sim): Sim) -> Result<Response, AdminError> {
+    Ok(Json(file_storage(&sim)?.faults().get()).into_response())
+}
+
+async fn set_file_storage_faults(
+    State(sim): Sim,
+    Json(spec): Json<super::file_storage::FtpFaultSpec>,
+) -> Result<Response, AdminError> {
+    let storage = file_storage(&sim)?;
+    storage.faults().set(&spec);
+    Ok(Json(storage.faults().get()).into_response())
 }
 
 async fn health(State(sim): Sim) -> impl IntoResponse {

@@ -27,9 +27,52 @@ pub struct MockConfig {
     pub consumers: Vec<ConsumerConfig>,
     /// Fault rules active from the start.
     pub faults: Vec<FaultSpec>,
+    /// The simulated file storage (FTP) for attachments above the inline limit.
+    pub file_storage: FileStorageSettings,
     /// Directory relative paths are resolved against (the configuration file's directory).
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+/// The simulated file storage: an FTP server on `listen` (none when absent), its files under
+/// `dir` (a temporary directory when absent). Participants log in with their mnemonic and
+/// `upload_password`; receivers get one-time accounts in `FSAttachmentsList`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FileStorageSettings {
+    pub listen: Option<String>,
+    pub dir: Option<PathBuf>,
+    pub upload_password: String,
+    /// Largest file accepted or served.
+    pub max_file_bytes: u64,
+    /// Most FTP control connections at once.
+    pub max_connections: usize,
+}
+
+impl Default for FileStorageSettings {
+    fn default() -> Self {
+        FileStorageSettings {
+            listen: None,
+            dir: None,
+            upload_password: "smev-ftp".into(),
+            max_file_bytes: 1024 * 1024 * 1024,
+            max_connections: 64,
+        }
+    }
+}
+
+/// A file an answer carries through the file storage: `file` (a path or `builtin:…`), or
+/// `generated_bytes` of reproducible pseudo-random content (large files for tests).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageFileConfig {
+    /// `FileName` in the header and the storage.
+    pub name: String,
+    pub mime_type: String,
+    #[serde(default)]
+    pub file: Option<String>,
+    #[serde(default)]
+    pub generated_bytes: Option<u64>,
 }
 
 /// How attachments of delivered messages travel.
@@ -211,6 +254,8 @@ pub struct RuleConfig {
     /// …or from a file / `builtin:templates/…`.
     pub template_file: Option<String>,
     pub attachments: Vec<AttachmentConfig>,
+    /// Files sent through the file storage (`RefAttachmentHeader` + `FSAttachmentsList`).
+    pub storage_files: Vec<StorageFileConfig>,
     /// `ACCESS_DENIED`, `NO_DATA`, `UNKNOWN_REQUEST_DESCRIPTION` or `FAILURE`.
     pub reject_code: Option<String>,
     /// Template too.
@@ -317,6 +362,7 @@ impl Default for MockConfig {
             kinds: example_kinds(),
             consumers: Vec::new(),
             faults: Vec::new(),
+            file_storage: FileStorageSettings::default(),
             base_dir: PathBuf::from("."),
         }
     }

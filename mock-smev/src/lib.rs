@@ -13,6 +13,7 @@ pub mod admin;
 pub mod checks;
 pub mod config;
 pub mod faults;
+pub mod file_storage;
 pub mod identity;
 pub mod queue;
 pub mod resources;

@@ -49,6 +49,9 @@ async fn main() -> anyhow::Result<()> {
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "mock-smev listening on {}", handle.addr())?;
+        if let Some(ftp) = handle.ftp_addr() {
+            writeln!(out, "mock-smev file storage on {ftp}")?;
+        }
         out.flush()?;
     }
     tokio::signal::ctrl_c().await?;

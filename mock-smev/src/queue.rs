@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
-use smev_protocol::smev::model::{AttachmentContent, MessageMetadata, QualifiedName};
+use smev_protocol::smev::model::{AttachmentContent, FsAttachment, MessageMetadata, QualifiedName};
 
 /// What gets delivered: the sender's signed pieces, spliced verbatim into the answer.
 #[derive(Debug, Clone)]
@@ -22,6 +22,8 @@ pub struct Payload {
     pub reference_message_id: Option<String>,
     pub reply_to: Option<String>,
     pub attachments: Vec<AttachmentContent>,
+    /// Files in the file storage and the one-time access to them.
+    pub fs_attachments: Vec<FsAttachment>,
 }
 
 /// One queued message.
@@ -197,6 +199,7 @@ mod tests {
                 reference_message_id: None,
                 reply_to: None,
                 attachments: vec![],
+                fs_attachments: vec![],
             },
             chrono::Utc::now().fixed_offset(),
         );

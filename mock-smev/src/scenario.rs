@@ -32,6 +32,8 @@ pub struct Rule {
     pub config: RuleConfig,
     pub template: Option<String>,
     pub attachments: Vec<FileAttachment>,
+    /// `config.storage_files` prepared in the file storage (at the simulator's start).
+    pub storage_files: Vec<crate::file_storage::StoredFile>,
     pub reject_code: RejectionReasonCode,
 }
 
@@ -69,6 +71,8 @@ pub struct Planned {
     pub after: Duration,
     pub content: ResponseContent,
     pub attachments: Vec<AttachmentContent>,
+    /// Files offered through the file storage (their headers are added when offered).
+    pub storage_files: Vec<crate::file_storage::StoredFile>,
 }
 
 fn env() -> Environment<'static> {
@@ -256,6 +260,7 @@ impl Kind {
                 config: r.clone(),
                 template,
                 attachments: attachments(&r.attachments, base).with_context(|| what.clone())?,
+                storage_files: Vec::new(),
                 reject_code,
             });
         }
@@ -350,6 +355,7 @@ pub fn plan(
                 description: s.description.clone(),
             }),
             attachments: Vec::new(),
+            storage_files: Vec::new(),
         })
         .collect();
     let failure = |msg: String| {
@@ -372,6 +378,7 @@ pub fn plan(
                     description,
                 }]),
                 attachments: Vec::new(),
+                storage_files: Vec::new(),
             })
         }
         Reply::Answer => {
@@ -399,11 +406,13 @@ pub fn plan(
                         ref_attachment_headers: Vec::new(),
                     },
                     attachments: rule.attachments.iter().map(|a| a.content.clone()).collect(),
+                    storage_files: rule.storage_files.clone(),
                 },
                 Err(e) => Planned {
                     after: final_delay,
                     content: failure(e),
                     attachments: Vec::new(),
+                    storage_files: Vec::new(),
                 },
             })
         }

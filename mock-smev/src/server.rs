@@ -46,6 +46,8 @@ pub struct MockSmev;
 #[derive(Debug)]
 pub struct MockHandle {
     addr: SocketAddr,
+    /// The file storage's FTP address, when one runs.
+    ftp_addr: Option<SocketAddr>,
     simulator: Arc<Simulator>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -62,14 +64,29 @@ impl MockSmev {
         let addr = listener.local_addr()?;
         let app = router(simulator.clone());
         let (tx, rx) = watch::channel(false);
-        let accept = tokio::spawn(accept_loop(listener, app, rx.clone()));
-        let ticker = tokio::spawn(consumer_ticker(simulator.clone(), rx));
+        let mut tasks = Vec::new();
+        let mut ftp_addr = None;
+        if let (Some(storage), Some(listen)) = (
+            simulator.file_storage().cloned(),
+            simulator.config().file_storage.listen.clone(),
+        ) {
+            let ftp = TcpListener::bind(&listen)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen for FTP on {listen}: {e}"))?;
+            let bound = ftp.local_addr()?;
+            tracing::info!("mock-smev file storage listening on ftp://{bound}/");
+            ftp_addr = Some(bound);
+            tasks.push(tokio::spawn(storage.serve(ftp, rx.clone())));
+        }
+        tasks.push(tokio::spawn(accept_loop(listener, app, rx.clone())));
+        tasks.push(tokio::spawn(consumer_ticker(simulator.clone(), rx)));
         tracing::info!("mock-smev listening on http://{addr}/ws (admin: http://{addr}/admin/)");
         Ok(MockHandle {
             addr,
+            ftp_addr,
             simulator,
             shutdown: tx,
-            tasks: vec![accept, ticker],
+            tasks,
         })
     }
 
@@ -85,6 +102,11 @@ impl MockHandle {
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The file storage's FTP address (`host:port`), when `[file_storage] listen` is set.
+    pub fn ftp_addr(&self) -> Option<SocketAddr> {
+        self.ftp_addr
     }
 
     /// The SOAP endpoint, e.g. `http://127.0.0.1:7500/ws`.

@@ -146,7 +146,7 @@ pub fn handed_back(bytes: &[u8]) -> Result<HandedBack, IntakeError> {
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect();
-    if !binary && text.len() % 2 == 0 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !binary && text.len().is_multiple_of(2) && text.bytes().all(|b| b.is_ascii_hexdigit()) {
         if let Ok(v) = hex::decode(&text) {
             if is_signature_size(v.len()) {
                 return Ok(bare(v));

@@ -174,6 +174,7 @@ impl Simulator {
                 reference_message_id: None,
                 reply_to: Some(reply_to.clone()),
                 attachments: files.into_iter().map(|(_, c)| c).collect(),
+                fs_attachments: Vec::new(),
             },
             now(),
         );

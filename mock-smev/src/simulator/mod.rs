@@ -3,7 +3,7 @@
 //! consumers, signs what it delivers with ЭП-СМЭВ, and records every call for the admin API.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -18,6 +18,7 @@ use smev_protocol::smev::{MessageId, SmevError, SmevFaultKind};
 use super::checks::{self, Fault, Verification};
 use super::config::{AttachmentTransfer, MockConfig};
 use super::faults::{FaultAction, FaultSpec, Injector, Operation, Phase, RuleView};
+use super::file_storage::FileStorage;
 use super::identity::{Identities, Participant};
 use super::queue::{Entry, Filter, Payload, Queue};
 use super::resources;
@@ -27,6 +28,8 @@ mod inject;
 mod inspect;
 mod request;
 mod response;
+mod storage;
+use storage::rejection;
 mod views;
 
 pub use views::*;
@@ -80,6 +83,8 @@ pub struct Simulator {
     envelope_schema: Option<Schema>,
     kinds: Vec<Kind>,
     consumers: Vec<Consumer>,
+    /// The simulated file storage, when `[file_storage] listen` is set.
+    file_storage: Option<Arc<FileStorage>>,
     redelivery: Duration,
     stale_after: chrono::Duration,
     started: Instant,
@@ -173,6 +178,7 @@ impl Simulator {
             }
             kinds.push(Kind::compile(k, &config.base_dir)?);
         }
+        let file_storage = storage::open(&config, &mut kinds)?;
         let mut consumers = Vec::new();
         for c in &config.consumers {
             consumers.push(Consumer::compile(c, &config, &kinds)?);
@@ -208,6 +214,7 @@ impl Simulator {
             envelope_schema,
             kinds,
             consumers,
+            file_storage,
             started: Instant::now(),
             state: Mutex::new(state),
         })

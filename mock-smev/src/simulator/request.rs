@@ -148,24 +148,20 @@ impl Simulator {
                 },
             );
         }
+        let upload_problem = self.upload_problem(&caller.mnemonic, &data.ref_attachment_headers);
         let async_fault = self
             .state()
             .injector
             .pick(Operation::SendRequest, Phase::Accept, |_| true);
-        if let Some(FaultAction::AsyncRejection {
-            description,
-            status_queue,
-        }) = &async_fault
-        {
-            log.injected = Some("async_rejection".into());
+        if let Some((description, status_queue)) = rejection(upload_problem, &async_fault, log) {
             self.async_rejection(
                 caller,
                 data.node_id.clone(),
                 &id,
                 &reply_to,
                 InteractionStatus::RequestIsRejectedBySmev,
-                description,
-                *status_queue,
+                &description,
+                status_queue,
                 Some(kind_index),
             )?;
         } else if let Some(FaultAction::NoAnswer { .. }) = &async_fault {
@@ -192,6 +188,11 @@ impl Simulator {
                     reference_message_id: None,
                     reply_to: Some(reply_to.clone()),
                     attachments,
+                    fs_attachments: self.forward_uploads(
+                        &id,
+                        &caller.mnemonic,
+                        &data.ref_attachment_headers,
+                    ),
                 },
                 now(),
             );
@@ -301,16 +302,19 @@ impl Simulator {
                     description: "mock-smev: no scenario rule matches the request".into(),
                 }]),
                 attachments: Vec::new(),
+                storage_files: Vec::new(),
             }],
         };
         let provider = Participant {
             mnemonic: kind.config.provider.clone(),
             name: kind.provider_name(),
         };
-        for p in planned {
+        for mut p in planned {
+            let message_id = MessageId::new().to_string();
+            let fs_attachments = self.offer_answer_files(&message_id, &mut p);
             let d = SenderProvidedResponseData {
                 id: build::ID_PROVIDER.into(),
-                message_id: MessageId::new().to_string(),
+                message_id,
                 to: reply_to.to_string(),
                 content: p.content,
             };
@@ -355,6 +359,7 @@ impl Simulator {
                     ),
                     reply_to: None,
                     attachments: p.attachments,
+                    fs_attachments,
                 },
                 sending,
             );
@@ -427,6 +432,7 @@ impl Simulator {
                 reference_message_id: Some(original.to_string()),
                 reply_to: None,
                 attachments: Vec::new(),
+                fs_attachments: Vec::new(),
             },
             now(),
         );

@@ -13,12 +13,15 @@ impl Simulator {
         mid: MessageId,
         log: &mut LogEntry,
     ) -> Result<Outcome, Fault> {
-        let headers: Vec<AttachmentHeader> = match &data.content {
-            ResponseContent::Primary {
-                attachment_headers, ..
-            } => attachment_headers.clone(),
-            _ => Vec::new(),
-        };
+        let (headers, ref_headers): (Vec<AttachmentHeader>, Vec<RefAttachmentHeader>) =
+            match &data.content {
+                ResponseContent::Primary {
+                    attachment_headers,
+                    ref_attachment_headers,
+                    ..
+                } => (attachment_headers.clone(), ref_attachment_headers.clone()),
+                _ => (Vec::new(), Vec::new()),
+            };
         self.send_checks(env, &mid, &headers, &attachments, &mut log.verification)?;
         let route = self.state().routes.get(data.to.trim()).cloned().ok_or_else(|| {
             checks::fault(
@@ -82,24 +85,20 @@ impl Simulator {
                 format!("Сообщение с идентификатором {id} уже было отправлено"),
             ));
         }
+        let upload_problem = self.upload_problem(&caller.mnemonic, &ref_headers);
         let async_fault =
             self.state()
                 .injector
                 .pick(Operation::SendResponse, Phase::Accept, |_| true);
-        if let Some(FaultAction::AsyncRejection {
-            description,
-            status_queue,
-        }) = &async_fault
-        {
-            log.injected = Some("async_rejection".into());
+        if let Some((description, status_queue)) = rejection(upload_problem, &async_fault, log) {
             self.async_rejection(
                 caller,
                 None,
                 &id,
                 &data.to,
                 InteractionStatus::ResponseIsRejectedBySmev,
-                description,
-                *status_queue,
+                &description,
+                status_queue,
                 Some(route.kind),
             )?;
         } else if route.consumer_simulated {
@@ -111,7 +110,15 @@ impl Simulator {
                 original_message_id: route.request_message_id.clone(),
                 content_type: content_type.into(),
                 content: content_text,
-                attachments: attachments.iter().map(|a| a.id.clone()).collect(),
+                attachments: attachments
+                    .iter()
+                    .map(|a| a.id.clone())
+                    .chain(
+                        ref_headers.iter().map(|h| {
+                            format!("{}/{}", h.uuid, h.file_name.as_deref().unwrap_or(""))
+                        }),
+                    )
+                    .collect(),
             });
         } else {
             let data_node = parse::signed_element(env)
@@ -140,6 +147,7 @@ impl Simulator {
                     ),
                     reply_to: None,
                     attachments,
+                    fs_attachments: self.forward_uploads(&id, &caller.mnemonic, &ref_headers),
                 },
                 now(),
             );
@@ -260,6 +268,7 @@ impl Simulator {
             reference_message_id: p.reference_message_id.as_deref(),
             reply_to: p.reply_to.as_deref(),
             attachments: &p.attachments,
+            fs_attachments: &p.fs_attachments,
         };
         let (xml, parts) = if is_request {
             build::get_request_answer(&delivery, self.mode())
@@ -285,6 +294,9 @@ impl Simulator {
             }
             found
         };
+        if found {
+            self.close_files(id);
+        }
         if !found {
             return Err(checks::fault(
                 SmevFaultKind::TargetMessageIsNotFound,

@@ -131,6 +131,11 @@ impl DigestAlgorithm {
         })
     }
 
+    /// An incremental hasher, for data that arrives in pieces (files streamed to disk).
+    pub fn hasher(self) -> Result<openssl::hash::Hasher, DsigError> {
+        openssl::hash::Hasher::new(self.message_digest()?).map_err(DsigError::openssl)
+    }
+
     /// Hashes `data`.
     pub fn hash(self, data: &[u8]) -> Result<Vec<u8>, DsigError> {
         let md = self.message_digest()?;

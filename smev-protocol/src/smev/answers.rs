@@ -76,6 +76,24 @@ pub struct Delivery<'a> {
     /// For requests: ReplyTo.
     pub reply_to: Option<&'a str>,
     pub attachments: &'a [AttachmentContent],
+    /// Files in the file storage: where and with which one-time credentials to download them.
+    pub fs_attachments: &'a [FsAttachment],
+}
+
+fn fs_attachments(w: &mut W, list: &[FsAttachment]) {
+    if list.is_empty() {
+        return;
+    }
+    w.open("basic:FSAttachmentsList");
+    for a in list {
+        w.open("basic:FSAttachment");
+        w.text_el("basic:uuid", &a.uuid);
+        w.text_el("basic:UserName", &a.user_name);
+        w.text_el("basic:Password", &a.password);
+        w.text_el("basic:FileName", &a.file_name);
+        w.close("basic:FSAttachment");
+    }
+    w.close("basic:FSAttachmentsList");
 }
 
 /// SMEV's `GetResponseResponse` with one `ResponseMessage`; `Response Id="SIGNED_BY_SMEV"`
@@ -89,6 +107,7 @@ pub fn get_response_answer(d: &Delivery<'_>, mode: AttachmentMode) -> (Vec<u8>, 
     w.opt_el("tns:ReferenceMessageID", d.reference_message_id);
     w.raw(d.sender_data);
     metadata(&mut w, &d.metadata);
+    fs_attachments(&mut w, d.fs_attachments);
     if let Some(sig) = d.sender_signature {
         w.open("tns:SenderInformationSystemSignature")
             .raw(sig)
@@ -109,6 +128,7 @@ pub fn get_request_answer(d: &Delivery<'_>, mode: AttachmentMode) -> (Vec<u8>, V
     w.raw(&format!("<tns:Request Id=\"{ID_SMEV}\">"));
     w.raw(d.sender_data);
     metadata(&mut w, &d.metadata);
+    fs_attachments(&mut w, d.fs_attachments);
     w.opt_el("tns:ReplyTo", d.reply_to);
     if let Some(sig) = d.sender_signature {
         w.open("tns:SenderInformationSystemSignature")

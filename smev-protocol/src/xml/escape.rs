@@ -48,7 +48,7 @@ pub fn woodstox_text(out: &mut Vec<u8>, s: &str) {
     let mut prev_was_entity = false;
     for c in s.chars() {
         let chunk_start = if chunked {
-            pos % WOODSTOX_COPY_BUFFER == 0
+            pos.is_multiple_of(WOODSTOX_COPY_BUFFER)
         } else {
             pos == 0
         };
