@@ -26,6 +26,8 @@ pub struct Metrics {
     pub webhook_deliveries: IntCounterVec,
     pub signatures: IntCounterVec,
     pub received_messages: IntCounterVec,
+    pub file_storage_downloads: IntCounterVec,
+    pub file_storage_uploads: IntCounterVec,
     pub certificate_expiry: GaugeVec,
     pub last_smev_answer: Gauge,
     pub ui_logins: IntCounterVec,
@@ -98,6 +100,8 @@ pub const METRIC_NAMES: &[&str] = &[
     "smev_gateway_dead_letters",
     "smev_gateway_signature_operations_total",
     "smev_gateway_received_messages_total",
+    "smev_gateway_file_storage_downloads_total",
+    "smev_gateway_file_storage_uploads_total",
     "smev_gateway_certificate_expiry_timestamp_seconds",
     "smev_gateway_last_smev_answer_timestamp_seconds",
     "smev_gateway_database_size_bytes",
@@ -124,6 +128,8 @@ impl Metrics {
             webhook_deliveries: counter(&r, "smev_gateway_webhook_deliveries_total", "Webhook delivery attempts by result (delivered, failed, dead).", &["result"]),
             signatures: counter(&r, "smev_gateway_signature_operations_total", "Signature operations by operation (sign, verify) and result (ok, failed).", &["operation", "result"]),
             received_messages: counter(&r, "smev_gateway_received_messages_total", "Messages received from SMEV queues by queue and outcome (stored, duplicate, dead_letter).", &["queue", "outcome"]),
+            file_storage_downloads: counter(&r, "smev_gateway_file_storage_downloads_total", "Files of received messages downloaded from SMEV's file storage, by result (ok, failed: retried, refused: differs from its signed header).", &["result"]),
+            file_storage_uploads: counter(&r, "smev_gateway_file_storage_uploads_total", "Files uploaded to SMEV's file storage, by result (ok, failed: retried).", &["result"]),
             certificate_expiry: {
                 let g = GaugeVec::new(Opts::new("smev_gateway_certificate_expiry_timestamp_seconds", "Expiry time (Unix seconds) of each configured certificate."), &["system", "role", "thumbprint"]).expect("valid metric");
                 r.register(Box::new(g.clone())).expect("unique metric");

@@ -45,6 +45,7 @@ pub fn router() -> Router<Arc<Simulator>> {
             "/file-storage/faults",
             get(file_storage_faults).post(set_file_storage_faults),
         )
+        .route("/file-storage/stats", get(file_storage_stats))
 }
 
 fn file_storage(sim: &Simulator) -> Result<&super::file_storage::FileStorage, AdminError> {
@@ -55,6 +56,11 @@ fn file_storage(sim: &Simulator) -> Result<&super::file_storage::FileStorage, Ad
 
 async fn file_storage_faults(State(sim): Sim) -> Result<Response, AdminError> {
     Ok(Json(file_storage(&sim)?.faults().get()).into_response())
+}
+
+async fn file_storage_stats(State(sim): Sim) -> Result<Response, AdminError> {
+    let storage = file_storage(&sim)?;
+    Ok(Json(json!({ "served_bytes": storage.faults().served_bytes() })).into_response())
 }
 
 async fn set_file_storage_faults(

@@ -19,7 +19,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::requests::{attachment_number, decode_attachments, page_limit, AttachmentIn};
 use super::ApiJson;
-use crate::read::download::file_response;
+use crate::read::download::attachment_response;
 use crate::read::views::{DeadLetterView, IncomingView, Page, RequestView};
 
 #[derive(Debug, Deserialize, Default)]
@@ -82,6 +82,7 @@ pub async fn incoming_attachment(
     State(ctx): State<Arc<Context>>,
     caller: Caller,
     Path((id, n)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
     let r = load_incoming(&ctx, &caller, &id)?;
     let n = attachment_number(&n)?;
@@ -89,11 +90,7 @@ pub async fn incoming_attachment(
         .attachments
         .get(n)
         .ok_or_else(|| ApiError::not_found("attachment"))?;
-    Ok(file_response(
-        ctx.store.blob(&a.hash)?,
-        &a.mime_type,
-        &a.name,
-    ))
+    Ok(attachment_response(&ctx, a, headers.get(axum::http::header::RANGE)).await?)
 }
 
 #[derive(Debug, Deserialize)]

@@ -19,7 +19,7 @@ use crate::store::RequestFilter;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::ApiJson;
-use crate::read::download::file_response;
+use crate::read::download::attachment_response;
 use crate::read::views::{Page, RequestView};
 
 const B64: base64::engine::general_purpose::GeneralPurpose =
@@ -361,11 +361,13 @@ pub fn attachment_number(n: &str) -> Result<usize, ApiError> {
     Ok(n.parse().unwrap_or(usize::MAX))
 }
 
-/// `GET /api/v1/requests/{id}/attachments/{n}`: a file of the answer.
+/// `GET /api/v1/requests/{id}/attachments/{n}`: a file of the answer (`Range` honoured for files
+/// from the file storage).
 pub async fn attachment(
     State(ctx): State<Arc<Context>>,
     caller: Caller,
     Path((id, n)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
     let r = load(&ctx, &caller, &id)?;
     let n = attachment_number(&n)?;
@@ -374,8 +376,7 @@ pub async fn attachment(
         .as_ref()
         .and_then(|a| a.attachments.get(n))
         .ok_or_else(|| ApiError::not_found("attachment"))?;
-    let bytes = ctx.store.blob(&a.hash)?;
-    Ok(file_response(bytes, &a.mime_type, &a.name))
+    Ok(attachment_response(&ctx, a, headers.get(axum::http::header::RANGE)).await?)
 }
 
 /// `POST /api/v1/requests/{id}/retry`.

@@ -109,6 +109,11 @@ fn write_assets(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// The mock's FTP address as text ("" when it runs none).
+fn cfg_ftp(mock: &mock_smev::MockHandle) -> String {
+    mock.ftp_addr().map(|a| a.to_string()).unwrap_or_default()
+}
+
 fn dev_config(dir: &Path, creds: &Credentials, listen: &str, mock: &str) -> Result<Config, String> {
     let assets = dir.join("assets");
     let text =
@@ -255,6 +260,9 @@ pub fn run(a: DevArgs) -> CmdResult {
     rt.block_on(async move {
         let mut mock_cfg = MockConfig::demo();
         mock_cfg.base_dir = dir.join("assets");
+        // The mock's file storage (FTP) on any free loopback port, its files in the data dir.
+        mock_cfg.file_storage.listen = Some("127.0.0.1:0".into());
+        mock_cfg.file_storage.dir = Some(dir.join("mock-ftp"));
         mock_cfg
             .kinds
             .extend(imported.iter().map(|k| k.mock.clone()));
@@ -262,6 +270,13 @@ pub fn run(a: DevArgs) -> CmdResult {
             .await
             .map_err(|e| format!("mock SMEV: {e:#}"))?;
         let mut cfg = dev_config(&dir, &creds, &a.listen, &mock.addr().to_string())?;
+        cfg.file_storage.address = mock.ftp_addr().map(|a| a.to_string());
+        cfg.file_storage.password = mock
+            .simulator()
+            .config()
+            .file_storage
+            .upload_password
+            .clone();
         super::dev_kinds::add_to_config(&mut cfg, &imported);
         let running = match daemon::start(cfg, smev_gateway::ui::router).await {
             Ok(r) => r,
@@ -292,9 +307,10 @@ pub fn run(a: DevArgs) -> CmdResult {
             println!("  kind:      {line}");
         }
         println!(
-            "  mock SMEV: http://{}/ws   admin: http://{}/admin/",
+            "  mock SMEV: http://{}/ws   admin: http://{}/admin/   file storage: ftp://{}/",
             mock.addr(),
-            mock.addr()
+            mock.addr(),
+            cfg_ftp(&mock)
         );
         println!(
             "  data:      {}{}",
@@ -310,6 +326,7 @@ pub fn run(a: DevArgs) -> CmdResult {
             "url": url,
             "ui": format!("{url}/ui/"),
             "mock_url": format!("http://{}", mock.addr()),
+            "mock_ftp": cfg_ftp(&mock),
             "token": creds.token,
             "system": "is-main",
             "data_dir": dir,
@@ -346,6 +363,9 @@ pub fn mock(listen: SocketAddr, config: Option<PathBuf>) -> CmdResult {
             .await
             .map_err(|e| format!("{e:#}"))?;
         println!("mock-smev listening on {}", handle.addr());
+        if let Some(ftp) = handle.ftp_addr() {
+            println!("mock-smev file storage on {ftp}");
+        }
         daemon::shutdown_signal().await;
         handle.shutdown().await;
         Ok::<_, String>(())

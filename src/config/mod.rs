@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod file_storage;
 mod sections;
 mod systems;
 
+pub use file_storage::*;
 pub use sections::*;
 pub use systems::*;
 
@@ -37,6 +39,8 @@ pub struct Config {
     pub retention: RetentionConfig,
     #[serde(default)]
     pub calendar: CalendarConfig,
+    #[serde(default)]
+    pub file_storage: FileStorageConfig,
     #[serde(default)]
     pub systems: Vec<SystemConfig>,
     #[serde(default)]
@@ -91,6 +95,9 @@ impl Config {
         };
         fix(&mut self.storage.path);
         fix(&mut self.retention.archive_dir);
+        if let Some(p) = &mut self.file_storage.dir {
+            fix(p);
+        }
         if let Some(p) = &mut self.ui.cadesplugin_script {
             fix(p);
         }

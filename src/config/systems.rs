@@ -80,6 +80,9 @@ pub struct SystemConfig {
     /// SMEV endpoint override for this system.
     #[serde(default)]
     pub endpoint: Option<String>,
+    /// This system's file storage address and account (over `[file_storage]`).
+    #[serde(default)]
+    pub file_storage: Option<super::SystemFileStorage>,
 }
 
 /// How ЭП-СП is made for a kind.

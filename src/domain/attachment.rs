@@ -17,4 +17,7 @@ pub struct AttachmentRef {
     /// outgoing attachments and records stored before the check existed).
     #[serde(default)]
     pub integrity: Option<crate::smev::attachments::Integrity>,
+    /// Kept in the file area (a large file-storage download), not in the blob tree.
+    #[serde(default)]
+    pub in_file_area: bool,
 }

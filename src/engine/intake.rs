@@ -137,6 +137,7 @@ fn attachment_refs(attachments: &[NewAttachment]) -> Result<Vec<AttachmentRef>, 
         }
         out.push(AttachmentRef {
             integrity: None,
+            in_file_area: false,
             name: a.name.clone(),
             mime_type: a.mime_type.clone(),
             size: a.bytes.len() as u64,

@@ -19,6 +19,7 @@ pub(crate) mod sender;
 mod signatures;
 mod signed_once;
 mod status;
+pub(crate) mod storage_files;
 pub mod upkeep;
 pub mod webhooks;
 
@@ -48,6 +49,8 @@ pub struct SystemRuntime {
     pub client: SmevClient,
     /// Key for kinds with configured ЭП-СП.
     pub personal_signer: Option<Arc<dyn Signer>>,
+    /// The file storage (FTP) for attachments above the inline limit, when configured.
+    pub file_storage: Option<storage_files::FileStorageAccess>,
 }
 
 /// A configured data kind with its compiled schema and, when the schema model can describe
@@ -126,6 +129,8 @@ pub struct Context {
     pub calendar: WorkCalendar,
     /// The agency's time zone (`ui.timezone`): local dates of deadlines and working days.
     pub tz: FixedOffset,
+    /// Received files too large for the database (file-storage downloads).
+    pub files: Arc<crate::store::file_area::FileArea>,
     pub wake_sender: Notify,
     pub wake_poller: Notify,
     pub wake_responder: Notify,
@@ -249,6 +254,7 @@ impl Context {
             systems.insert(
                 s.id.clone(),
                 SystemRuntime {
+                    file_storage: storage_files::FileStorageAccess::of(s, &config.file_storage),
                     config: s.clone(),
                     client,
                     personal_signer,
@@ -269,6 +275,13 @@ impl Context {
             crate::tls::HttpsConnector::new(Duration::from_secs(5), Some(ca))
                 .map_err(|e| StartError(format!("webhooks.ca_file: {e}")))?;
         }
+        let files_dir = config
+            .file_storage
+            .dir
+            .clone()
+            .unwrap_or_else(|| config.storage.path.join("files"));
+        let files = crate::store::file_area::FileArea::open(&files_dir)
+            .map_err(|e| StartError(format!("file_storage.dir {}: {e}", files_dir.display())))?;
         let calendar = WorkCalendar::load(&config.calendar.files)
             .map_err(|e| StartError(format!("calendar.files: {e}")))?;
         warn_of_missing_years(&calendar);
@@ -284,6 +297,7 @@ impl Context {
             smev_trust,
             calendar,
             tz,
+            files: Arc::new(files),
             wake_sender: Notify::new(),
             wake_poller: Notify::new(),
             wake_responder: Notify::new(),

@@ -244,6 +244,7 @@ fn store_incoming(
             .unwrap_or_else(|| "application/octet-stream".into());
         attachments.push(AttachmentRef {
             integrity: Some(*integrity),
+            in_file_area: false,
             name: attachments::file_name(&a.id, &mime, i),
             mime_type: mime,
             size: a.content.len() as u64,

@@ -16,6 +16,7 @@ use crate::domain::{
     Actor, AnswerKind, AnswerRecord, AttachmentRef, ErrorInfo, IncomingEvent, Owner, RequestEvent,
     RequestState, SignatureSummary, Source, StatusUpdate,
 };
+use crate::smev::attachments::Integrity;
 use crate::smev::model::{AsyncProcessingStatus, Participant, ResponseContent, ResponseMessage};
 use crate::smev::{attachments, parse, SmevError};
 use crate::store::StoreError;
@@ -23,6 +24,7 @@ use crate::store::StoreError;
 use super::acknowledge::{ack, count_call, unprocessable};
 use super::poll::{self, PollPlan};
 use super::signatures::check_signatures;
+use super::storage_files;
 use super::Context;
 
 /// Polls GetResponse for one system until shutdown.
@@ -107,6 +109,10 @@ async fn handle_response(ctx: &Context, system: &str, msg: ResponseMessage, enve
     async {
         match ctx.store.received_as(&ack_id) {
             Ok(Some(subject)) => {
+                if awaits_decision(ctx, &subject) {
+                    tracing::info!(stored_as = %subject, "redelivered while its dead letter awaits a person's decision: not acknowledging");
+                    return;
+                }
                 ctx.metrics.received_messages.with_label_values(&["GetResponse", "duplicate"]).inc();
                 tracing::info!(stored_as = %subject, "duplicate delivery: acknowledging again");
                 // The first copy's flush may have failed: make sure it is on disk first.
@@ -127,8 +133,17 @@ async fn handle_response(ctx: &Context, system: &str, msg: ResponseMessage, enve
             unprocessable(ctx, system, Source::GetResponse, envelope, &format!("signature check failed: {}", problems.join(" | ")), Some(false), false).await;
             return;
         }
+        if let Some(owner) = foreign_owner(ctx, system, &msg) {
+            ctx.metrics.received_messages.with_label_values(&["GetResponse", "foreign"]).inc();
+            tracing::error!(owner = %owner, "answer to a request of another system arrived in this system's queue; not stored and not acknowledged (systems must not share a SMEV participant)");
+            return;
+        }
+        // Files in SMEV's file storage: downloaded and checked before anything is stored.
+        let Some(files) = storage_files::received_files(ctx, system, Source::GetResponse, &ack_id, ref_headers(&msg), &msg.fs_attachments, envelope).await else {
+            return;
+        };
         // Attachment checks (PKCS#7) and the store writes: on the CPU pool.
-        match crate::cpu::offload(|| apply_response(ctx, system, &msg, envelope, signatures)).await {
+        match crate::cpu::offload(|| apply_response(ctx, system, &msg, envelope, signatures, files)).await {
             Ok(Applied::Stored(request_id)) => {
                 tracing::Span::current().record("request_id", request_id.as_str());
                 ctx.metrics.received_messages.with_label_values(&["GetResponse", "stored"]).inc();
@@ -164,6 +179,45 @@ enum Applied {
     /// The answer cannot be accepted as it is (its attachments do not match its signed header
     /// list): a dead letter, acknowledged with accepted=false.
     Refused(String),
+}
+
+/// Whether `subject` is a dead letter a person must decide about that SMEV was never told of
+/// (a download that kept failing): its redeliveries are left unacknowledged.
+pub(crate) fn awaits_decision(ctx: &Context, subject: &Owner) -> bool {
+    match subject {
+        Owner::DeadLetter(id) => ctx.store.get_dead_letter(id).is_ok_and(|d| {
+            d.state == crate::domain::DeadLetterState::Open
+                && !d.acked
+                && d.source != Source::GetStatus
+        }),
+        _ => false,
+    }
+}
+
+/// The system whose request `msg` answers, when that is not `system` (checked before any file
+/// is downloaded on the wrong system's behalf).
+fn foreign_owner(ctx: &Context, system: &str, msg: &ResponseMessage) -> Option<String> {
+    let original = original_id(msg)?;
+    match ctx.store.owner_of_message_id(&original).ok()?? {
+        Owner::Request(id) => ctx
+            .store
+            .get_request(&id)
+            .ok()
+            .map(|r| r.system)
+            .filter(|s| s != system),
+        _ => None,
+    }
+}
+
+/// The signed file-storage headers of an answer.
+fn ref_headers(msg: &ResponseMessage) -> &[crate::smev::model::RefAttachmentHeader] {
+    match &msg.data.content {
+        ResponseContent::Primary {
+            ref_attachment_headers,
+            ..
+        } => ref_attachment_headers,
+        _ => &[],
+    }
 }
 
 fn original_id(msg: &ResponseMessage) -> Option<String> {
@@ -217,6 +271,7 @@ fn apply_response(
     msg: &ResponseMessage,
     envelope: &[u8],
     signatures: Vec<SignatureSummary>,
+    files: Vec<AttachmentRef>,
 ) -> Result<Applied, StoreError> {
     let Some(original) = original_id(msg) else {
         return Ok(Applied::Unmatched(
@@ -227,7 +282,7 @@ fn apply_response(
     let envelope_key = ctx.store.put_blob(envelope)?;
     match owner {
         Some(Owner::Request(id)) => {
-            answer_request(ctx, system, msg, &id, &envelope_key, signatures)
+            answer_request(ctx, system, msg, &id, &envelope_key, signatures, files)
         }
         Some(Owner::Incoming(id)) => {
             // SMEV's verdict on a response we sent as a provider.
@@ -267,6 +322,7 @@ fn answer_request(
     id: &str,
     envelope_key: &str,
     signatures: Vec<SignatureSummary>,
+    files: Vec<AttachmentRef>,
 ) -> Result<Applied, StoreError> {
     let rec = ctx.store.get_request(id)?;
     if rec.system != system {
@@ -314,8 +370,19 @@ fn answer_request(
                     hash: key,
                     content_id: Some(a.id.clone()),
                     integrity: Some(integrity),
+                    in_file_area: false,
                 });
             }
+            if let Some(f) = files
+                .iter()
+                .find(|f| require && f.integrity != Some(Integrity::Verified))
+            {
+                return Ok(Applied::Refused(format!(
+                    "file {} from the file storage has no verified PKCS#7 signature, which the data kind requires",
+                    f.name
+                )));
+            }
+            data.attachments.extend(files);
             RequestEvent::Answer {
                 answer: data,
                 evidence,
@@ -404,7 +471,23 @@ pub(crate) async fn reprocess(ctx: &Context, system: &str, envelope: &[u8]) -> R
     if !problems.is_empty() {
         return Err(format!("signature check failed: {}", problems.join(" | ")));
     }
-    match apply_response(ctx, system, &msg, envelope, signatures).map_err(|e| e.to_string())? {
+    let files = match storage_files::fetch(
+        ctx,
+        system,
+        msg.ack_id(),
+        ref_headers(&msg),
+        &msg.fs_attachments,
+    )
+    .await
+    {
+        storage_files::Fetched::Files(f) => f,
+        storage_files::Fetched::Retry(reason) | storage_files::Fetched::Refused(reason) => {
+            return Err(format!("file storage: {reason}"))
+        }
+    };
+    match apply_response(ctx, system, &msg, envelope, signatures, files)
+        .map_err(|e| e.to_string())?
+    {
         Applied::Stored(_) => Ok(()),
         Applied::Unmatched(reason) | Applied::Refused(reason) => Err(reason),
         Applied::Foreign(owner) => {

@@ -119,6 +119,18 @@ pub fn retain(ctx: &Context) -> Result<usize, StoreError> {
         let optional = |k: Option<&str>| k.map(text).transpose();
         let mut attachments = Vec::new();
         for x in r.answer.iter().flat_map(|a| &a.attachments) {
+            if x.in_file_area {
+                // A large file is copied beside the archive, not inlined into its line.
+                let from = ctx.files.path(&x.hash).ok_or(StoreError::NotFound)?;
+                let to = dir.join("files").join(&x.hash);
+                if !to.exists() {
+                    std::fs::create_dir_all(dir.join("files"))
+                        .and_then(|()| std::fs::copy(&from, &to))
+                        .map_err(|e| StoreError::Sled(format!("{}: {e}", to.display())))?;
+                }
+                attachments.push(serde_json::json!({"name": x.name, "mime_type": x.mime_type, "file": format!("files/{}", x.hash)}));
+                continue;
+            }
             attachments.push(serde_json::json!({"name": x.name, "mime_type": x.mime_type, "base64": b64.encode(ctx.store.blob(&x.hash)?)}));
         }
         let line = serde_json::json!({

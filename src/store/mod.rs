@@ -16,10 +16,12 @@ pub mod codec;
 #[cfg(test)]
 mod contract_tests;
 mod dead_letters;
+mod download_failures;
 mod due;
 mod durability;
 mod error;
 mod failures;
+pub mod file_area;
 mod filter;
 mod incoming;
 mod outbox;

@@ -182,6 +182,17 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// Every stored session (expired ones included; the caller drops them).
     fn ui_sessions(&self) -> Result<Vec<(String, StoredSession)>, StoreError>;
 
+    // ----- file-storage downloads -----
+
+    /// When the downloads of received message `message_id`'s files first failed (`now` when
+    /// this is the first failure).
+    fn first_download_failure(
+        &self,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, StoreError>;
+    fn clear_download_failure(&self, message_id: &str) -> Result<(), StoreError>;
+
     // ----- due work -----
 
     /// Ids of `kind` due at `now`, oldest first, up to `limit`.
@@ -371,6 +382,16 @@ impl Storage for SledStore {
     }
     fn ui_sessions(&self) -> Result<Vec<(String, StoredSession)>, StoreError> {
         SledStore::ui_sessions(self)
+    }
+    fn first_download_failure(
+        &self,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, StoreError> {
+        SledStore::first_download_failure(self, message_id, now)
+    }
+    fn clear_download_failure(&self, message_id: &str) -> Result<(), StoreError> {
+        SledStore::clear_download_failure(self, message_id)
     }
     fn audit_of(&self, subject_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
         SledStore::audit_of(self, subject_id)

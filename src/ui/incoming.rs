@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use crate::domain::IncomingRecord;
 use crate::engine::intake::{self, IntakeError, NewAttachment};
 use crate::engine::KindFields;
-use crate::read::download::file_response;
 use crate::smev::model::RejectionReasonCode;
 use crate::store::IncomingFilter;
 
@@ -361,17 +360,11 @@ pub async fn attachment(
     State(ui): State<UiState>,
     user: User,
     Path((id, n)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
 ) -> UiResult {
     let r = load(&ui, &user, &id)?;
     let Some(a) = n.parse::<usize>().ok().and_then(|n| r.attachments.get(n)) else {
         return Ok(ui.error(Some(&user), StatusCode::NOT_FOUND, "Такого вложения нет."));
     };
-    Ok(match ui.ctx.store.blob(&a.hash) {
-        Ok(b) => file_response(b, &a.mime_type, &a.name),
-        Err(e) => ui.error(
-            Some(&user),
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &format!("Файл вложения не читается из хранилища: {e}"),
-        ),
-    })
+    Ok(ui.attachment_download(&user, a, &headers).await)
 }

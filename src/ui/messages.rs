@@ -232,6 +232,9 @@ pub fn integrity_ru(i: crate::smev::attachments::Integrity) -> &'static str {
         crate::smev::attachments::Integrity::Declared => {
             "указан в подписанном перечне вложений, без отдельной подписи файла"
         }
+        crate::smev::attachments::Integrity::Hashed => {
+            "получен из файлового хранилища СМЭВ, хеш совпал с подписанным заголовком"
+        }
     }
 }
 

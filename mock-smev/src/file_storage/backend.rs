@@ -64,12 +64,7 @@ impl StorageBackend<FtpUser> for FaultyFilesystem {
         start_pos: u64,
     ) -> Result<Box<dyn tokio::io::AsyncRead + Send + Sync + Unpin>> {
         let reader = self.inner.get(user, path, start_pos).await?;
-        let faults = self.faults.for_download();
-        Ok(if faults.any() {
-            Box::new(FaultyReader::new(reader, faults))
-        } else {
-            reader
-        })
+        Ok(Box::new(FaultyReader::new(reader, self.faults.clone())))
     }
 
     async fn put<

@@ -27,9 +27,10 @@ pub struct FtpFaultSpec {
     pub tamper: u32,
 }
 
-/// The armed faults.
+/// The armed faults, and how many bytes downloads were served in all.
 #[derive(Debug, Default)]
 pub struct FtpFaults {
+    served_bytes: AtomicU64,
     refuse_logins: AtomicU32,
     breaks: Mutex<Option<(u64, u32)>>,
     bytes_per_second: AtomicU64,
@@ -69,6 +70,11 @@ impl FtpFaults {
         }
     }
 
+    /// Bytes served to downloads since the start (a resumed download adds only the rest).
+    pub fn served_bytes(&self) -> u64 {
+        self.served_bytes.load(Ordering::Acquire)
+    }
+
     /// Whether this login is refused (and one refusal used up).
     pub fn take_refused_login(&self) -> bool {
         take_one(&self.refuse_logins)
@@ -103,16 +109,11 @@ pub(super) struct DownloadFaults {
     tamper: bool,
 }
 
-impl DownloadFaults {
-    pub(super) fn any(&self) -> bool {
-        self.break_after.is_some() || self.bytes_per_second.is_some() || self.tamper
-    }
-}
-
-/// A file being served, with its download's faults applied.
+/// A file being served, counted, with its download's faults applied.
 pub(super) struct FaultyReader {
     inner: Box<dyn AsyncRead + Send + Sync + Unpin>,
     faults: DownloadFaults,
+    counter: std::sync::Arc<FtpFaults>,
     served: u64,
     pause: Option<Pin<Box<tokio::time::Sleep>>>,
 }
@@ -120,11 +121,12 @@ pub(super) struct FaultyReader {
 impl FaultyReader {
     pub(super) fn new(
         inner: Box<dyn AsyncRead + Send + Sync + Unpin>,
-        faults: DownloadFaults,
+        counter: std::sync::Arc<FtpFaults>,
     ) -> Self {
         FaultyReader {
             inner,
-            faults,
+            faults: counter.for_download(),
+            counter,
             served: 0,
             pause: None,
         }
@@ -170,6 +172,9 @@ impl AsyncRead for FaultyReader {
                 }
                 buf.advance(n);
                 this.served += n as u64;
+                this.counter
+                    .served_bytes
+                    .fetch_add(n as u64, Ordering::AcqRel);
                 if let (Some(rate), true) = (this.faults.bytes_per_second, n > 0) {
                     let wait = Duration::from_secs_f64(n as f64 / rate as f64);
                     this.pause = Some(Box::pin(tokio::time::sleep(wait)));

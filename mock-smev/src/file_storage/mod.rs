@@ -14,7 +14,7 @@ mod backend;
 mod faults;
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -373,22 +373,7 @@ fn hash_file(
     algorithm: DigestAlgorithm,
     limit: u64,
 ) -> anyhow::Result<(Vec<u8>, u64)> {
-    let mut f = std::fs::File::open(path)?;
-    let mut hasher = algorithm.hasher()?;
-    let mut buf = vec![0u8; 1024 * 1024];
-    let mut size = 0u64;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        if size > limit {
-            anyhow::bail!("larger than {limit} bytes");
-        }
-        hasher.update(&buf[..n])?;
-    }
-    Ok((hasher.finish()?.to_vec(), size))
+    Ok(algorithm.hash_reader(std::fs::File::open(path)?, limit)?)
 }
 
 /// Reproducible pseudo-random content of `size` bytes seeded by `name` (xorshift64*), given to

@@ -136,6 +136,34 @@ impl DigestAlgorithm {
         openssl::hash::Hasher::new(self.message_digest()?).map_err(DsigError::openssl)
     }
 
+    /// Hashes what `reader` yields, in 1 MiB pieces; returns the digest and the byte count.
+    /// More than `limit` bytes is an error (a file larger than allowed is not read to its end).
+    pub fn hash_reader(
+        self,
+        mut reader: impl std::io::Read,
+        limit: u64,
+    ) -> Result<(Vec<u8>, u64), DsigError> {
+        let mut hasher = self.hasher()?;
+        let mut buf = vec![0u8; 1024 * 1024];
+        let mut size = 0u64;
+        loop {
+            let n = reader
+                .read(&mut buf)
+                .map_err(|e| DsigError::OpenSsl(format!("reading the data to hash: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            size += n as u64;
+            if size > limit {
+                return Err(DsigError::OpenSsl(format!(
+                    "more than {limit} bytes to hash"
+                )));
+            }
+            hasher.update(&buf[..n]).map_err(DsigError::openssl)?;
+        }
+        Ok((hasher.finish().map_err(DsigError::openssl)?.to_vec(), size))
+    }
+
     /// Hashes `data`.
     pub fn hash(self, data: &[u8]) -> Result<Vec<u8>, DsigError> {
         let md = self.message_digest()?;

@@ -19,6 +19,9 @@ pub enum Integrity {
     /// Listed in the signed header list, without a PKCS#7 signature: the link is the content id
     /// only.
     Declared,
+    /// A file-storage file whose GOST R 34.11-2012 hash matches its signed
+    /// `RefAttachmentHeader`.
+    Hashed,
 }
 
 /// Why the attachments of a message cannot be accepted.

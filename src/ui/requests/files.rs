@@ -16,6 +16,7 @@ pub async fn attachment(
     State(ui): State<UiState>,
     user: User,
     Path((id, n)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
 ) -> UiResult {
     let r = load(&ui, &user, &id)?;
     let a = n
@@ -25,14 +26,7 @@ pub async fn attachment(
     let Some(a) = a else {
         return Ok(ui.error(Some(&user), StatusCode::NOT_FOUND, "Такого вложения нет."));
     };
-    Ok(match ui.ctx.store.blob(&a.hash) {
-        Ok(bytes) => download(bytes, &a.mime_type, &a.name),
-        Err(e) => ui.error(
-            Some(&user),
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &format!("Файл вложения не читается из хранилища: {e}"),
-        ),
-    })
+    Ok(ui.attachment_download(&user, a, &headers).await)
 }
 
 /// `GET /ui/requests/{id}/business.xml`: the request XML as stored (and as signed).
@@ -103,4 +97,25 @@ fn document_name(
         .take(150)
         .collect();
     format!("{name}.xml")
+}
+
+impl Ui {
+    /// A stored attachment as a download (`Range` honoured for large files), or the error page
+    /// when its bytes cannot be read.
+    pub(crate) async fn attachment_download(
+        &self,
+        user: &User,
+        a: &crate::domain::AttachmentRef,
+        headers: &axum::http::HeaderMap,
+    ) -> Response {
+        let range = headers.get(axum::http::header::RANGE);
+        match crate::read::download::attachment_response(&self.ctx, a, range).await {
+            Ok(r) => r,
+            Err(e) => self.error(
+                Some(user),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("Файл вложения не читается из хранилища: {e}"),
+            ),
+        }
+    }
 }

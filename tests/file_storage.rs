@@ -1,0 +1,321 @@
+//! Files through SMEV's file storage, the gateway and mock-smev as real processes with the
+//! mock's real FTP server: a 200 MB answer file downloaded before the Ack, resumed after a
+//! transfer broken in the middle, checked against its signed hash and served byte-identical
+//! (whole and by range); a tampered file refused before the Ack; a download that keeps failing
+//! handed to a person (a dead letter SMEV is not told of) and fetched when reprocessed.
+
+mod common;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::*;
+use serde_json::{json, Value};
+
+const BIG: u64 = 200 * 1024 * 1024;
+
+/// The mock: its FTP server, files under `dir`, a 200 MB answer file for INN 7707083893 and a
+/// 1 MB one for any other.
+fn mock_config(dir: &Path, big: bool) -> String {
+    let big_rule = if big {
+        format!(
+            r#"
+[[kinds.rules]]
+when = {{ INN = "7707083893" }}
+template_file = "builtin:templates/fns-tax-debt-response.xml"
+storage_files = [ {{ name = "Выписка ЕГРН.pdf", mime_type = "application/pdf", generated_bytes = {BIG} }} ]
+"#
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        r#"
+[smev]
+redelivery_timeout_ms = 1500
+seed = 7
+
+[file_storage]
+listen = "127.0.0.1:0"
+dir = "{ftp}"
+
+[[participants]]
+mnemonic = "SYSTEM2"
+name = "Система Б"
+subject_cn = "Тестовая ИС ведомства ГОСТ 2012-512 (ТОЛЬКО ДЛЯ ТЕСТОВ)"
+
+[[kinds]]
+name = "fns-tax-debt"
+namespace = "urn://smev-gateway/example/fns-tax-debt/1.0"
+request = "TaxDebtRequest"
+response = "TaxDebtResponse"
+schema = "builtin:schemas/kinds/fns-tax-debt-1.0.xsd"
+provider = "FNS01"
+{big_rule}
+[[kinds.rules]]
+template_file = "builtin:templates/fns-tax-debt-response.xml"
+storage_files = [ {{ name = "Справка.pdf", mime_type = "application/pdf", generated_bytes = 1048576 }} ]
+"#,
+        ftp = dir.join("mock-ftp").display()
+    )
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+    mock: Proc,
+    gw: Proc,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            for (who, p) in [("gateway", &self.gw), ("mock", &self.mock)] {
+                let lines = p.lines();
+                for l in &lines[lines.len().saturating_sub(40)..] {
+                    eprintln!("{who}: {l}");
+                }
+            }
+        }
+    }
+}
+
+impl Env {
+    fn start(big: bool, extra: &str) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let mock = start_mock(dir.path(), Some(&mock_config(dir.path(), big)));
+        let ftp = wait_for(Duration::from_secs(60), "the mock's FTP address", || {
+            mock.lines().iter().find_map(|l| {
+                l.strip_prefix("mock-smev file storage on ")
+                    .map(|a| a.trim().to_string())
+            })
+        });
+        let extra = format!(
+            "[file_storage]\naddress = \"{ftp}\"\npassword = \"smev-ftp\"\nstep_timeout_ms = 10000\n{extra}\n"
+        );
+        let config = gateway_config(dir.path(), &format!("http://{}/ws", mock.addr), &extra);
+        let gw = start_gateway(&config);
+        Env { dir, mock, gw }
+    }
+
+    fn api(&self, path: &str) -> String {
+        format!("http://{}{path}", self.gw.addr)
+    }
+
+    fn admin(&self, path: &str) -> String {
+        format!("http://{}/admin{path}", self.mock.addr)
+    }
+
+    fn ftp_fault(&self, spec: Value) {
+        let (s, b) = call(
+            "POST",
+            &self.admin("/file-storage/faults"),
+            None,
+            Some(&spec),
+        );
+        assert_eq!(s, 200, "{b}");
+    }
+
+    fn post_tax(&self, client_id: &str, inn: &str) -> String {
+        let body = json!({"kind": "fns-tax-debt", "business_xml": tax_request(client_id, inn), "client_id": client_id});
+        let (s, r) = call(
+            "POST",
+            &self.api("/api/v1/requests"),
+            Some(TOKEN_A),
+            Some(&body),
+        );
+        assert_eq!(s, 202, "{r}");
+        r["id"].as_str().unwrap().to_string()
+    }
+
+    fn request(&self, id: &str) -> Value {
+        call(
+            "GET",
+            &self.api(&format!("/api/v1/requests/{id}")),
+            Some(TOKEN_A),
+            None,
+        )
+        .1
+    }
+
+    fn count(&self, message_id: &str) -> Value {
+        let url = self.admin(&format!("/messages/count?message_id={message_id}"));
+        call("GET", &url, None, None).1
+    }
+
+    fn dead_letter(&self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        wait_for(Duration::from_secs(60), what, || {
+            let (_, l) = call(
+                "GET",
+                &self.api("/api/v1/dead-letters"),
+                Some(TOKEN_A),
+                None,
+            );
+            l["items"]
+                .as_array()
+                .and_then(|a| a.iter().find(|d| pred(d)).cloned())
+        })
+    }
+
+    /// The mock's prepared copy of an answer file (the bytes it hashed and offered).
+    fn prepared(&self, n: usize) -> PathBuf {
+        self.dir.path().join(format!("mock-ftp/files/{n}.bin"))
+    }
+}
+
+/// Whether the HTTP body of `url` is byte for byte the file at `path` (both streamed).
+fn same_bytes(url: &str, path: &Path, range: Option<(u64, u64)>) -> Result<(), String> {
+    let mut req = ureq::get(url)
+        .set("Authorization", &format!("Bearer {TOKEN_A}"))
+        .timeout(Duration::from_secs(300));
+    if let Some((a, b)) = range {
+        req = req.set("Range", &format!("bytes={a}-{b}"));
+    }
+    let resp = req.call().map_err(|e| e.to_string())?;
+    let want_status = if range.is_some() { 206 } else { 200 };
+    if resp.status() != want_status {
+        return Err(format!("HTTP {}", resp.status()));
+    }
+    let mut body = resp.into_reader();
+    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let (start, len) = match range {
+        Some((a, b)) => (a, b - a + 1),
+        None => (0, file.metadata().map_err(|e| e.to_string())?.len()),
+    };
+    std::io::copy(&mut (&mut file).take(start), &mut std::io::sink()).map_err(|e| e.to_string())?;
+    let mut expected = file.take(len);
+    let (mut a, mut b) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
+    let mut offset = 0u64;
+    loop {
+        let n = expected.read(&mut a).map_err(|e| e.to_string())?;
+        if n == 0 {
+            let extra = body.read(&mut b).map_err(|e| e.to_string())?;
+            return if extra == 0 {
+                Ok(())
+            } else {
+                Err(format!("the body is longer than {offset} bytes"))
+            };
+        }
+        body.read_exact(&mut b[..n])
+            .map_err(|e| format!("the body ends before {offset}+{n}: {e}"))?;
+        if a[..n] != b[..n] {
+            return Err(format!(
+                "the bytes differ in {offset}..{}",
+                offset + n as u64
+            ));
+        }
+        offset += n as u64;
+    }
+}
+
+#[test]
+fn a_large_answer_file_resumes_after_a_broken_transfer_and_is_served_byte_identical() {
+    let env = Env::start(true, "");
+    // The first download breaks after 50 MB.
+    env.ftp_fault(json!({"break_after_bytes": 50 * 1024 * 1024, "breaks": 1}));
+    let id = env.post_tax("FS-BIG-1", "7707083893");
+    let v = wait_for(Duration::from_secs(300), "the answer with its file", || {
+        let v = env.request(&id);
+        (v["status"] == "answered").then_some(v)
+    });
+    let files = v["answer"]["attachments"].as_array().unwrap();
+    let f = files
+        .iter()
+        .find(|f| f["name"] == "Выписка ЕГРН.pdf")
+        .unwrap_or_else(|| panic!("no file-storage file in {v}"));
+    assert_eq!(f["size"].as_u64(), Some(BIG), "{f}");
+    assert_eq!(f["integrity"], "hashed", "{f}");
+    // The broken transfer resumed: far less than twice the file was served.
+    let served = call("GET", &env.admin("/file-storage/stats"), None, None).1["served_bytes"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        (BIG..BIG + 60 * 1024 * 1024).contains(&served),
+        "{served} bytes served for a {BIG}-byte file"
+    );
+    // Stored before the Ack: the answer message was acknowledged once.
+    let c = env.count(v["answer"]["message_id"].as_str().unwrap());
+    assert!(c["deliveries"].as_u64().unwrap() >= 2, "{c}");
+    assert_eq!(c["acks"], 1, "{c}");
+    let url = env.api(f["href"].as_str().unwrap());
+    let original = env.prepared(0);
+    same_bytes(&url, &original, None).unwrap();
+    same_bytes(&url, &original, Some((BIG - 4096, BIG - 1))).unwrap();
+    same_bytes(&url, &original, Some((1_000_000, 1_000_999))).unwrap();
+    // A range outside the file: 416 with the size.
+    let r = ureq::get(&url)
+        .set("Authorization", &format!("Bearer {TOKEN_A}"))
+        .set("Range", &format!("bytes={BIG}-"))
+        .call();
+    match r {
+        Err(ureq::Error::Status(416, resp)) => {
+            assert_eq!(
+                resp.header("Content-Range"),
+                Some(format!("bytes */{BIG}").as_str())
+            );
+        }
+        other => panic!("expected 416, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_tampered_file_is_refused_before_the_ack() {
+    let env = Env::start(false, "");
+    env.ftp_fault(json!({"tamper": 1}));
+    let id = env.post_tax("FS-TAMPER-1", "7701000122");
+    let dl = env.dead_letter("a dead letter for the tampered file", |d| {
+        d["acked"] == true
+    });
+    assert!(
+        dl["reason"]
+            .as_str()
+            .unwrap()
+            .contains("differs from the signed"),
+        "{dl}"
+    );
+    // Not stored as an answer; SMEV was told it was not accepted.
+    assert_eq!(env.request(&id)["status"], "sent");
+    let c = env.count(dl["smev_message_id"].as_str().unwrap());
+    assert_eq!(c["acks"], 1, "{c}");
+}
+
+#[test]
+fn a_download_that_keeps_failing_waits_for_a_person_and_is_fetched_when_reprocessed() {
+    let env = Env::start(false, "give_up_after_minutes = 0");
+    env.ftp_fault(json!({"refuse_logins": 1000}));
+    let id = env.post_tax("FS-FAIL-1", "7701000122");
+    let dl = env.dead_letter("a dead letter for the failing download", |d| {
+        d["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("keeps failing"))
+    });
+    assert_eq!(dl["acked"], false, "{dl}");
+    let mid = dl["smev_message_id"].as_str().unwrap().to_string();
+    // SMEV redelivers it; while a person has not decided, nothing acknowledges it.
+    wait_for(Duration::from_secs(30), "two more deliveries", || {
+        (env.count(&mid)["deliveries"].as_u64().unwrap_or(0) >= 3).then_some(())
+    });
+    assert_eq!(env.count(&mid)["acks"], 0);
+    assert_eq!(env.request(&id)["status"], "sent");
+    // The storage works again: «reprocess» downloads the file, stores the answer, acknowledges.
+    env.ftp_fault(json!({}));
+    let dl_id = dl["id"].as_str().unwrap();
+    let (s, b) = call(
+        "POST",
+        &env.api(&format!("/api/v1/dead-letters/{dl_id}/reprocess")),
+        Some(TOKEN_A),
+        None,
+    );
+    assert_eq!(s, 200, "{b}");
+    let v = env.request(&id);
+    assert_eq!(v["status"], "answered", "{v}");
+    assert!(
+        v["answer"]["attachments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "Справка.pdf" && f["size"] == 1_048_576),
+        "{v}"
+    );
+    assert_eq!(env.count(&mid)["acks"], 1);
+}
