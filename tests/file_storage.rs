@@ -233,8 +233,12 @@ fn a_large_answer_file_resumes_after_a_broken_transfer_and_is_served_byte_identi
         (BIG..BIG + 60 * 1024 * 1024).contains(&served),
         "{served} bytes served for a {BIG}-byte file"
     );
-    // Stored before the Ack: the answer message was acknowledged once.
-    let c = env.count(v["answer"]["message_id"].as_str().unwrap());
+    // Delivered again after the broken transfer, acknowledged once, after it was stored.
+    let mid = v["answer"]["message_id"].as_str().unwrap().to_string();
+    let c = wait_for(Duration::from_secs(30), "the Ack of the answer", || {
+        let c = env.count(&mid);
+        (c["acks"].as_u64() >= Some(1)).then_some(c)
+    });
     assert!(c["deliveries"].as_u64().unwrap() >= 2, "{c}");
     assert_eq!(c["acks"], 1, "{c}");
     let url = env.api(f["href"].as_str().unwrap());
@@ -318,4 +322,54 @@ fn a_download_that_keeps_failing_waits_for_a_person_and_is_fetched_when_reproces
         "{v}"
     );
     assert_eq!(env.count(&mid)["acks"], 1);
+}
+
+#[test]
+fn a_request_attachment_above_the_inline_limit_is_uploaded_once_and_accepted() {
+    use base64::Engine as _;
+    let env = Env::start(false, "");
+    // The first two logins are refused: the send is retried and the upload then goes through.
+    env.ftp_fault(json!({"refuse_logins": 2}));
+    let bytes: Vec<u8> = (0..8 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let body = json!({
+        "kind": "fns-tax-debt",
+        "business_xml": tax_request("FS-UP-1", "7701000122"),
+        "client_id": "FS-UP-1",
+        "attachments": [{
+            "name": "Скан заявления.pdf",
+            "mime_type": "application/pdf",
+            "content_base64": base64::engine::general_purpose::STANDARD.encode(&bytes),
+        }],
+    });
+    let (s, r) = call(
+        "POST",
+        &env.api("/api/v1/requests"),
+        Some(TOKEN_A),
+        Some(&body),
+    );
+    assert_eq!(s, 202, "{r}");
+    let id = r["id"].as_str().unwrap();
+    // Answered: SMEV (the mock) found the upload under the signed UUID with the signed hash.
+    let v = wait_for(Duration::from_secs(60), "the answer", || {
+        let v = env.request(id);
+        (v["status"] == "answered").then_some(v)
+    });
+    let mid = v["message_id"].as_str().unwrap();
+    let c = env.count(mid);
+    assert_eq!(
+        (c["sends"].as_u64(), c["accepted"].as_u64()),
+        (Some(1), Some(1)),
+        "{c}"
+    );
+    // One upload directory, holding exactly the bytes sent.
+    let area = env.dir.path().join("mock-ftp/upload/SYSTEM1");
+    let dirs: Vec<_> = std::fs::read_dir(&area).unwrap().flatten().collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    let stored = std::fs::read(dirs[0].path().join("Скан заявления.pdf")).unwrap();
+    assert!(
+        stored == bytes,
+        "the uploaded file differs from the attachment"
+    );
 }

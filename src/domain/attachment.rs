@@ -20,4 +20,8 @@ pub struct AttachmentRef {
     /// Kept in the file area (a large file-storage download), not in the blob tree.
     #[serde(default)]
     pub in_file_area: bool,
+    /// Outgoing files sent through SMEV's file storage: the UUID v1 directory it is uploaded
+    /// to, fixed when the request is accepted so every attempt uploads to the same place.
+    #[serde(default)]
+    pub storage_uuid: Option<String>,
 }

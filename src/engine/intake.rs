@@ -138,6 +138,7 @@ fn attachment_refs(attachments: &[NewAttachment]) -> Result<Vec<AttachmentRef>, 
         out.push(AttachmentRef {
             integrity: None,
             in_file_area: false,
+            storage_uuid: None,
             name: a.name.clone(),
             mime_type: a.mime_type.clone(),
             size: a.bytes.len() as u64,
@@ -229,19 +230,8 @@ pub async fn submit(ctx: &Context, req: NewRequest) -> Result<(RequestRecord, bo
         }
     }
     crate::cpu::offload(|| check_business_xml(ctx, &req.kind, &req.business_xml)).await?;
-    mtom::check_inline_limit(
-        req.attachments.iter().map(|a| a.bytes.len()),
-        ctx.config.smev.inline_attachment_limit_bytes,
-    )
-    .map_err(|e| match e {
-        SmevError::AttachmentTooLarge { total, limit } => IntakeError::TooLarge {
-            what: "attachments".into(),
-            size: total,
-            limit,
-        },
-        other => IntakeError::Invalid(other.to_string()),
-    })?;
-    let attachments = attachment_refs(&req.attachments)?;
+    let mut attachments = attachment_refs(&req.attachments)?;
+    super::storage_uploads::route(ctx, &req.system, &mut attachments)?;
     let mode = kind.config.personal_signature;
     let mut personal = PersonalSigning {
         mode: match mode {

@@ -20,6 +20,7 @@ mod signatures;
 mod signed_once;
 mod status;
 pub(crate) mod storage_files;
+mod storage_uploads;
 pub mod upkeep;
 pub mod webhooks;
 

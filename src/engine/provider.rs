@@ -245,6 +245,7 @@ fn store_incoming(
         attachments.push(AttachmentRef {
             integrity: Some(*integrity),
             in_file_area: false,
+            storage_uuid: None,
             name: attachments::file_name(&a.id, &mime, i),
             mime_type: mime,
             size: a.content.len() as u64,

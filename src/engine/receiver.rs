@@ -371,6 +371,7 @@ fn answer_request(
                     content_id: Some(a.id.clone()),
                     integrity: Some(integrity),
                     in_file_area: false,
+                    storage_uuid: None,
                 });
             }
             if let Some(f) = files

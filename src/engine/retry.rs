@@ -92,6 +92,7 @@ pub fn error_code(error: &SmevError) -> String {
         SmevError::InvalidContent(_) => "invalid_content".into(),
         SmevError::SchemaViolation(_) => "schema_violation".into(),
         SmevError::AttachmentTooLarge { .. } => "attachment_too_large".into(),
+        SmevError::FileStorage(e) => format!("file_storage.{}", e.code()),
     }
 }
 

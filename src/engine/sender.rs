@@ -90,7 +90,18 @@ pub async fn send_one(ctx: &Context, id: &str) {
         }
         ctx.metrics
             .transition(RequestState::Queued, RequestState::Sending);
-        let outgoing = match prepare(ctx, &rec).await {
+        // Files above the inline limit go to the file storage first (a temporary failure is
+        // retried like a failed send; what is already uploaded is not sent again).
+        let refs =
+            match super::storage_uploads::upload_all(ctx, &rec.system, &rec.attachments).await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(error = %e, "upload to the file storage failed");
+                    record_outcome(ctx, &rec, Err(e)).await;
+                    return;
+                }
+            };
+        let outgoing = match prepare(ctx, &rec, refs).await {
             Ok(o) => o,
             Err(e) => {
                 // Our own problem (keys, stored data): retrying cannot help without a human.
@@ -125,7 +136,11 @@ pub async fn send_one(ctx: &Context, id: &str) {
 }
 
 /// Builds and signs the envelope, or rebuilds it from the stored signed bytes.
-async fn prepare(ctx: &Context, rec: &RequestRecord) -> Result<Outgoing, String> {
+async fn prepare(
+    ctx: &Context,
+    rec: &RequestRecord,
+    ref_attachment_headers: Vec<crate::smev::model::RefAttachmentHeader>,
+) -> Result<Outgoing, String> {
     let system = ctx
         .systems
         .get(&rec.system)
@@ -148,7 +163,7 @@ async fn prepare(ctx: &Context, rec: &RequestRecord) -> Result<Outgoing, String>
         content,
         personal_signature: rec.personal.signature_xml.clone(),
         attachment_headers: signed_once::attachment_headers(&rec.attachments),
-        ref_attachment_headers: Vec::new(),
+        ref_attachment_headers,
         test_message: rec.test_message,
     };
     let signed = signed_once::sign_once(

@@ -38,6 +38,7 @@ fn content_id(a: &AttachmentRef) -> String {
 pub(crate) fn attachment_headers(attachments: &[AttachmentRef]) -> Vec<AttachmentHeader> {
     attachments
         .iter()
+        .filter(|a| a.storage_uuid.is_none())
         .map(|a| AttachmentHeader {
             content_id: content_id(a),
             mime_type: a.mime_type.clone(),
@@ -60,7 +61,8 @@ pub(crate) async fn sign_once(
 ) -> Result<Signed, String> {
     let mode = attachment_mode(ctx);
     let mut contents = Vec::with_capacity(attachments.len());
-    for a in attachments {
+    // Files in the file storage travel there, named by RefAttachmentHeader instead.
+    for a in attachments.iter().filter(|a| a.storage_uuid.is_none()) {
         let content = ctx
             .store
             .blob(&a.hash)

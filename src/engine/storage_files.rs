@@ -372,6 +372,7 @@ async fn fetch_one(
         content_id: None,
         integrity: Some(integrity),
         in_file_area: true,
+        storage_uuid: None,
     })
 }
 

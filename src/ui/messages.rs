@@ -240,7 +240,11 @@ pub fn integrity_ru(i: crate::smev::attachments::Integrity) -> &'static str {
 
 /// What went wrong with a dead letter, in Russian (the stored reason stays as the detail).
 pub fn dead_letter_reason_ru(reason: &str) -> &'static str {
-    if reason.starts_with("signature check failed") {
+    if reason.starts_with("file storage download keeps failing") {
+        "Файлы сообщения не удаётся скачать из файлового хранилища СМЭВ. СМЭВ будет присылать сообщение снова, пока вы не решите: «Обработать повторно» — скачать ещё раз сейчас; «Подтвердить и закрыть» — отказаться (файлы будут потеряны)"
+    } else if reason.starts_with("file storage:") {
+        "Файл из файлового хранилища СМЭВ отклонён: он не совпадает с подписанным заголовком или нарушает ограничения"
+    } else if reason.starts_with("signature check failed") {
         "Электронная подпись сообщения не прошла проверку"
     } else if reason.starts_with("attachment check failed") || reason.starts_with("attachment ") {
         "Вложения не совпадают с подписанным перечнем вложений (подмена или добавление в пути)"

@@ -27,7 +27,7 @@ pub struct FtpEndpoint {
 }
 
 /// Why a transfer failed; [`FileStorageError::is_permanent`] tells a retry from a refusal.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FileStorageError {
     #[error("SMEV file storage is not configured for this system")]
     NotConfigured,
@@ -46,10 +46,25 @@ pub enum FileStorageError {
     #[error("unsafe file storage name {0:?}: a UUID directory and a plain file name are expected")]
     UnsafeName(String),
     #[error("local file: {0}")]
-    Local(#[from] std::io::Error),
+    Local(String),
 }
 
 impl FileStorageError {
+    /// A stable short name of the failure (for error codes and metrics).
+    pub fn code(&self) -> &'static str {
+        match self {
+            FileStorageError::NotConfigured => "not_configured",
+            FileStorageError::Connect { .. } => "connect",
+            FileStorageError::LoginRefused { .. } => "login_refused",
+            FileStorageError::NotFound { .. } => "not_found",
+            FileStorageError::Transfer { .. } => "transfer",
+            FileStorageError::Timeout(..) => "timeout",
+            FileStorageError::TooLarge { .. } => "too_large",
+            FileStorageError::UnsafeName(_) => "unsafe_name",
+            FileStorageError::Local(_) => "local",
+        }
+    }
+
     /// Whether trying again cannot help (the peer's names are unusable, the file is too big).
     pub fn is_permanent(&self) -> bool {
         matches!(
@@ -205,7 +220,9 @@ pub async fn download(
     step(t, "transfer end", stream.finish())
         .await?
         .map_err(|e| transfer(&path, e))?;
-    step(t, "local flush", sink.flush()).await??;
+    step(t, "local flush", sink.flush())
+        .await?
+        .map_err(|e| FileStorageError::Local(e.to_string()))?;
     quit(ftp, t).await;
     Ok(copied)
 }

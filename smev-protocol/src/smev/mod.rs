@@ -86,6 +86,9 @@ pub enum SmevError {
     /// [`transport::MAX_POISON_BYTES`]).
     #[error("unprocessable SMEV answer: {reason}")]
     Poison { reason: String, raw: Vec<u8> },
+    /// An upload to SMEV's file storage failed (before the message naming the file was sent).
+    #[error("{0}")]
+    FileStorage(file_storage::FileStorageError),
 }
 
 /// Text that came from the SMEV side as it may be written to a log or shown: at most
@@ -106,6 +109,7 @@ impl SmevError {
             | SmevError::Mtom(_)
             | SmevError::MtomTruncated(_)
             | SmevError::Poison { .. } => FaultClass::Temporary,
+            SmevError::FileStorage(e) if !e.is_permanent() => FaultClass::Temporary,
             _ => FaultClass::Permanent,
         }
     }

@@ -1,0 +1,127 @@
+//! Files we send through SMEV's file storage: when a message's attachments exceed the inline
+//! (MTOM) limit and the system has a file storage, every attachment of it gets a UUID v1
+//! directory when the message is accepted (stored with the record, so every attempt uploads to
+//! the same place), is uploaded before each send that needs it — skipped when the storage already
+//! holds all of it, resumed with `REST` when it holds part — and is named in the signed
+//! `RefAttachmentHeaderList` with its GOST R 34.11-2012 hash, the blob key the gateway already has.
+
+use crate::domain::AttachmentRef;
+use crate::smev::file_storage::{self as ftp, FileStorageError};
+use crate::smev::model::RefAttachmentHeader;
+use crate::smev::{mtom, MessageId, SmevError};
+
+use super::intake::IntakeError;
+use super::Context;
+
+/// Decides how `attachments` of a message of `system` travel: inline up to the limit; above
+/// it, through the file storage when the system has one (each file within
+/// `file_storage.max_file_bytes`), else refused.
+pub(crate) fn route(
+    ctx: &Context,
+    system: &str,
+    attachments: &mut [AttachmentRef],
+) -> Result<(), IntakeError> {
+    let limit = ctx.config.smev.inline_attachment_limit_bytes;
+    let inline = mtom::check_inline_limit(
+        attachments
+            .iter()
+            .map(|a| usize::try_from(a.size).unwrap_or(usize::MAX)),
+        limit,
+    );
+    let total = match inline {
+        Ok(()) => return Ok(()),
+        Err(SmevError::AttachmentTooLarge { total, .. }) => total,
+        Err(other) => return Err(IntakeError::Invalid(other.to_string())),
+    };
+    let has_storage = ctx
+        .systems
+        .get(system)
+        .is_some_and(|s| s.file_storage.is_some());
+    if !has_storage {
+        return Err(IntakeError::TooLarge {
+            what: "attachments (no file storage is configured for files above the inline limit)"
+                .into(),
+            size: total,
+            limit,
+        });
+    }
+    let max = ctx.config.file_storage.max_file_bytes;
+    for a in attachments.iter_mut() {
+        if a.size > max {
+            return Err(IntakeError::TooLarge {
+                what: format!("attachment {}", a.name),
+                size: usize::try_from(a.size).unwrap_or(usize::MAX),
+                limit: usize::try_from(max).unwrap_or(usize::MAX),
+            });
+        }
+        a.storage_uuid = Some(MessageId::new().to_string());
+    }
+    Ok(())
+}
+
+/// Uploads the file-storage attachments of a message of `system` (what is already there in
+/// full is not sent again) and returns their signed headers.
+pub(crate) async fn upload_all(
+    ctx: &Context,
+    system: &str,
+    attachments: &[AttachmentRef],
+) -> Result<Vec<RefAttachmentHeader>, SmevError> {
+    let mut headers = Vec::new();
+    for a in attachments {
+        let Some(uuid) = &a.storage_uuid else {
+            continue;
+        };
+        let storage = ctx
+            .systems
+            .get(system)
+            .and_then(|s| s.file_storage.as_ref())
+            .ok_or(SmevError::FileStorage(FileStorageError::NotConfigured))?;
+        let (endpoint, user, password) = (&storage.endpoint, &storage.user, &storage.password);
+        let there = ftp::uploaded_size(endpoint, user, password, uuid, &a.name)
+            .await
+            .map_err(SmevError::FileStorage)?;
+        let offset = match there {
+            Some(n) if n == a.size => None,
+            Some(n) if n < a.size => Some(n),
+            _ => Some(0),
+        };
+        if let Some(offset) = offset {
+            let bytes = ctx.store.blob(&a.hash).map_err(|e| {
+                SmevError::FileStorage(FileStorageError::Local(format!(
+                    "attachment {}: {e}",
+                    a.name
+                )))
+            })?;
+            let start = usize::try_from(offset)
+                .unwrap_or(bytes.len())
+                .min(bytes.len());
+            let sent = ftp::upload(
+                endpoint,
+                user,
+                password,
+                uuid,
+                &a.name,
+                offset,
+                &mut &bytes[start..],
+            )
+            .await;
+            let result = if sent.is_ok() { "ok" } else { "failed" };
+            ctx.metrics
+                .file_storage_uploads
+                .with_label_values(&[result])
+                .inc();
+            sent.map_err(SmevError::FileStorage)?;
+            tracing::info!(file = %a.name, uuid, offset, size = a.size, "uploaded to the file storage");
+        }
+        headers.push(RefAttachmentHeader {
+            uuid: uuid.clone(),
+            file_name: Some(a.name.clone()),
+            hash: hex::decode(&a.hash).map_err(|e| {
+                SmevError::FileStorage(FileStorageError::Local(format!("blob key: {e}")))
+            })?,
+            mime_type: a.mime_type.clone(),
+            signature_pkcs7: None,
+        });
+    }
+    Ok(headers)
+}
