@@ -56,6 +56,17 @@ provider = "FNS01"
 [[kinds.rules]]
 template_file = "builtin:templates/fns-tax-debt-response.xml"
 storage_files = [ {{ name = "Справка.pdf", mime_type = "application/pdf", generated_bytes = 1048576 }} ]
+
+[[kinds]]
+name = "zags-marriage"
+namespace = "urn://smev-gateway/example/zags-marriage/1.0"
+request = "MarriageRecordRequest"
+response = "MarriageRecordResponse"
+schema = "builtin:schemas/kinds/zags-marriage-1.0.xsd"
+provider = "ZAGS01"
+sample_request = "builtin:templates/zags-marriage-request.xml"
+[[kinds.rules]]
+template_file = "builtin:templates/zags-marriage-response.xml"
 "#,
         ftp = dir.join("mock-ftp").display()
     )
@@ -368,6 +379,83 @@ fn a_request_attachment_above_the_inline_limit_is_uploaded_once_and_accepted() {
     let dirs: Vec<_> = std::fs::read_dir(&area).unwrap().flatten().collect();
     assert_eq!(dirs.len(), 1, "{dirs:?}");
     let stored = std::fs::read(dirs[0].path().join("Скан заявления.pdf")).unwrap();
+    assert!(
+        stored == bytes,
+        "the uploaded file differs from the attachment"
+    );
+}
+
+#[test]
+fn the_provider_role_receives_and_answers_with_files_through_the_file_storage() {
+    use base64::Engine as _;
+    let env = Env::start(false, "");
+    // A consumer's request with a 6 MB scan in the file storage.
+    let (s, b) = call(
+        "POST",
+        &env.admin("/requests"),
+        None,
+        Some(
+            &json!({"kind": "zags-marriage", "to": "SYSTEM1", "from": "MFC01",
+            "storage_files": [{"name": "Заявление.pdf", "mime_type": "application/pdf", "generated_bytes": 6_291_456}]}),
+        ),
+    );
+    assert_eq!(s, 201, "{b}");
+    let inc = wait_for(Duration::from_secs(60), "the incoming request", || {
+        let (_, l) = call("GET", &env.api("/api/v1/incoming"), Some(TOKEN_A), None);
+        l["items"].as_array().and_then(|a| a.first().cloned())
+    });
+    let id = inc["id"].as_str().unwrap();
+    let (_, inc) = call(
+        "GET",
+        &env.api(&format!("/api/v1/incoming/{id}")),
+        Some(TOKEN_A),
+        None,
+    );
+    let f = inc["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "Заявление.pdf")
+        .cloned()
+        .unwrap_or_else(|| panic!("no file in {inc}"));
+    assert_eq!(
+        (f["size"].as_u64(), f["integrity"].as_str()),
+        (Some(6_291_456), Some("hashed")),
+        "{f}"
+    );
+    // The mock prepared the rule's file (0) at start, then this one (1).
+    same_bytes(
+        &env.api(f["href"].as_str().unwrap()),
+        &env.prepared(1),
+        None,
+    )
+    .unwrap();
+    // Our answer with a 7 MB file: uploaded to our area, named in the signed response.
+    let answer = std::fs::read_to_string(
+        root().join("tests/fixtures/schemas/kinds/zags-marriage/response.valid.xml"),
+    )
+    .unwrap();
+    let bytes: Vec<u8> = (0..7 * 1024 * 1024u32).map(|i| (i % 253) as u8).collect();
+    let body = json!({"business_xml": answer, "attachments": [{"name": "Справка о браке.pdf",
+        "mime_type": "application/pdf",
+        "content_base64": base64::engine::general_purpose::STANDARD.encode(&bytes)}]});
+    let (s, r) = call(
+        "POST",
+        &env.api(&format!("/api/v1/incoming/{id}/response")),
+        Some(TOKEN_A),
+        Some(&body),
+    );
+    assert_eq!(s, 200, "{r}");
+    let inbox = wait_for(Duration::from_secs(60), "the consumer's inbox", || {
+        let (_, i) = call("GET", &env.admin("/inbox"), None, None);
+        let text = i.to_string();
+        text.contains("Справка о браке.pdf").then_some(text)
+    });
+    assert!(inbox.contains("MarriageRecordResponse"), "{inbox}");
+    let area = env.dir.path().join("mock-ftp/upload/SYSTEM1");
+    let dirs: Vec<_> = std::fs::read_dir(&area).unwrap().flatten().collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    let stored = std::fs::read(dirs[0].path().join("Справка о браке.pdf")).unwrap();
     assert!(
         stored == bytes,
         "the uploaded file differs from the attachment"

@@ -14,7 +14,7 @@ use crate::dsig::{Algorithm, CertificateInfo};
 use crate::smev::build;
 use crate::smev::model::RejectionReasonCode;
 use crate::smev::schema::SchemaErrors;
-use crate::smev::{mtom, MessageId, SmevError};
+use crate::smev::{MessageId, SmevError};
 use crate::store::{new_id, Created, StoreError};
 use crate::xml::XmlError;
 
@@ -384,12 +384,8 @@ pub async fn respond(
         Ok(content)
     })
     .await?;
-    mtom::check_inline_limit(
-        attachments.iter().map(|a| a.bytes.len()),
-        ctx.config.smev.inline_attachment_limit_bytes,
-    )
-    .map_err(|e| IntakeError::Invalid(e.to_string()))?;
-    let refs = attachment_refs(&attachments)?;
+    let mut refs = attachment_refs(&attachments)?;
+    super::storage_uploads::route(ctx, &inc.system, &mut refs)?;
     for a in &attachments {
         ctx.store.put_blob(&a.bytes)?;
     }

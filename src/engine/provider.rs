@@ -110,6 +110,10 @@ async fn handle_request(ctx: &Context, system: &str, msg: RequestMessage, envelo
     async {
         match ctx.store.received_as(&ack_id) {
             Ok(Some(subject)) => {
+                if super::receiver::awaits_decision(ctx, &subject) {
+                    tracing::info!(stored_as = %subject, "redelivered while its dead letter awaits a person's decision: not acknowledging");
+                    return;
+                }
                 ctx.metrics
                     .received_messages
                     .with_label_values(&["GetRequest", "duplicate"])
@@ -159,8 +163,27 @@ async fn handle_request(ctx: &Context, system: &str, msg: RequestMessage, envelo
         } else {
             acknowledge::content_key(envelope)
         };
+        // Files in SMEV's file storage: downloaded and checked before anything is stored.
+        let files = if problems.is_empty() {
+            let files = super::storage_files::received_files(
+                ctx,
+                system,
+                Source::GetRequest,
+                &ack_id,
+                &msg.data.ref_attachment_headers,
+                &msg.fs_attachments,
+                envelope,
+            )
+            .await;
+            match files {
+                Some(f) => f,
+                None => return,
+            }
+        } else {
+            Vec::new()
+        };
         let stored = if problems.is_empty() {
-            store_incoming(ctx, system, &msg, envelope, signatures, &integrity).map(|id| {
+            store_incoming(ctx, system, &msg, envelope, signatures, &integrity, files).map(|id| {
                 tracing::Span::current().record("incoming_id", id.as_str());
             })
         } else if let Ok(Some(existing)) = ctx.store.received_as(&received_key) {
@@ -226,6 +249,7 @@ fn store_incoming(
     envelope: &[u8],
     signatures: Vec<SignatureSummary>,
     integrity: &[crate::smev::attachments::Integrity],
+    files: Vec<AttachmentRef>,
 ) -> Result<String, StoreError> {
     let now = Utc::now();
     let (root, qn) = root_of(&msg.data.content);
@@ -253,6 +277,7 @@ fn store_incoming(
             content_id: Some(a.id.clone()),
         });
     }
+    attachments.extend(files);
     let sending_timestamp = msg
         .metadata
         .sending_timestamp
@@ -313,7 +338,22 @@ pub async fn reprocess(ctx: &Context, system: &str, envelope: &[u8]) -> Result<(
         .is_some_and(|k| k.config.require_attachment_signature);
     let integrity = attachments::check(&msg.data.attachment_headers, &msg.attachments, require)
         .map_err(|e| format!("attachment check failed: {e}"))?;
-    store_incoming(ctx, system, &msg, envelope, signatures, &integrity)
+    let files = match super::storage_files::fetch(
+        ctx,
+        system,
+        msg.ack_id(),
+        &msg.data.ref_attachment_headers,
+        &msg.fs_attachments,
+    )
+    .await
+    {
+        super::storage_files::Fetched::Files(f) => f,
+        super::storage_files::Fetched::Retry(reason)
+        | super::storage_files::Fetched::Refused(reason) => {
+            return Err(format!("file storage: {reason}"))
+        }
+    };
+    store_incoming(ctx, system, &msg, envelope, signatures, &integrity, files)
         .map(|_| ())
         .map_err(|e| e.to_string())
 }
@@ -367,7 +407,26 @@ async fn respond_one(ctx: &Context, id: &str) {
     let Some(system) = ctx.systems.get(&rec.system) else {
         return;
     };
-    let outgoing = match build_response(ctx, &rec).await {
+    let files: &[AttachmentRef] = match &rec.response {
+        Some(OutgoingResponse::Data { attachments, .. }) => attachments,
+        _ => &[],
+    };
+    let refs = match super::storage_uploads::upload_all(ctx, &rec.system, files).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(incoming_id = id, error = %e, "upload to the file storage failed");
+            let event = match outbound::classify(ctx, "SendResponse", rec.attempts, Err(e), now) {
+                Outcome::RetryAt { at, error } => IncomingEvent::RetryAt { at, error },
+                Outcome::Refused { error }
+                | Outcome::AlreadySent { error }
+                | Outcome::NewMessageId { error } => IncomingEvent::Refused { error },
+                Outcome::Accepted(_) => return,
+            };
+            record(ctx, id, event);
+            return;
+        }
+    };
+    let outgoing = match build_response(ctx, &rec, refs).await {
         Ok(o) => o,
         Err(e) => {
             let error = ErrorInfo::permanent("gateway.build", &e, now);
@@ -389,7 +448,11 @@ async fn respond_one(ctx: &Context, id: &str) {
     record(ctx, id, event);
 }
 
-async fn build_response(ctx: &Context, rec: &IncomingRecord) -> Result<Outgoing, String> {
+async fn build_response(
+    ctx: &Context,
+    rec: &IncomingRecord,
+    ref_attachment_headers: Vec<crate::smev::model::RefAttachmentHeader>,
+) -> Result<Outgoing, String> {
     let system = ctx
         .systems
         .get(&rec.system)
@@ -412,7 +475,7 @@ async fn build_response(ctx: &Context, rec: &IncomingRecord) -> Result<Outgoing,
                     content: xml,
                     personal_signature: None,
                     attachment_headers: signed_once::attachment_headers(attachments),
-                    ref_attachment_headers: Vec::new(),
+                    ref_attachment_headers,
                 },
                 attachments.as_slice(),
             )

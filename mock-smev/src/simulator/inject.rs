@@ -95,12 +95,25 @@ impl Simulator {
             }
             out
         };
+        let mut storage_files = Vec::new();
+        if !req.storage_files.is_empty() {
+            let storage = self.file_storage.as_ref().ok_or_else(|| {
+                AdminError::BadRequest("storage_files need [file_storage] listen".into())
+            })?;
+            for f in &req.storage_files {
+                storage_files.push(
+                    storage
+                        .prepare(f, &self.config.base_dir)
+                        .map_err(|e| AdminError::BadRequest(e.to_string()))?,
+                );
+            }
+        }
         self.inject(
             kind_index,
             &from,
             &to,
             content,
-            files,
+            (files, &storage_files),
             req.node_id.clone(),
             req.test_message,
         )
@@ -113,12 +126,19 @@ impl Simulator {
         from: &Participant,
         to: &str,
         content: String,
-        files: Vec<(AttachmentHeader, AttachmentContent)>,
+        (files, storage_files): (Vec<(AttachmentHeader, AttachmentContent)>, &[StoredFile]),
         node_id: Option<String>,
         test_message: bool,
     ) -> Result<Injected, AdminError> {
         let kind = &self.kinds[kind_index];
         let message_id = MessageId::new().to_string();
+        // Files through the file storage: offered under fresh UUIDs, named in the signed data.
+        let (ref_headers, fs_attachments) = match (&self.file_storage, storage_files.is_empty()) {
+            (Some(storage), false) => storage
+                .publish(&message_id, storage_files)
+                .map_err(|e| AdminError::BadRequest(format!("file storage: {e}")))?,
+            _ => (Vec::new(), Vec::new()),
+        };
         let d = SenderProvidedRequestData {
             id: build::ID_CONSUMER.into(),
             message_id: message_id.clone(),
@@ -129,7 +149,7 @@ impl Simulator {
             content,
             personal_signature: None,
             attachment_headers: files.iter().map(|(h, _)| h.clone()).collect(),
-            ref_attachment_headers: Vec::new(),
+            ref_attachment_headers: ref_headers,
             test_message,
         };
         let out = build::send_request(&d, &[], AttachmentMode::Inline, false);
@@ -174,7 +194,7 @@ impl Simulator {
                 reference_message_id: None,
                 reply_to: Some(reply_to.clone()),
                 attachments: files.into_iter().map(|(_, c)| c).collect(),
-                fs_attachments: Vec::new(),
+                fs_attachments,
             },
             now(),
         );
@@ -258,7 +278,7 @@ impl Simulator {
                         &from,
                         &c.config.to,
                         content,
-                        files,
+                        (files, &[]),
                         None,
                         c.config.test_message,
                     )

@@ -18,7 +18,7 @@ use smev_protocol::smev::{MessageId, SmevError, SmevFaultKind};
 use super::checks::{self, Fault, Verification};
 use super::config::{AttachmentTransfer, MockConfig};
 use super::faults::{FaultAction, FaultSpec, Injector, Operation, Phase, RuleView};
-use super::file_storage::FileStorage;
+use super::file_storage::{FileStorage, StoredFile};
 use super::identity::{Identities, Participant};
 use super::queue::{Entry, Filter, Payload, Queue};
 use super::resources;

@@ -143,6 +143,8 @@ pub struct InjectRequest {
     /// Business XML (default: the kind's `sample_request` template).
     pub content: Option<String>,
     pub attachments: Vec<AttachmentConfig>,
+    /// Files sent through the file storage (`[file_storage] listen` must be set).
+    pub storage_files: Vec<crate::config::StorageFileConfig>,
     pub node_id: Option<String>,
     pub test_message: bool,
 }
