@@ -76,6 +76,7 @@ struct Env {
     dir: tempfile::TempDir,
     mock: Proc,
     gw: Proc,
+    config: PathBuf,
 }
 
 impl Drop for Env {
@@ -106,7 +107,12 @@ impl Env {
         );
         let config = gateway_config(dir.path(), &format!("http://{}/ws", mock.addr), &extra);
         let gw = start_gateway(&config);
-        Env { dir, mock, gw }
+        Env {
+            dir,
+            mock,
+            gw,
+            config,
+        }
     }
 
     fn api(&self, path: &str) -> String {
@@ -460,4 +466,47 @@ fn the_provider_role_receives_and_answers_with_files_through_the_file_storage() 
         stored == bytes,
         "the uploaded file differs from the attachment"
     );
+}
+
+#[test]
+fn a_gateway_killed_in_the_middle_of_a_download_resumes_it_after_the_restart() {
+    let mut env = Env::start(true, "");
+    // A slow link: the download is still running when the gateway is killed.
+    env.ftp_fault(json!({"bytes_per_second": 20 * 1024 * 1024}));
+    let id = env.post_tax("FS-KILL-1", "7707083893");
+    let partial = env.dir.path().join("db/files/partial");
+    let grown = |min: u64| {
+        std::fs::read_dir(&partial)
+            .ok()
+            .and_then(|d| d.flatten().next())
+            .and_then(|e| e.metadata().ok())
+            .is_some_and(|m| m.len() >= min)
+    };
+    wait_for(Duration::from_secs(60), "the download to be under way", || {
+        grown(10 * 1024 * 1024).then_some(())
+    });
+    assert_eq!(env.request(&id)["status"], "sent");
+    env.gw.kill();
+    env.ftp_fault(json!({}));
+    env.gw = start_gateway(&env.config);
+    let v = wait_for(Duration::from_secs(300), "the answer after the restart", || {
+        let v = env.request(&id);
+        (v["status"] == "answered").then_some(v)
+    });
+    let f = v["answer"]["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "Выписка ЕГРН.pdf")
+        .cloned()
+        .unwrap_or_else(|| panic!("no file in {v}"));
+    // What arrived before the kill was kept: the rest was fetched, not the whole file again.
+    let served = call("GET", &env.admin("/file-storage/stats"), None, None).1["served_bytes"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        served < BIG + 8 * 1024 * 1024,
+        "{served} bytes served for a {BIG}-byte file"
+    );
+    same_bytes(&env.api(f["href"].as_str().unwrap()), &env.prepared(0), None).unwrap();
 }
