@@ -482,17 +482,23 @@ fn a_gateway_killed_in_the_middle_of_a_download_resumes_it_after_the_restart() {
             .and_then(|e| e.metadata().ok())
             .is_some_and(|m| m.len() >= min)
     };
-    wait_for(Duration::from_secs(60), "the download to be under way", || {
-        grown(10 * 1024 * 1024).then_some(())
-    });
+    wait_for(
+        Duration::from_secs(60),
+        "the download to be under way",
+        || grown(10 * 1024 * 1024).then_some(()),
+    );
     assert_eq!(env.request(&id)["status"], "sent");
     env.gw.kill();
     env.ftp_fault(json!({}));
     env.gw = start_gateway(&env.config);
-    let v = wait_for(Duration::from_secs(300), "the answer after the restart", || {
-        let v = env.request(&id);
-        (v["status"] == "answered").then_some(v)
-    });
+    let v = wait_for(
+        Duration::from_secs(300),
+        "the answer after the restart",
+        || {
+            let v = env.request(&id);
+            (v["status"] == "answered").then_some(v)
+        },
+    );
     let f = v["answer"]["attachments"]
         .as_array()
         .unwrap()
@@ -508,5 +514,83 @@ fn a_gateway_killed_in_the_middle_of_a_download_resumes_it_after_the_restart() {
         served < BIG + 8 * 1024 * 1024,
         "{served} bytes served for a {BIG}-byte file"
     );
-    same_bytes(&env.api(f["href"].as_str().unwrap()), &env.prepared(0), None).unwrap();
+    same_bytes(
+        &env.api(f["href"].as_str().unwrap()),
+        &env.prepared(0),
+        None,
+    )
+    .unwrap();
+}
+
+/// Whether two files hold the same bytes (compared in pieces).
+fn same_file_bytes(a: &Path, b: &Path) -> bool {
+    let (mut x, mut y) = (
+        std::fs::File::open(a).unwrap(),
+        std::fs::File::open(b).unwrap(),
+    );
+    let (mut p, mut q) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
+    loop {
+        let n = x.read(&mut p).unwrap();
+        if n == 0 {
+            return y.read(&mut q).unwrap() == 0;
+        }
+        if y.read_exact(&mut q[..n]).is_err() || p[..n] != q[..n] {
+            return false;
+        }
+    }
+}
+
+#[test]
+fn a_200_mb_multipart_request_file_streams_to_the_file_storage_and_is_accepted() {
+    let env = Env::start(false, "");
+    // The file, written piece by piece (each MiB numbered so no two are alike).
+    let path = env.dir.path().join("scan.bin");
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        let mut piece: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
+        for n in 0..(BIG >> 20) as u32 {
+            piece[..4].copy_from_slice(&n.to_le_bytes());
+            f.write_all(&piece).unwrap();
+        }
+        f.flush().unwrap();
+    }
+    let request = json!({"kind": "fns-tax-debt", "business_xml": tax_request("FS-MP-1", "7701000122"), "client_id": "FS-MP-1"});
+    let boundary = "----smev-gateway-test-boundary";
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"request\"\r\nContent-Type: application/json\r\n\r\n{request}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"scan-200mb.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+    );
+    let tail = format!("\r\n--{boundary}--\r\n");
+    // Streamed: neither side holds the file in memory.
+    let body = std::io::Cursor::new(head.into_bytes())
+        .chain(std::fs::File::open(&path).unwrap())
+        .chain(std::io::Cursor::new(tail.into_bytes()));
+    let resp = ureq::post(&env.api("/api/v1/requests"))
+        .set("Authorization", &format!("Bearer {TOKEN_A}"))
+        .set(
+            "Content-Type",
+            &format!("multipart/form-data; boundary={boundary}"),
+        )
+        .timeout(Duration::from_secs(300))
+        .send(body);
+    let v: Value = match resp {
+        Ok(r) => r.into_json().unwrap(),
+        Err(ureq::Error::Status(s, r)) => panic!("HTTP {s}: {}", r.into_string().unwrap()),
+        Err(e) => panic!("{e}"),
+    };
+    let id = v["id"].as_str().unwrap().to_string();
+    assert_eq!(v["attachments"][0]["size"].as_u64(), Some(BIG), "{v}");
+    let v = wait_for(Duration::from_secs(300), "the answer", || {
+        let v = env.request(&id);
+        (v["status"] == "answered").then_some(v)
+    });
+    let c = env.count(v["message_id"].as_str().unwrap());
+    assert_eq!(c["accepted"].as_u64(), Some(1), "{c}");
+    let area = env.dir.path().join("mock-ftp/upload/SYSTEM1");
+    let dirs: Vec<_> = std::fs::read_dir(&area).unwrap().flatten().collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    assert!(same_file_bytes(
+        &dirs[0].path().join("scan-200mb.pdf"),
+        &path
+    ));
 }

@@ -9,6 +9,7 @@ pub mod health;
 mod kinds;
 pub mod provider;
 pub mod requests;
+mod uploads;
 
 use std::sync::Arc;
 
@@ -75,9 +76,19 @@ async fn create_request(
             .map_err(|e| ApiError::new("invalid_parameter", e.body_text()))?;
         requests::create_multipart(ctx, caller, form).await
     } else {
+        // This route admits uploads: a JSON body is held to the ordinary limit here.
+        let limit = ctx.config.api.max_body_bytes;
+        let req = req.map(|b| axum::body::Body::new(http_body_util::Limited::new(b, limit)));
         let body = ApiJson::from_request(req, &ctx).await?;
         requests::create(State(ctx), caller, body).await
     }
+}
+
+/// The body limit of `POST /api/v1/requests`, which takes files as multipart.
+fn upload_limit(ctx: &Context) -> usize {
+    usize::try_from(ctx.config.api.max_upload_bytes)
+        .unwrap_or(usize::MAX)
+        .max(ctx.config.api.max_body_bytes)
 }
 
 /// Refuses bodies whose declared length exceeds the limit with a problem+json 413 — after
@@ -88,7 +99,17 @@ async fn declared_length_limit(
     req: Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let limit = ctx.config.api.max_body_bytes;
+    let multipart_upload = req.uri().path() == "/api/v1/requests"
+        && req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    let limit = if multipart_upload {
+        upload_limit(&ctx)
+    } else {
+        ctx.config.api.max_body_bytes
+    };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -107,7 +128,7 @@ async fn declared_length_limit(
             }
             return ApiError::new(
                 "payload_too_large",
-                format!("the request body of {len} bytes exceeds the limit of {limit} bytes (api.max_body_bytes)"),
+                format!("the request body of {len} bytes exceeds the limit of {limit} bytes (api.max_body_bytes; api.max_upload_bytes for multipart requests)"),
             )
             .into_response();
         }
@@ -133,7 +154,12 @@ async fn not_found() -> ApiError {
 /// The API, health and metrics routes.
 pub fn router(ctx: Arc<Context>) -> Router {
     let api = Router::new()
-        .route("/requests", post(create_request).get(requests::list))
+        .route(
+            "/requests",
+            post(create_request)
+                .layer(DefaultBodyLimit::max(upload_limit(&ctx)))
+                .get(requests::list),
+        )
         .route("/requests/{id}", get(requests::get))
         .route("/requests/{id}/answer", get(requests::answer))
         .route("/requests/{id}/attachments/{n}", get(requests::attachment))

@@ -68,11 +68,7 @@ pub fn decode_attachments(list: Vec<AttachmentIn>) -> Result<Vec<NewAttachment>,
                     format!("attachments[{i}].content_base64 is not base64: {e}"),
                 )
             })?;
-            Ok(NewAttachment {
-                name: a.name,
-                mime_type: a.mime_type,
-                bytes,
-            })
+            Ok(NewAttachment::in_memory(a.name, a.mime_type, bytes))
         })
         .collect()
 }
@@ -209,15 +205,7 @@ pub async fn create_multipart(
                 .content_type()
                 .unwrap_or("application/octet-stream")
                 .to_string();
-            let bytes = field
-                .bytes()
-                .await
-                .map_err(|e| ApiError::new("payload_too_large", e.to_string()))?;
-            files.push(NewAttachment {
-                name: file_name,
-                mime_type: mime,
-                bytes: bytes.to_vec(),
-            });
+            files.push(super::uploads::receive(&ctx, file_name, mime, field).await?);
         }
     }
     let body = body.ok_or_else(|| {

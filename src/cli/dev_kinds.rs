@@ -78,6 +78,7 @@ pub fn import(k: &DevKind, n: usize) -> Result<Imported, String> {
         personal_signature: PersonalSignatureMode::None,
         deadline_working_days: 5,
         require_attachment_signature: false,
+        sign_attachments: false,
         fields: Vec::new(),
         template: String::new(),
         labels: Default::default(),

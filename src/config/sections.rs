@@ -126,6 +126,9 @@ pub struct ApiConfig {
     pub listen: String,
     /// Largest request body accepted by the API.
     pub max_body_bytes: usize,
+    /// Largest `multipart/form-data` request of `POST /api/v1/requests` (files stream to disk;
+    /// the `request` JSON part stays within `max_body_bytes`).
+    pub max_upload_bytes: u64,
     /// Largest business XML accepted.
     pub max_xml_bytes: usize,
     /// Default and largest page size of list endpoints.
@@ -155,6 +158,7 @@ impl Default for ApiConfig {
         ApiConfig {
             listen: "127.0.0.1:8080".into(),
             max_body_bytes: 16 * 1024 * 1024,
+            max_upload_bytes: 1024 * 1024 * 1024,
             max_xml_bytes: 1024 * 1024,
             page_size: 50,
             max_page_size: 500,

@@ -143,6 +143,10 @@ pub struct KindConfig {
     /// (otherwise an attachment listed in the signed header list is accepted as `declared`).
     #[serde(default)]
     pub require_attachment_signature: bool,
+    /// Every file we send of this kind carries a detached PKCS#7 signature made with the
+    /// system's ЭП-ОВ key (`SignaturePKCS7` in its attachment header).
+    #[serde(default)]
+    pub sign_attachments: bool,
     #[serde(default)]
     pub fields: Vec<FieldConfig>,
     /// minijinja template of the request XML, filled from `fields` (values are XML-escaped).

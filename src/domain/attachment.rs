@@ -24,4 +24,8 @@ pub struct AttachmentRef {
     /// to, fixed when the request is accepted so every attempt uploads to the same place.
     #[serde(default)]
     pub storage_uuid: Option<String>,
+    /// Outgoing files of kinds with `sign_attachments`: the blob key of their detached PKCS#7
+    /// signature (DER), made with the system's ЭП-ОВ key when the file was accepted.
+    #[serde(default)]
+    pub signature_pkcs7: Option<String>,
 }

@@ -98,12 +98,70 @@ fn content_error(e: SmevError) -> IntakeError {
     }
 }
 
-/// A file posted with a request or an answer.
+/// A file posted with a request or an answer: its bytes, or (a large multipart part) the file
+/// they were streamed to.
 #[derive(Debug, Clone)]
 pub struct NewAttachment {
     pub name: String,
     pub mime_type: String,
     pub bytes: Vec<u8>,
+    pub staged: Option<StagedFile>,
+}
+
+/// A posted file streamed to the file area's `partial/`, with its GOST R 34.11-2012-256 key
+/// and size; kept in the file area once its request is accepted.
+#[derive(Debug, Clone)]
+pub struct StagedFile {
+    pub path: std::path::PathBuf,
+    pub key: String,
+    pub size: u64,
+}
+
+impl NewAttachment {
+    /// A file held in memory.
+    pub fn in_memory(name: String, mime_type: String, bytes: Vec<u8>) -> NewAttachment {
+        NewAttachment {
+            name,
+            mime_type,
+            bytes,
+            staged: None,
+        }
+    }
+
+    fn size(&self) -> u64 {
+        self.staged
+            .as_ref()
+            .map_or(self.bytes.len() as u64, |s| s.size)
+    }
+
+    fn key(&self) -> Result<String, IntakeError> {
+        match &self.staged {
+            Some(s) => Ok(s.key.clone()),
+            None => Ok(crate::store::blob_key(&self.bytes)?),
+        }
+    }
+}
+
+/// Puts each file where it is kept: a staged one into the file area (its record then says so),
+/// the others into `blobs` for the record's transaction.
+fn keep_files(
+    ctx: &Context,
+    files: &[NewAttachment],
+    refs: &mut [AttachmentRef],
+) -> Result<Vec<Vec<u8>>, IntakeError> {
+    let mut blobs = Vec::new();
+    for (f, r) in files.iter().zip(refs.iter_mut()) {
+        match &f.staged {
+            Some(s) => {
+                ctx.files
+                    .commit(&s.path, &s.key)
+                    .map_err(|e| IntakeError::Store(format!("file area: {e}")))?;
+                r.in_file_area = true;
+            }
+            None => blobs.push(f.bytes.clone()),
+        }
+    }
+    Ok(blobs)
 }
 
 /// A request to accept.
@@ -139,10 +197,11 @@ fn attachment_refs(attachments: &[NewAttachment]) -> Result<Vec<AttachmentRef>, 
             integrity: None,
             in_file_area: false,
             storage_uuid: None,
+            signature_pkcs7: None,
             name: a.name.clone(),
             mime_type: a.mime_type.clone(),
-            size: a.bytes.len() as u64,
-            hash: crate::store::blob_key(&a.bytes)?,
+            size: a.size(),
+            hash: a.key()?,
             content_id: Some(crate::smev::attachments::content_id_for(
                 &a.name,
                 &mut content_ids,
@@ -150,6 +209,15 @@ fn attachment_refs(attachments: &[NewAttachment]) -> Result<Vec<AttachmentRef>, 
         });
     }
     Ok(out)
+}
+
+/// Whether two requests carry the same files: names, types and bytes (not the storage
+/// directory or the signature, which every acceptance makes anew).
+fn same_files(a: &[AttachmentRef], b: &[AttachmentRef]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| (&x.name, &x.mime_type, &x.hash) == (&y.name, &y.mime_type, &y.hash))
 }
 
 /// A file name an agency system may give an attachment: 1–255 characters, no path separators,
@@ -232,6 +300,11 @@ pub async fn submit(ctx: &Context, req: NewRequest) -> Result<(RequestRecord, bo
     crate::cpu::offload(|| check_business_xml(ctx, &req.kind, &req.business_xml)).await?;
     let mut attachments = attachment_refs(&req.attachments)?;
     super::storage_uploads::route(ctx, &req.system, &mut attachments)?;
+    if kind.config.sign_attachments {
+        let signer = system.client.signer();
+        super::file_signatures::sign(ctx, signer, &req.attachments, &mut attachments).await?;
+    }
+    let blobs = keep_files(ctx, &req.attachments, &mut attachments)?;
     let mode = kind.config.personal_signature;
     let mut personal = PersonalSigning {
         mode: match mode {
@@ -321,7 +394,6 @@ pub async fn submit(ctx: &Context, req: NewRequest) -> Result<(RequestRecord, bo
             _ => None,
         },
     };
-    let blobs: Vec<Vec<u8>> = req.attachments.iter().map(|a| a.bytes.clone()).collect();
     let created = ctx.store.create_request(&rec, content.as_bytes(), &blobs)?;
     ctx.store.durable().await?;
     match created {
@@ -335,7 +407,7 @@ pub async fn submit(ctx: &Context, req: NewRequest) -> Result<(RequestRecord, bo
             // of silently answering with the old one.
             if r.kind != rec.kind
                 || r.business_xml != rec.business_xml
-                || r.attachments != rec.attachments
+                || !same_files(&r.attachments, &rec.attachments)
             {
                 return Err(IntakeError::Conflict(format!(
                     "client_id {:?} was already used for request {} with different content",
@@ -386,8 +458,17 @@ pub async fn respond(
     .await?;
     let mut refs = attachment_refs(&attachments)?;
     super::storage_uploads::route(ctx, &inc.system, &mut refs)?;
-    for a in &attachments {
-        ctx.store.put_blob(&a.bytes)?;
+    let signs = inc
+        .kind
+        .as_ref()
+        .and_then(|k| ctx.kinds.get(k))
+        .is_some_and(|k| k.config.sign_attachments);
+    if let (true, Some(system)) = (signs, ctx.systems.get(&inc.system)) {
+        let signer = system.client.signer();
+        super::file_signatures::sign(ctx, signer, &attachments, &mut refs).await?;
+    }
+    for blob in keep_files(ctx, &attachments, &mut refs)? {
+        ctx.store.put_blob(&blob)?;
     }
     let xml_key = ctx.store.put_blob(content.as_bytes())?;
     set_response(

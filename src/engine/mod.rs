@@ -6,6 +6,7 @@
 
 pub(crate) mod acknowledge;
 mod claims;
+mod file_signatures;
 pub mod intake;
 pub(crate) mod observer;
 mod operator;

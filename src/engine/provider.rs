@@ -270,6 +270,7 @@ fn store_incoming(
             integrity: Some(*integrity),
             in_file_area: false,
             storage_uuid: None,
+            signature_pkcs7: None,
             name: attachments::file_name(&a.id, &mime, i),
             mime_type: mime,
             size: a.content.len() as u64,
@@ -474,7 +475,7 @@ async fn build_response(
                 ResponseContent::Primary {
                     content: xml,
                     personal_signature: None,
-                    attachment_headers: signed_once::attachment_headers(attachments),
+                    attachment_headers: signed_once::attachment_headers(ctx, attachments)?,
                     ref_attachment_headers,
                 },
                 attachments.as_slice(),

@@ -372,6 +372,7 @@ fn answer_request(
                     integrity: Some(integrity),
                     in_file_area: false,
                     storage_uuid: None,
+                    signature_pkcs7: None,
                 });
             }
             if let Some(f) = files

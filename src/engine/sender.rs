@@ -162,7 +162,7 @@ async fn prepare(
         eol: None,
         content,
         personal_signature: rec.personal.signature_xml.clone(),
-        attachment_headers: signed_once::attachment_headers(&rec.attachments),
+        attachment_headers: signed_once::attachment_headers(ctx, &rec.attachments)?,
         ref_attachment_headers,
         test_message: rec.test_message,
     };

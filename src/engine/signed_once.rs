@@ -34,15 +34,21 @@ fn content_id(a: &AttachmentRef) -> String {
     a.content_id.clone().unwrap_or_else(|| a.hash.clone())
 }
 
-/// The signed `AttachmentHeader` of each stored attachment.
-pub(crate) fn attachment_headers(attachments: &[AttachmentRef]) -> Vec<AttachmentHeader> {
+/// The signed `AttachmentHeader` of each stored attachment sent inline (with its PKCS#7
+/// signature, when it has one).
+pub(crate) fn attachment_headers(
+    ctx: &Context,
+    attachments: &[AttachmentRef],
+) -> Result<Vec<AttachmentHeader>, String> {
     attachments
         .iter()
         .filter(|a| a.storage_uuid.is_none())
-        .map(|a| AttachmentHeader {
-            content_id: content_id(a),
-            mime_type: a.mime_type.clone(),
-            signature_pkcs7: None,
+        .map(|a| {
+            Ok(AttachmentHeader {
+                content_id: content_id(a),
+                mime_type: a.mime_type.clone(),
+                signature_pkcs7: super::file_signatures::signature_of(ctx, a)?,
+            })
         })
         .collect()
 }
@@ -63,10 +69,11 @@ pub(crate) async fn sign_once(
     let mut contents = Vec::with_capacity(attachments.len());
     // Files in the file storage travel there, named by RefAttachmentHeader instead.
     for a in attachments.iter().filter(|a| a.storage_uuid.is_none()) {
-        let content = ctx
-            .store
-            .blob(&a.hash)
-            .map_err(|e| format!("attachment {}: {e}", a.name))?;
+        let content = match ctx.files.path(&a.hash).filter(|_| a.in_file_area) {
+            Some(path) => std::fs::read(path),
+            None => ctx.store.blob(&a.hash).map_err(std::io::Error::other),
+        }
+        .map_err(|e| format!("attachment {}: {e}", a.name))?;
         contents.push(AttachmentContent {
             id: content_id(a),
             content,

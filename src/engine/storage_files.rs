@@ -373,6 +373,7 @@ async fn fetch_one(
         integrity: Some(integrity),
         in_file_area: true,
         storage_uuid: None,
+        signature_pkcs7: None,
     })
 }
 

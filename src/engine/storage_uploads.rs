@@ -5,6 +5,8 @@
 //! holds all of it, resumed with `REST` when it holds part — and is named in the signed
 //! `RefAttachmentHeaderList` with its GOST R 34.11-2012 hash, the blob key the gateway already has.
 
+use tokio::io::AsyncSeekExt;
+
 use crate::domain::AttachmentRef;
 use crate::smev::file_storage::{self as ftp, FileStorageError};
 use crate::smev::model::RefAttachmentHeader;
@@ -86,25 +88,31 @@ pub(crate) async fn upload_all(
             _ => Some(0),
         };
         if let Some(offset) = offset {
-            let bytes = ctx.store.blob(&a.hash).map_err(|e| {
+            let local = |e: &dyn std::fmt::Display| {
                 SmevError::FileStorage(FileStorageError::Local(format!(
                     "attachment {}: {e}",
                     a.name
                 )))
-            })?;
-            let start = usize::try_from(offset)
-                .unwrap_or(bytes.len())
-                .min(bytes.len());
-            let sent = ftp::upload(
-                endpoint,
-                user,
-                password,
-                uuid,
-                &a.name,
-                offset,
-                &mut &bytes[start..],
-            )
-            .await;
+            };
+            let sent = if a.in_file_area {
+                // A large file streams from disk.
+                let path = ctx
+                    .files
+                    .path(&a.hash)
+                    .ok_or_else(|| local(&"not in the file area"))?;
+                let mut file = tokio::fs::File::open(&path).await.map_err(|e| local(&e))?;
+                file.seek(std::io::SeekFrom::Start(offset))
+                    .await
+                    .map_err(|e| local(&e))?;
+                ftp::upload(endpoint, user, password, uuid, &a.name, offset, &mut file).await
+            } else {
+                let bytes = ctx.store.blob(&a.hash).map_err(|e| local(&e))?;
+                let start = usize::try_from(offset)
+                    .unwrap_or(bytes.len())
+                    .min(bytes.len());
+                let mut rest = &bytes[start..];
+                ftp::upload(endpoint, user, password, uuid, &a.name, offset, &mut rest).await
+            };
             let result = if sent.is_ok() { "ok" } else { "failed" };
             ctx.metrics
                 .file_storage_uploads
@@ -120,7 +128,8 @@ pub(crate) async fn upload_all(
                 SmevError::FileStorage(FileStorageError::Local(format!("blob key: {e}")))
             })?,
             mime_type: a.mime_type.clone(),
-            signature_pkcs7: None,
+            signature_pkcs7: super::file_signatures::signature_of(ctx, a)
+                .map_err(|e| SmevError::FileStorage(FileStorageError::Local(e)))?,
         });
     }
     Ok(headers)

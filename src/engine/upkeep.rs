@@ -60,6 +60,13 @@ pub async fn run(ctx: Arc<Context>) {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "retention failed"),
             }
+            match collect_files(&ctx) {
+                Ok((0, _)) => {}
+                Ok((files, bytes)) => {
+                    tracing::info!(files, bytes, "retention: removed files no record refers to")
+                }
+                Err(e) => tracing::warn!(error = %e, "collecting unreferenced files failed"),
+            }
         }
         since_retention += interval;
         if !pause(&mut shutdown, &never, interval).await {
@@ -90,6 +97,38 @@ pub fn expire(ctx: &Context) -> Result<usize, StoreError> {
         }
     }
     Ok(overdue.len())
+}
+
+/// Removes files of the file area no request or incoming request refers to any more (purged
+/// by retention, or downloaded for a message that was then refused) and partial downloads left
+/// behind, once a day has passed since they were written; returns files and bytes freed.
+pub fn collect_files(ctx: &Context) -> Result<(usize, u64), StoreError> {
+    let mut referenced = std::collections::HashSet::new();
+    let mut keep = |files: &[crate::domain::AttachmentRef]| {
+        referenced.extend(
+            files
+                .iter()
+                .filter(|a| a.in_file_area)
+                .map(|a| a.hash.clone()),
+        );
+    };
+    // The files we send and the ones we received, of both roles.
+    for r in ctx.store.requests_where(&|_| true)? {
+        keep(&r.attachments);
+        if let Some(a) = &r.answer {
+            keep(&a.attachments);
+        }
+    }
+    for i in ctx.store.incoming_where(&|_| true)? {
+        keep(&i.attachments);
+        if let Some(crate::domain::OutgoingResponse::Data { attachments, .. }) = &i.response {
+            keep(attachments);
+        }
+    }
+    let before = std::time::SystemTime::now() - Duration::from_secs(24 * 3600);
+    ctx.files
+        .collect_garbage(&referenced, before)
+        .map_err(|e| StoreError::Sled(format!("file area: {e}")))
 }
 
 /// Archives and purges closed requests older than the retention age; returns how many.

@@ -4,7 +4,9 @@
 //! a broken transfer resumes) and moves into place only after its hash was checked, with the
 //! file and the directory synced so that an acknowledged message's file survives a crash.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 /// The directory of received files.
 #[derive(Debug)]
@@ -57,5 +59,65 @@ impl FileArea {
         std::fs::rename(partial, &target)?;
         std::fs::File::open(&self.dir)?.sync_all()?;
         Ok(target)
+    }
+
+    /// Removes stored files no record refers to (`referenced`) and partial downloads, both when
+    /// last written before `before` (a file committed just now may not have its record yet);
+    /// returns how many files and bytes were freed.
+    pub fn collect_garbage(
+        &self,
+        referenced: &HashSet<String>,
+        before: SystemTime,
+    ) -> std::io::Result<(usize, u64)> {
+        let mut freed = (0usize, 0u64);
+        let stale = |m: &std::fs::Metadata| m.modified().is_ok_and(|t| t < before);
+        for dir in [self.dir.clone(), self.dir.join("partial")] {
+            for entry in std::fs::read_dir(&dir)?.flatten() {
+                let name = entry.file_name().to_string_lossy().to_string();
+                let Ok(meta) = entry.metadata() else { continue };
+                let unreferenced =
+                    dir != self.dir || (is_key(&name) && !referenced.contains(&name));
+                if meta.is_file() && unreferenced && stale(&meta) {
+                    std::fs::remove_file(entry.path())?;
+                    freed.0 += 1;
+                    freed.1 += meta.len();
+                }
+            }
+        }
+        Ok(freed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn stored(area: &FileArea, key: &str) -> PathBuf {
+        let partial = area.partial(key);
+        std::fs::write(&partial, key.as_bytes()).unwrap();
+        area.commit(&partial, key).unwrap()
+    }
+
+    #[test]
+    fn garbage_is_what_no_record_refers_to_and_is_old_enough() {
+        let dir = tempfile::tempdir().unwrap();
+        let area = FileArea::open(dir.path()).unwrap();
+        let (kept, dropped) = ("a".repeat(64), "b".repeat(64));
+        stored(&area, &kept);
+        stored(&area, &dropped);
+        std::fs::write(area.partial("msg-1-uuid"), b"half a file").unwrap();
+        let referenced: HashSet<String> = [kept.clone()].into();
+        // Nothing is old enough yet: nothing goes.
+        let past = SystemTime::now() - Duration::from_secs(3600);
+        assert_eq!(area.collect_garbage(&referenced, past).unwrap(), (0, 0));
+        let later = SystemTime::now() + Duration::from_secs(1);
+        assert_eq!(
+            area.collect_garbage(&referenced, later).unwrap(),
+            (2, 64 + 11)
+        );
+        assert!(area.path(&kept).is_some());
+        assert!(area.path(&dropped).is_none());
+        assert!(!area.partial("msg-1-uuid").exists());
     }
 }

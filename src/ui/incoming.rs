@@ -239,11 +239,7 @@ pub async fn respond(
             .clone()
             .filter(|m| intake::valid_mime(m))
             .unwrap_or_else(|| "application/octet-stream".into());
-        files.push(NewAttachment {
-            name,
-            mime_type: mime,
-            bytes: part.bytes.to_vec(),
-        });
+        files.push(NewAttachment::in_memory(name, mime, part.bytes.to_vec()));
     }
     // The text parts: the fields of the form made from the response schema.
     let fields = FormData(

@@ -22,6 +22,14 @@ pub trait Signer: Send + Sync {
     /// Hashes and signs `data`; returns the raw GOST signature as OpenSSL produces it (the
     /// bytes that go, base64-encoded, into `SignatureValue`).
     fn sign(&self, data: &[u8]) -> Result<Vec<u8>, DsigError>;
+    /// A detached CMS (PKCS#7) SignedData over `content`, DER — the `SignaturePKCS7` of a file
+    /// (signed attributes contentType, signingTime and messageDigest; the certificate included).
+    /// A signer that cannot make one says so.
+    fn pkcs7_detached(&self, _content: &[u8]) -> Result<Vec<u8>, DsigError> {
+        Err(DsigError::KeyNotUsable(
+            "this signer cannot make PKCS#7 file signatures".into(),
+        ))
+    }
 }
 
 /// A GOST key held in memory by OpenSSL.
@@ -164,6 +172,22 @@ impl Signer for OpenSslSigner {
         let mut s = openssl::sign::Signer::new(md, &self.key).map_err(DsigError::openssl)?;
         s.update(data).map_err(DsigError::openssl)?;
         s.sign_to_vec().map_err(DsigError::openssl)
+    }
+
+    fn pkcs7_detached(&self, content: &[u8]) -> Result<Vec<u8>, DsigError> {
+        use openssl::cms::{CMSOptions, CmsContentInfo};
+        // BINARY: the file's bytes as they are; NOSMIMECAP: no S/MIME capabilities attribute
+        // (SMEV's profile lists contentType, signingTime and messageDigest).
+        let flags = CMSOptions::DETACHED | CMSOptions::BINARY | CMSOptions::NOSMIMECAP;
+        let cms = CmsContentInfo::sign(
+            Some(&self.cert),
+            Some(&self.key),
+            None,
+            Some(content),
+            flags,
+        )
+        .map_err(DsigError::openssl)?;
+        cms.to_der().map_err(DsigError::openssl)
     }
 }
 
