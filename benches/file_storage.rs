@@ -3,8 +3,9 @@
 //! the floor — GOST R 34.11-2012 (Streebog-256) hashing on one core, which every byte of a
 //! transfer passes through — then the download of an answer file (default 1024 MB;
 //! `FS_BENCH_MB=n`) from the request's acceptance to its stored, checked answer, and the upload of a
-//! request attachment (64 MB: the API takes files as base64 JSON) from acceptance to SMEV's
-//! acceptance, each as MB/s and as a share of the floor, with the gateway's idle and peak RSS.
+//! request file of the same size posted as a streamed multipart part, from the first byte posted
+//! to SMEV's acceptance, each as MB/s and as a share of the floor, with the gateway's idle and
+//! peak RSS.
 //! Prints figures; asserts only that the transfers completed.
 
 use std::io::{BufRead, BufReader};
@@ -12,7 +13,6 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use smev_gateway::dsig::DigestAlgorithm;
 
 const TOKEN: &str = "fs-bench-token-0123456789";
@@ -79,7 +79,8 @@ fn streebog_floor(size: u64) -> f64 {
     (size / MB) as f64 / started.elapsed().as_secs_f64()
 }
 
-fn wait_status(agent: &ureq::Agent, url: &str, want: &str) {
+/// Waits until the request at `url` has one of the statuses `want`.
+fn wait_status(agent: &ureq::Agent, url: &str, want: &[&str]) {
     let deadline = Instant::now() + Duration::from_secs(1800);
     while Instant::now() < deadline {
         if let Ok(r) = agent
@@ -88,14 +89,14 @@ fn wait_status(agent: &ureq::Agent, url: &str, want: &str) {
             .call()
         {
             let v: serde_json::Value = r.into_json().unwrap_or_default();
-            if v["status"] == want {
+            if want.iter().any(|w| v["status"] == *w) {
                 return;
             }
             assert!(v["status"] != "failed", "the request failed: {v}");
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    panic!("{url} never became {want}");
+    panic!("{url} never became {want:?}");
 }
 
 fn main() {
@@ -103,7 +104,6 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1024);
-    let upload_mb: u64 = 64;
     let bin = env!("CARGO_BIN_EXE_smev-gateway");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
@@ -177,7 +177,7 @@ poll_max_interval_ms = 100
 poll_status = false
 [api]
 listen = "127.0.0.1:0"
-max_body_bytes = 104857600
+max_upload_bytes = 4294967296
 [file_storage]
 address = "{ftp_addr}"
 password = "smev-ftp"
@@ -238,7 +238,11 @@ sha256 = "{hash}"
     // Download: the answer's file, fetched, hashed and checked before the Ack.
     let started = Instant::now();
     let id = post(serde_json::json!({"kind": "fns-tax-debt", "business_xml": xml("7707083893")}));
-    wait_status(&agent, &format!("{base}/api/v1/requests/{id}"), "answered");
+    wait_status(
+        &agent,
+        &format!("{base}/api/v1/requests/{id}"),
+        &["answered"],
+    );
     let down = size_mb as f64 / started.elapsed().as_secs_f64();
     let peak_down = status_kib(pid, "VmHWM:");
     println!(
@@ -249,23 +253,50 @@ sha256 = "{hash}"
         peak_down.saturating_sub(idle) / 1024
     );
 
-    // Upload: a request attachment, sent to the storage before SendRequest.
-    let bytes: Vec<u8> = (0..(upload_mb * MB) as u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
-    let body = serde_json::json!({"kind": "fns-tax-debt", "business_xml": xml("7701000122"),
-        "attachments": [{"name": "scan.pdf", "mime_type": "application/pdf",
-        "content_base64": base64::engine::general_purpose::STANDARD.encode(&bytes)}]});
-    drop(bytes);
+    // Upload: a request file posted as a streamed multipart part, then sent to the storage
+    // before SendRequest.
+    let file = dir.path().join("upload.bin");
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+        let mut piece: Vec<u8> = (0..MB as u32).map(|i| (i % 251) as u8).collect();
+        for n in 0..size_mb as u32 {
+            piece[..4].copy_from_slice(&n.to_le_bytes());
+            f.write_all(&piece).unwrap();
+        }
+        f.flush().unwrap();
+    }
+    let boundary = "----fs-bench";
+    let request = serde_json::json!({"kind": "fns-tax-debt", "business_xml": xml("7701000122")});
+    let head = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"request\"\r\nContent-Type: application/json\r\n\r\n{request}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"upload.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n");
+    let tail = format!("\r\n--{boundary}--\r\n");
+    use std::io::Read as _;
+    let body = std::io::Cursor::new(head.into_bytes())
+        .chain(std::fs::File::open(&file).unwrap())
+        .chain(std::io::Cursor::new(tail.into_bytes()));
     let started = Instant::now();
-    let id = post(body);
+    let r = agent
+        .post(&format!("{base}/api/v1/requests"))
+        .set("Authorization", &format!("Bearer {TOKEN}"))
+        .set(
+            "Content-Type",
+            &format!("multipart/form-data; boundary={boundary}"),
+        )
+        .send(body)
+        .expect("multipart post");
     let accepted = started.elapsed();
-    wait_status(&agent, &format!("{base}/api/v1/requests/{id}"), "sent");
-    let sending = started.elapsed() - accepted;
-    let up = upload_mb as f64 / sending.as_secs_f64();
+    let v: serde_json::Value = r.into_json().expect("json");
+    let id = v["id"].as_str().expect("id").to_string();
+    // SMEV accepted it (the mock's provider may already have answered).
+    wait_status(
+        &agent,
+        &format!("{base}/api/v1/requests/{id}"),
+        &["sent", "answered"],
+    );
+    let up = size_mb as f64 / started.elapsed().as_secs_f64();
     let peak = status_kib(pid, "VmHWM:");
     println!(
-        "  upload {upload_mb} MB (base64 JSON accepted in {:.2} s): {up:.0} MB/s from acceptance to SMEV's acceptance = {:.0} % of the floor; gateway peak RSS {} MiB",
+        "  upload {size_mb} MB (streamed multipart, accepted in {:.1} s): {up:.0} MB/s from the first byte posted to SMEV's acceptance = {:.0} % of the floor; gateway peak RSS {} MiB",
         accepted.as_secs_f64(),
         100.0 * up / floor,
         peak / 1024

@@ -148,9 +148,11 @@ fn tax(request_id: &str) -> Value {
 
 #[test]
 fn answer_with_attachment_is_stored_verified_and_acknowledged() {
+    // The final answer comes 0.5 s after the status: concurrent pollers could otherwise take
+    // both at once and store the answer first (SMEV does not order a provider's messages).
     let env = Env::start_with_mock(
         &format!(
-            "{MOCK_BASE}\n[[kinds]]\nname = \"fns-tax-debt\"\nnamespace = \"urn://smev-gateway/example/fns-tax-debt/1.0\"\nrequest = \"TaxDebtRequest\"\nresponse = \"TaxDebtResponse\"\nschema = \"builtin:schemas/kinds/fns-tax-debt-1.0.xsd\"\nprovider = \"FNS01\"\n[[kinds.rules]]\ntemplate_file = \"builtin:templates/fns-tax-debt-response.xml\"\nattachments = [{{ file = \"builtin:samples/sample.pdf\", mime_type = \"application/pdf\", content_id = \"spravka.pdf\" }}]\n[[kinds.rules.statuses]]\ncode = 1\ndescription = \"Запрос принят к обработке\"\nafter_ms = 0\n"
+            "{MOCK_BASE}\n[[kinds]]\nname = \"fns-tax-debt\"\nnamespace = \"urn://smev-gateway/example/fns-tax-debt/1.0\"\nrequest = \"TaxDebtRequest\"\nresponse = \"TaxDebtResponse\"\nschema = \"builtin:schemas/kinds/fns-tax-debt-1.0.xsd\"\nprovider = \"FNS01\"\n[[kinds.rules]]\ntemplate_file = \"builtin:templates/fns-tax-debt-response.xml\"\ndelay_ms = 500\nattachments = [{{ file = \"builtin:samples/sample.pdf\", mime_type = \"application/pdf\", content_id = \"spravka.pdf\" }}]\n[[kinds.rules.statuses]]\ncode = 1\ndescription = \"Запрос принят к обработке\"\nafter_ms = 0\n"
         ),
         "",
     );

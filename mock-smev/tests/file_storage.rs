@@ -73,6 +73,24 @@ async fn an_upload_is_checked_against_its_header() {
             .unwrap(),
         Some(bytes.len() as u64)
     );
+    // A file signature is checked over the uploaded bytes.
+    use smev_protocol::dsig::Signer as _;
+    let certs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../certs-example");
+    let signer = smev_protocol::dsig::OpenSslSigner::from_pem_files(
+        &certs.join("ov.key.pem"),
+        &certs.join("ov.cert.pem"),
+        None,
+    )
+    .unwrap();
+    header.signature_pkcs7 = Some(signer.pkcs7_detached(&bytes).unwrap());
+    assert_eq!(
+        storage.check_upload("GATEWAY1", &header),
+        Ok(bytes.len() as u64)
+    );
+    header.signature_pkcs7 = Some(signer.pkcs7_detached(b"another file").unwrap());
+    let e = storage.check_upload("GATEWAY1", &header).unwrap_err();
+    assert!(e.contains("ЭП файла"), "{e}");
+    header.signature_pkcs7 = None;
     // Another participant's area does not have it; a wrong hash is named.
     assert!(storage.check_upload("OTHER", &header).is_err());
     header.hash[0] ^= 1;

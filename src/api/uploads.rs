@@ -28,10 +28,10 @@ fn local(e: impl std::fmt::Display) -> ApiError {
     ApiError::new("storage_error", format!("cannot keep the posted file: {e}"))
 }
 
-/// A file being streamed to disk.
+/// A file being streamed to disk (buffered: multipart chunks are small).
 struct Spill {
     path: std::path::PathBuf,
-    file: tokio::fs::File,
+    file: tokio::io::BufWriter<tokio::fs::File>,
     hasher: openssl::hash::Hasher,
 }
 
@@ -70,7 +70,10 @@ pub(super) async fn receive(
                     let path = ctx
                         .files
                         .partial(&format!("upload-{}", uuid::Uuid::new_v4()));
-                    let file = tokio::fs::File::create(&path).await.map_err(local)?;
+                    let file = tokio::io::BufWriter::with_capacity(
+                        1 << 20,
+                        tokio::fs::File::create(&path).await.map_err(local)?,
+                    );
                     let hasher = DigestAlgorithm::Streebog256.hasher().map_err(local)?;
                     let mut s = Spill { path, file, hasher };
                     s.write(&memory).await?;
@@ -83,7 +86,8 @@ pub(super) async fn receive(
     let Some(mut s) = spill else {
         return Ok(NewAttachment::in_memory(name, mime_type, memory));
     };
-    s.file.sync_all().await.map_err(local)?;
+    s.file.flush().await.map_err(local)?;
+    s.file.get_ref().sync_all().await.map_err(local)?;
     let key = hex::encode(s.hasher.finish().map_err(local)?);
     Ok(NewAttachment {
         name,

@@ -296,6 +296,17 @@ impl FileStorage {
                 header.file_name.as_deref().unwrap_or("")
             ));
         }
+        // Its own signature, for files small enough to check in memory.
+        if let (Some(sig), true) = (&header.signature_pkcs7, size <= 64 * 1024 * 1024) {
+            let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
+            smev_protocol::dsig::pkcs7::verify_detached(sig, &bytes).map_err(|e| {
+                format!(
+                    "ЭП файла вложения {}/{} не прошла проверку: {e}",
+                    header.uuid,
+                    header.file_name.as_deref().unwrap_or("")
+                )
+            })?;
+        }
         Ok(size)
     }
 

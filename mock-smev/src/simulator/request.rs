@@ -33,6 +33,21 @@ impl Simulator {
                 ),
             ));
         }
+        // A file's own signature (SignaturePKCS7) must verify over its bytes.
+        for h in headers {
+            let (Some(sig), Some(a)) = (
+                &h.signature_pkcs7,
+                attachments.iter().find(|a| a.id == h.content_id),
+            ) else {
+                continue;
+            };
+            if let Err(e) = smev_protocol::dsig::pkcs7::verify_detached(sig, &a.content) {
+                return Err(checks::signature_fault(
+                    "SignatureIsInvalid",
+                    format!("ЭП файла вложения {} не прошла проверку: {e}", h.content_id),
+                ));
+            }
+        }
         let total: u64 = attachments.iter().map(|a| a.content.len() as u64).sum();
         if total > self.config.smev.max_attachment_bytes {
             let mut f = checks::fault(
