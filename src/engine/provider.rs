@@ -6,13 +6,16 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tracing::Instrument;
 
 use crate::domain::*;
 use crate::smev::attachments;
 use crate::smev::build::{self, Outgoing};
-use crate::smev::model::{Rejection, RequestMessage, ResponseContent, SenderProvidedResponseData};
+use crate::smev::model::{
+    MessageMetadata, Received, Rejection, RequestMessage, ResponseContent,
+    SenderProvidedResponseData,
+};
 use crate::smev::{parse, MessageId, SmevError};
 use crate::store::{new_id, DueKind, StoreError};
 use crate::xml::Document;
@@ -339,21 +342,14 @@ pub async fn reprocess(ctx: &Context, system: &str, envelope: &[u8]) -> Result<(
         .is_some_and(|k| k.config.require_attachment_signature);
     let integrity = attachments::check(&msg.data.attachment_headers, &msg.attachments, require)
         .map_err(|e| format!("attachment check failed: {e}"))?;
-    let files = match super::storage_files::fetch(
+    let files = super::storage_files::fetch_now(
         ctx,
         system,
         msg.ack_id(),
         &msg.data.ref_attachment_headers,
         &msg.fs_attachments,
     )
-    .await
-    {
-        super::storage_files::Fetched::Files(f) => f,
-        super::storage_files::Fetched::Retry(reason)
-        | super::storage_files::Fetched::Refused(reason) => {
-            return Err(format!("file storage: {reason}"))
-        }
-    };
+    .await?;
     store_incoming(ctx, system, &msg, envelope, signatures, &integrity, files)
         .map(|_| ())
         .map_err(|e| e.to_string())
@@ -416,14 +412,7 @@ async fn respond_one(ctx: &Context, id: &str) {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(incoming_id = id, error = %e, "upload to the file storage failed");
-            let event = match outbound::classify(ctx, "SendResponse", rec.attempts, Err(e), now) {
-                Outcome::RetryAt { at, error } => IncomingEvent::RetryAt { at, error },
-                Outcome::Refused { error }
-                | Outcome::AlreadySent { error }
-                | Outcome::NewMessageId { error } => IncomingEvent::Refused { error },
-                Outcome::Accepted(_) => return,
-            };
-            record(ctx, id, event);
+            record(ctx, id, send_outcome(ctx, &rec, Err(e), now));
             return;
         }
     };
@@ -439,14 +428,23 @@ async fn respond_one(ctx: &Context, id: &str) {
         return;
     }
     let result = system.client.post_send_response(&outgoing).await;
-    let event = match outbound::classify(ctx, "SendResponse", rec.attempts, result, now) {
+    record(ctx, id, send_outcome(ctx, &rec, result, now));
+}
+
+/// What the outcome of a SendResponse attempt (or of the upload before it) does to the record.
+fn send_outcome(
+    ctx: &Context,
+    rec: &IncomingRecord,
+    result: Result<Received<MessageMetadata>, SmevError>,
+    now: DateTime<Utc>,
+) -> IncomingEvent {
+    match outbound::classify(ctx, "SendResponse", rec.attempts, result, now) {
         Outcome::Accepted(_) => IncomingEvent::Accepted,
         Outcome::RetryAt { at, error } => IncomingEvent::RetryAt { at, error },
         Outcome::AlreadySent { error } => IncomingEvent::AlreadySent { error },
         Outcome::NewMessageId { error } => IncomingEvent::NewMessageId { due: now, error },
         Outcome::Refused { error } => IncomingEvent::Refused { error },
-    };
-    record(ctx, id, event);
+    }
 }
 
 async fn build_response(

@@ -473,20 +473,14 @@ pub(crate) async fn reprocess(ctx: &Context, system: &str, envelope: &[u8]) -> R
     if !problems.is_empty() {
         return Err(format!("signature check failed: {}", problems.join(" | ")));
     }
-    let files = match storage_files::fetch(
+    let files = storage_files::fetch_now(
         ctx,
         system,
         msg.ack_id(),
         ref_headers(&msg),
         &msg.fs_attachments,
     )
-    .await
-    {
-        storage_files::Fetched::Files(f) => f,
-        storage_files::Fetched::Retry(reason) | storage_files::Fetched::Refused(reason) => {
-            return Err(format!("file storage: {reason}"))
-        }
-    };
+    .await?;
     match apply_response(ctx, system, &msg, envelope, signatures, files)
         .map_err(|e| e.to_string())?
     {

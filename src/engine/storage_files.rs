@@ -132,6 +132,20 @@ pub(crate) async fn received_files(
     }
 }
 
+/// [`fetch`] for a person's «reprocess» of a dead letter: the files, or why not now.
+pub(crate) async fn fetch_now(
+    ctx: &Context,
+    system: &str,
+    message_id: &str,
+    headers: &[RefAttachmentHeader],
+    access: &[FsAttachment],
+) -> Result<Vec<AttachmentRef>, String> {
+    match fetch(ctx, system, message_id, headers, access).await {
+        Fetched::Files(f) => Ok(f),
+        Fetched::Retry(reason) | Fetched::Refused(reason) => Err(format!("file storage: {reason}")),
+    }
+}
+
 /// Downloads and checks the files `access` names against the signed `headers`.
 pub(crate) async fn fetch(
     ctx: &Context,

@@ -97,13 +97,18 @@ pub fn is_plain_file_name(name: &str) -> bool {
 
 /// The path of a received file in the storage, once its names are checked.
 pub fn download_path(a: &FsAttachment) -> Result<String, FileStorageError> {
-    if !is_uuid(&a.uuid) {
-        return Err(FileStorageError::UnsafeName(a.uuid.clone()));
+    storage_path(&a.uuid, &a.file_name)
+}
+
+/// `/<uuid>/<file_name>`, once both are checked.
+fn storage_path(uuid: &str, file_name: &str) -> Result<String, FileStorageError> {
+    if !is_uuid(uuid) {
+        return Err(FileStorageError::UnsafeName(uuid.to_string()));
     }
-    if !is_plain_file_name(&a.file_name) {
-        return Err(FileStorageError::UnsafeName(a.file_name.clone()));
+    if !is_plain_file_name(file_name) {
+        return Err(FileStorageError::UnsafeName(file_name.to_string()));
     }
-    Ok(format!("/{}/{}", a.uuid, a.file_name))
+    Ok(format!("/{uuid}/{file_name}"))
 }
 
 async fn step<T>(
@@ -235,7 +240,7 @@ pub async fn uploaded_size(
     uuid: &str,
     file_name: &str,
 ) -> Result<Option<u64>, FileStorageError> {
-    let path = upload_path(uuid, file_name)?;
+    let path = storage_path(uuid, file_name)?;
     let t = endpoint.step_timeout;
     let mut ftp = session(endpoint, user, password).await?;
     let size = match step(t, "SIZE", ftp.size(&path)).await? {
@@ -245,16 +250,6 @@ pub async fn uploaded_size(
     };
     quit(ftp, t).await;
     Ok(size)
-}
-
-fn upload_path(uuid: &str, file_name: &str) -> Result<String, FileStorageError> {
-    if !is_uuid(uuid) {
-        return Err(FileStorageError::UnsafeName(uuid.to_string()));
-    }
-    if !is_plain_file_name(file_name) {
-        return Err(FileStorageError::UnsafeName(file_name.to_string()));
-    }
-    Ok(format!("/{uuid}/{file_name}"))
 }
 
 /// Uploads `source` as `/<uuid>/<file_name>` of the system's area (the directory is made when
@@ -269,7 +264,7 @@ pub async fn upload(
     offset: u64,
     source: &mut (impl AsyncRead + Unpin),
 ) -> Result<u64, FileStorageError> {
-    let path = upload_path(uuid, file_name)?;
+    let path = storage_path(uuid, file_name)?;
     let t = endpoint.step_timeout;
     let mut ftp = session(endpoint, user, password).await?;
     match step(t, "MKD", ftp.mkdir(format!("/{uuid}"))).await? {
