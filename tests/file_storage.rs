@@ -1,6 +1,7 @@
 //! Files through SMEV's file storage, the gateway and mock-smev as real processes with the
 //! mock's real FTP server: a 200 MB answer file downloaded before the Ack, resumed after a
-//! transfer broken in the middle, checked against its signed hash and served byte-identical
+//! transfer broken in the middle, checked against its signed hash and its provider's PKCS#7
+//! signature and served byte-identical
 //! (whole and by range); a tampered file refused before the Ack; a download that keeps failing
 //! handed to a person (a dead letter SMEV is not told of) and fetched when reprocessed.
 
@@ -24,7 +25,7 @@ fn mock_config(dir: &Path, big: bool) -> String {
 [[kinds.rules]]
 when = {{ INN = "7707083893" }}
 template_file = "builtin:templates/fns-tax-debt-response.xml"
-storage_files = [ {{ name = "Выписка ЕГРН.pdf", mime_type = "application/pdf", generated_bytes = {BIG} }} ]
+storage_files = [ {{ name = "Выписка ЕГРН.pdf", mime_type = "application/pdf", generated_bytes = {BIG}, signed = true }} ]
 "#
         )
     } else {
@@ -241,7 +242,8 @@ fn a_large_answer_file_resumes_after_a_broken_transfer_and_is_served_byte_identi
         .find(|f| f["name"] == "Выписка ЕГРН.pdf")
         .unwrap_or_else(|| panic!("no file-storage file in {v}"));
     assert_eq!(f["size"].as_u64(), Some(BIG), "{f}");
-    assert_eq!(f["integrity"], "hashed", "{f}");
+    // The provider's PKCS#7 signature was checked over the whole 200 MB file.
+    assert_eq!(f["integrity"], "verified", "{f}");
     // The broken transfer resumed: far less than twice the file was served.
     let served = call("GET", &env.admin("/file-storage/stats"), None, None).1["served_bytes"]
         .as_u64()

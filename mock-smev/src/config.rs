@@ -73,6 +73,9 @@ pub struct StorageFileConfig {
     pub file: Option<String>,
     #[serde(default)]
     pub generated_bytes: Option<u64>,
+    /// The provider signs the file: a detached PKCS#7 (its ЭП-ОВ) in `SignaturePKCS7`.
+    #[serde(default)]
+    pub signed: bool,
 }
 
 /// How attachments of delivered messages travel.

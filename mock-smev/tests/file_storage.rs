@@ -35,7 +35,19 @@ fn generated(name: &str, size: u64) -> StorageFileConfig {
         mime_type: "application/pdf".into(),
         file: None,
         generated_bytes: Some(size),
+        signed: false,
     }
+}
+
+/// The simulated provider's key of `certs-example/`.
+fn provider_signer() -> smev_protocol::dsig::OpenSslSigner {
+    let certs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../certs-example");
+    smev_protocol::dsig::OpenSslSigner::from_pem_files(
+        &certs.join("provider.key.pem"),
+        &certs.join("provider.cert.pem"),
+        None,
+    )
+    .unwrap()
 }
 
 #[tokio::test]
@@ -103,8 +115,12 @@ async fn an_offered_file_downloads_resumes_after_a_break_and_closes_at_the_ack()
     let (storage, endpoint, _stop) = started().await;
     let file = storage
         .prepare(
-            &generated("Выписка.pdf", 2_500_000),
+            &StorageFileConfig {
+                signed: true,
+                ..generated("Выписка.pdf", 2_500_000)
+            },
             std::path::Path::new("."),
+            &provider_signer(),
         )
         .unwrap();
     let (headers, access) = storage
@@ -134,6 +150,15 @@ async fn an_offered_file_downloads_resumes_after_a_break_and_closes_at_the_ack()
         DigestAlgorithm::Streebog256.hash(&got).unwrap(),
         headers[0].hash
     );
+    // The provider's PKCS#7 signature in the header signs exactly the downloaded bytes.
+    let signature = headers[0]
+        .signature_pkcs7
+        .as_deref()
+        .expect("a signed file");
+    smev_protocol::dsig::pkcs7::verify_detached(signature, &got).unwrap();
+    let mut changed = got.clone();
+    changed[0] ^= 1;
+    assert!(smev_protocol::dsig::pkcs7::verify_detached(signature, &changed).is_err());
     // A limit below the size is refused, not truncated.
     let e = ftp::download(&endpoint, &access[0], 0, 1000, &mut Vec::new())
         .await
@@ -150,7 +175,11 @@ async fn an_offered_file_downloads_resumes_after_a_break_and_closes_at_the_ack()
 async fn a_tampered_download_differs_from_the_signed_hash() {
     let (storage, endpoint, _stop) = started().await;
     let file = storage
-        .prepare(&generated("a.bin", 10_000), std::path::Path::new("."))
+        .prepare(
+            &generated("a.bin", 10_000),
+            std::path::Path::new("."),
+            &provider_signer(),
+        )
         .unwrap();
     let (headers, access) = storage.publish("msg-2", &[file]).unwrap();
     storage.faults().set(&FtpFaultSpec {

@@ -20,10 +20,8 @@ pub(crate) async fn sign(
 ) -> Result<(), IntakeError> {
     for (file, r) in files.iter().zip(refs.iter_mut()) {
         let signature = crate::cpu::offload(|| match &file.staged {
-            // A large file is read for the signature (OpenSSL's CMS signs bytes in memory).
-            Some(s) => std::fs::read(&s.path)
-                .map_err(|e| crate::dsig::DsigError::Io(e.to_string()))
-                .and_then(|bytes| signer.pkcs7_detached(&bytes)),
+            // A large file is streamed from the file area through OpenSSL's digest.
+            Some(s) => signer.pkcs7_detached_file(&s.path),
             None => signer.pkcs7_detached(&file.bytes),
         })
         .await

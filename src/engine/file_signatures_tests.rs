@@ -2,8 +2,6 @@
 //! with Debian's GOST engine verifies the detached CMS the gateway made over the file, refuses it
 //! over a changed file, and the inline attachment header carries exactly that signature.
 
-use std::process::Command;
-
 use crate::config::Config;
 use crate::domain::Actor;
 
@@ -21,30 +19,15 @@ fn context(dir: &std::path::Path) -> std::sync::Arc<Context> {
     Context::build(cfg).unwrap()
 }
 
+#[path = "../../tests/common/openssl_cli.rs"]
+#[allow(dead_code)]
+mod openssl_cli;
+
 /// `openssl cms -verify` of `signature` (DER) over `content`: whether it verifies.
 fn openssl_verifies(dir: &std::path::Path, signature: &[u8], content: &[u8]) -> bool {
-    let (sig, file) = (dir.join("file.p7s"), dir.join("file.bin"));
-    std::fs::write(&sig, signature).unwrap();
+    let file = dir.join("file.bin");
     std::fs::write(&file, content).unwrap();
-    let out = Command::new("openssl")
-        .args([
-            "cms",
-            "-verify",
-            "-engine",
-            "gost",
-            "-binary",
-            "-noverify",
-            "-inform",
-            "DER",
-        ])
-        .arg("-in")
-        .arg(&sig)
-        .arg("-content")
-        .arg(&file)
-        .args(["-out", "/dev/null"])
-        .output()
-        .expect("the openssl CLI");
-    out.status.success()
+    openssl_cli::cms_verifies(signature, &file)
 }
 
 #[tokio::test]

@@ -24,10 +24,6 @@ use crate::smev::model::{FsAttachment, RefAttachmentHeader};
 use super::acknowledge::unprocessable;
 use super::Context;
 
-/// Largest file-storage file whose PKCS#7 signature is checked (the check needs the bytes in
-/// memory); larger ones are vouched for by their signed hash only.
-const MAX_PKCS7_CHECKED_BYTES: u64 = 64 * 1024 * 1024;
-
 /// Where a system's file storage is and its upload account.
 #[derive(Debug, Clone)]
 pub struct FileStorageAccess {
@@ -366,7 +362,7 @@ async fn fetch_one(
         .map(|m| m.len())
         .map_err(|e| retry("cannot read the download", &e))?;
     let integrity = match &header.signature_pkcs7 {
-        Some(sig) => check_pkcs7(sig, &partial, size, &access.file_name).await?,
+        Some(sig) => check_pkcs7(sig, &partial, &access.file_name).await?,
         None => Integrity::Hashed,
     };
     let files = ctx.files.clone();
@@ -391,25 +387,16 @@ async fn fetch_one(
     })
 }
 
-/// Verifies a file's detached PKCS#7 signature (files up to [`MAX_PKCS7_CHECKED_BYTES`]).
+/// Verifies a file's detached PKCS#7 signature, streaming the downloaded file through OpenSSL
+/// off the runtime (one more pass over the file; memory stays flat).
 async fn check_pkcs7(
     signature: &[u8],
     path: &std::path::Path,
-    size: u64,
     name: &str,
 ) -> Result<Integrity, Fetched> {
-    if size > MAX_PKCS7_CHECKED_BYTES {
-        tracing::warn!(
-            file = name,
-            size,
-            "file too large for the PKCS#7 check; vouched for by its signed hash only"
-        );
-        return Ok(Integrity::Hashed);
-    }
     let (sig, path) = (signature.to_vec(), path.to_path_buf());
     let checked = tokio::task::spawn_blocking(move || -> Result<(), String> {
-        let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
-        crate::dsig::pkcs7::verify_detached(&sig, &bytes).map_err(|e| e.to_string())
+        crate::dsig::pkcs7::verify_detached_file(&sig, &path).map_err(|e| e.to_string())
     })
     .await
     .map_err(|e| Fetched::Retry(e.to_string()))?;

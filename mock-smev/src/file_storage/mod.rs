@@ -18,7 +18,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use smev_protocol::dsig::DigestAlgorithm;
+use smev_protocol::dsig::{DigestAlgorithm, Signer};
 use smev_protocol::smev::file_storage::{is_plain_file_name, is_uuid};
 use smev_protocol::smev::model::{FsAttachment, RefAttachmentHeader};
 use smev_protocol::smev::MessageId;
@@ -40,6 +40,8 @@ pub struct StoredFile {
     pub mime_type: String,
     pub hash: Vec<u8>,
     pub size: u64,
+    /// The provider's detached PKCS#7 signature of the file, when the scenario asks for one.
+    pub signature_pkcs7: Option<Vec<u8>>,
 }
 
 /// The file storage.
@@ -90,8 +92,14 @@ impl FileStorage {
         &self.faults
     }
 
-    /// Prepares a scenario's answer file under `files/`, hashing it once.
-    pub fn prepare(&self, cfg: &StorageFileConfig, base: &Path) -> anyhow::Result<StoredFile> {
+    /// Prepares a scenario's answer file under `files/`, hashing it once (and signing it with
+    /// `signer`, the simulated provider's ЭП-ОВ, when the scenario says `signed`).
+    pub fn prepare(
+        &self,
+        cfg: &StorageFileConfig,
+        base: &Path,
+        signer: &dyn Signer,
+    ) -> anyhow::Result<StoredFile> {
         if !is_plain_file_name(&cfg.name) {
             anyhow::bail!("storage file name {:?} is not a plain file name", cfg.name);
         }
@@ -129,12 +137,18 @@ impl FileStorage {
             );
         }
         out.flush()?;
+        let signature_pkcs7 = if cfg.signed {
+            Some(signer.pkcs7_detached_file(&path)?)
+        } else {
+            None
+        };
         Ok(StoredFile {
             path,
             file_name: cfg.name.clone(),
             mime_type: cfg.mime_type.clone(),
             hash: hasher.finish()?.to_vec(),
             size,
+            signature_pkcs7,
         })
     }
 
@@ -152,7 +166,7 @@ impl FileStorage {
                 file_name: Some(f.file_name.clone()),
                 hash: f.hash.clone(),
                 mime_type: f.mime_type.clone(),
-                signature_pkcs7: None,
+                signature_pkcs7: f.signature_pkcs7.clone(),
             })
             .collect();
         let items: Vec<(&str, &Path, &str)> = headers
@@ -296,10 +310,9 @@ impl FileStorage {
                 header.file_name.as_deref().unwrap_or("")
             ));
         }
-        // Its own signature, for files small enough to check in memory.
-        if let (Some(sig), true) = (&header.signature_pkcs7, size <= 64 * 1024 * 1024) {
-            let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
-            smev_protocol::dsig::pkcs7::verify_detached(sig, &bytes).map_err(|e| {
+        // Its own signature, the file streamed through OpenSSL.
+        if let Some(sig) = &header.signature_pkcs7 {
+            smev_protocol::dsig::pkcs7::verify_detached_file(sig, &path).map_err(|e| {
                 format!(
                     "ЭП файла вложения {}/{} не прошла проверку: {e}",
                     header.uuid,

@@ -103,7 +103,7 @@ impl Simulator {
             for f in &req.storage_files {
                 storage_files.push(
                     storage
-                        .prepare(f, &self.config.base_dir)
+                        .prepare(f, &self.config.base_dir, self.ids.simulator.as_ref())
                         .map_err(|e| AdminError::BadRequest(e.to_string()))?,
                 );
             }

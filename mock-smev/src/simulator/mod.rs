@@ -178,7 +178,7 @@ impl Simulator {
             }
             kinds.push(Kind::compile(k, &config.base_dir)?);
         }
-        let file_storage = storage::open(&config, &mut kinds)?;
+        let file_storage = storage::open(&config, &mut kinds, ids.simulator.as_ref())?;
         let mut consumers = Vec::new();
         for c in &config.consumers {
             consumers.push(Consumer::compile(c, &config, &kinds)?);

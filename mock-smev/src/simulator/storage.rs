@@ -4,12 +4,14 @@
 //! when the receiver acknowledges the message.
 
 use super::*;
+use smev_protocol::dsig::Signer;
 
 /// The file storage of `config` (None without `[file_storage] listen`), with every rule's
 /// `storage_files` prepared in it.
 pub(super) fn open(
     config: &MockConfig,
     kinds: &mut [Kind],
+    signer: &dyn Signer,
 ) -> anyhow::Result<Option<Arc<FileStorage>>> {
     let wanted = kinds
         .iter()
@@ -27,7 +29,7 @@ pub(super) fn open(
         for r in &mut k.rules {
             for f in &r.config.storage_files {
                 let prepared = storage
-                    .prepare(f, &config.base_dir)
+                    .prepare(f, &config.base_dir, signer)
                     .map_err(|e| anyhow::anyhow!("kind {}: {e}", k.config.name))?;
                 r.storage_files.push(prepared);
             }

@@ -10,6 +10,7 @@ pub mod algorithm;
 pub mod certificate;
 pub mod cms_parts;
 pub mod engine;
+mod file_bio;
 pub mod pkcs7;
 pub mod reference;
 mod reference_check;

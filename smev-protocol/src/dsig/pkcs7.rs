@@ -3,7 +3,13 @@
 //! cryptography over the file bytes is checked here: the signer is an agency's ЭП-ОВ or an
 //! official's ЭП-СП, whose chains SMEV itself checks.
 
+use std::path::Path;
+
+use foreign_types::{ForeignType, ForeignTypeRef};
 use openssl::cms::{CMSOptions, CmsContentInfo};
+use openssl::error::ErrorStack;
+
+use super::file_bio::FileBio;
 
 use super::engine::ensure_gost_engine;
 use super::DsigError;
@@ -15,18 +21,81 @@ pub const MAX_PKCS7_BYTES: usize = 64 * 1024;
 /// Checks that `signature_der`, a detached CMS SignedData, signs exactly `content`.
 pub fn verify_detached(signature_der: &[u8], content: &[u8]) -> Result<(), DsigError> {
     ensure_gost_engine()?;
-    if signature_der.len() > MAX_PKCS7_BYTES {
-        return Err(DsigError::MalformedSignature(format!(
-            "PKCS#7 signature of {} bytes exceeds {MAX_PKCS7_BYTES}",
-            signature_der.len()
-        )));
-    }
-    let mut cms = CmsContentInfo::from_der(signature_der)
-        .map_err(|e| DsigError::MalformedSignature(format!("not a DER CMS structure: {e}")))?;
+    let mut cms = parse(signature_der)?;
     // BINARY: the file is compared byte for byte (no MIME canonicalization of line ends).
     let flags = CMSOptions::BINARY | CMSOptions::NO_SIGNER_CERT_VERIFY;
     cms.verify(None, None, Some(content), None, flags)
         .map_err(|e| {
             DsigError::OpenSsl(format!("the PKCS#7 signature does not match the file: {e}"))
         })
+}
+
+/// Checks that `signature_der` signs exactly the bytes of the file at `path`, reading the file
+/// through OpenSSL's digest in small pieces (memory stays flat for a file of any size; the work
+/// is one pass over it).
+pub fn verify_detached_file(signature_der: &[u8], path: &Path) -> Result<(), DsigError> {
+    ensure_gost_engine()?;
+    let cms = parse(signature_der)?;
+    let content = FileBio::open(path)?;
+    let flags = (CMSOptions::BINARY | CMSOptions::NO_SIGNER_CERT_VERIFY).bits();
+    // SAFETY: `cms` and `content` are valid for the call and stay owned by their wrappers;
+    // CMS_verify takes no certificates or store (NULL), writes no output (NULL) and frees only
+    // the BIOs it pushes onto `content`.
+    let rc = unsafe {
+        openssl_sys::CMS_verify(
+            cms.as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            content.as_ptr(),
+            std::ptr::null_mut(),
+            flags,
+        )
+    };
+    if rc == 1 {
+        Ok(())
+    } else {
+        Err(DsigError::OpenSsl(format!(
+            "the PKCS#7 signature does not match the file: {}",
+            ErrorStack::get()
+        )))
+    }
+}
+
+/// A detached CMS SignedData over the file at `path` made with `key` and `cert`, DER, the file
+/// streamed through OpenSSL's digest; `flags` as for [`CmsContentInfo::sign`].
+pub(crate) fn sign_detached_file(
+    cert: &openssl::x509::X509Ref,
+    key: &openssl::pkey::PKeyRef<openssl::pkey::Private>,
+    path: &Path,
+    flags: CMSOptions,
+) -> Result<Vec<u8>, DsigError> {
+    let content = FileBio::open(path)?;
+    // SAFETY: the certificate, key and BIO are valid for the call and stay owned by their
+    // wrappers (CMS_sign takes references of the certificate and key); the result is checked
+    // for NULL and then owned by CmsContentInfo, which frees it.
+    let cms = unsafe {
+        let raw = openssl_sys::CMS_sign(
+            cert.as_ptr(),
+            key.as_ptr(),
+            std::ptr::null_mut(),
+            content.as_ptr(),
+            flags.bits(),
+        );
+        if raw.is_null() {
+            return Err(DsigError::OpenSsl(ErrorStack::get().to_string()));
+        }
+        CmsContentInfo::from_ptr(raw)
+    };
+    cms.to_der().map_err(|e| DsigError::OpenSsl(e.to_string()))
+}
+
+fn parse(signature_der: &[u8]) -> Result<CmsContentInfo, DsigError> {
+    if signature_der.len() > MAX_PKCS7_BYTES {
+        return Err(DsigError::MalformedSignature(format!(
+            "PKCS#7 signature of {} bytes exceeds {MAX_PKCS7_BYTES}",
+            signature_der.len()
+        )));
+    }
+    CmsContentInfo::from_der(signature_der)
+        .map_err(|e| DsigError::MalformedSignature(format!("not a DER CMS structure: {e}")))
 }

@@ -30,6 +30,13 @@ pub trait Signer: Send + Sync {
             "this signer cannot make PKCS#7 file signatures".into(),
         ))
     }
+    /// The same over the file at `path`, read as a stream (a file of up to 1 GB is never held
+    /// in memory).
+    fn pkcs7_detached_file(&self, _path: &Path) -> Result<Vec<u8>, DsigError> {
+        Err(DsigError::KeyNotUsable(
+            "this signer cannot make PKCS#7 file signatures".into(),
+        ))
+    }
 }
 
 /// A GOST key held in memory by OpenSSL.
@@ -175,10 +182,8 @@ impl Signer for OpenSslSigner {
     }
 
     fn pkcs7_detached(&self, content: &[u8]) -> Result<Vec<u8>, DsigError> {
-        use openssl::cms::{CMSOptions, CmsContentInfo};
-        // BINARY: the file's bytes as they are; NOSMIMECAP: no S/MIME capabilities attribute
-        // (SMEV's profile lists contentType, signingTime and messageDigest).
-        let flags = CMSOptions::DETACHED | CMSOptions::BINARY | CMSOptions::NOSMIMECAP;
+        use openssl::cms::CmsContentInfo;
+        let flags = pkcs7_flags();
         let cms = CmsContentInfo::sign(
             Some(&self.cert),
             Some(&self.key),
@@ -189,6 +194,17 @@ impl Signer for OpenSslSigner {
         .map_err(DsigError::openssl)?;
         cms.to_der().map_err(DsigError::openssl)
     }
+
+    fn pkcs7_detached_file(&self, path: &Path) -> Result<Vec<u8>, DsigError> {
+        super::pkcs7::sign_detached_file(&self.cert, &self.key, path, pkcs7_flags())
+    }
+}
+
+/// BINARY: the file's bytes as they are; NOSMIMECAP: no S/MIME capabilities attribute (SMEV's
+/// profile lists contentType, signingTime and messageDigest).
+fn pkcs7_flags() -> openssl::cms::CMSOptions {
+    use openssl::cms::CMSOptions;
+    CMSOptions::DETACHED | CMSOptions::BINARY | CMSOptions::NOSMIMECAP
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, DsigError> {

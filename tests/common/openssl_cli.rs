@@ -1,0 +1,69 @@
+//! The openssl CLI with Debian's GOST engine as an independent CMS implementation: detached
+//! binary signatures made and checked by it, to cross-check the gateway's own. Also included
+//! by the engine's unit tests (`#[path]`), so it needs nothing else of the harness.
+
+use std::path::Path;
+use std::process::Command;
+
+/// `openssl cms -sign` of the file `input` with the key `who` of `certs-example/`, detached,
+/// binary, DER; returns the signature.
+pub fn cms_sign_file(input: &Path, who: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("file.p7s");
+    let certs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("certs-example");
+    let run = Command::new("openssl")
+        .args([
+            "cms", "-sign", "-engine", "gost", "-binary", "-outform", "DER",
+        ])
+        .arg("-in")
+        .arg(input)
+        .arg("-signer")
+        .arg(certs.join(format!("{who}.cert.pem")))
+        .arg("-inkey")
+        .arg(certs.join(format!("{who}.key.pem")))
+        .arg("-out")
+        .arg(&out)
+        .output()
+        .expect("openssl CLI");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    std::fs::read(out).unwrap()
+}
+
+/// `openssl cms -sign` of `content` (written to a temporary file).
+pub fn cms_sign(content: &[u8], who: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("file.bin");
+    std::fs::write(&input, content).unwrap();
+    cms_sign_file(&input, who)
+}
+
+/// Whether `openssl cms -verify` (no chain check) accepts the DER `signature` over the file
+/// `content`.
+pub fn cms_verifies(signature: &[u8], content: &Path) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let sig = dir.path().join("sig.der");
+    std::fs::write(&sig, signature).unwrap();
+    let out = Command::new("openssl")
+        .args([
+            "cms",
+            "-verify",
+            "-engine",
+            "gost",
+            "-binary",
+            "-noverify",
+            "-inform",
+            "DER",
+        ])
+        .arg("-in")
+        .arg(&sig)
+        .arg("-content")
+        .arg(content)
+        .args(["-out", "/dev/null"])
+        .output()
+        .expect("openssl CLI");
+    out.status.success()
+}
