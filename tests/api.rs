@@ -581,17 +581,14 @@ fn two_phase_personal_signature() {
     assert_eq!((s, b["code"].as_str()), (409, Some("conflict")));
 }
 
-#[test]
-fn multipart_attachments_openapi_health_metrics() {
-    let env = start("");
-    // multipart/form-data: the JSON in a "request" part and a file part.
+/// `POST /api/v1/requests` as multipart/form-data: the JSON `request` part and one PDF file part,
+/// the body sent whole with its Content-Length.
+fn post_multipart(env: &Env, request: &Value, file_name: &str, file: &[u8]) -> (u16, Value) {
     let boundary = "XBOUNDARY";
-    let request = tax("REQ-M").to_string();
-    let pdf = b"%PDF-1.4\n% test\n";
     let mut body = Vec::new();
     body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"request\"\r\nContent-Type: application/json\r\n\r\n{request}\r\n").as_bytes());
-    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"справка.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes());
-    body.extend_from_slice(pdf);
+    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes());
+    body.extend_from_slice(file);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     let resp = ureq::post(&env.url("/api/v1/requests"))
         .set("Authorization", &format!("Bearer {TOKEN_A}"))
@@ -599,10 +596,46 @@ fn multipart_attachments_openapi_health_metrics() {
             "Content-Type",
             &format!("multipart/form-data; boundary={boundary}"),
         )
-        .send_bytes(&body)
-        .unwrap();
-    assert_eq!(resp.status(), 202);
-    let v: Value = resp.into_json().unwrap();
+        .send_bytes(&body);
+    match resp {
+        Ok(r) => (r.status(), r.into_json().unwrap()),
+        Err(ureq::Error::Status(s, r)) => (s, r.into_json().unwrap()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// A multipart `POST /api/v1/requests` with `file_bytes` in its file part, sent with a
+/// Content-Length (as curl and most clients send it): the status and the problem code.
+fn post_multipart_with_length(env: &Env, file_bytes: usize) -> (u16, Option<String>) {
+    let file = vec![b'%'; file_bytes];
+    let (status, body) = post_multipart(env, &tax("REQ-LEN"), "scan.pdf", &file);
+    (status, body["code"].as_str().map(str::to_string))
+}
+
+#[test]
+fn a_declared_multipart_length_is_held_to_the_upload_limit_not_the_json_one() {
+    let env = start("[api]\nmax_body_bytes = 100000\nmax_upload_bytes = 3000000");
+    for (file_bytes, want) in [
+        (50_000, (202, None)),
+        // Above max_body_bytes, within max_upload_bytes: a file upload, accepted.
+        (2_000_000, (202, None)),
+        (3_500_000, (413, Some("payload_too_large".to_string()))),
+    ] {
+        assert_eq!(
+            post_multipart_with_length(&env, file_bytes),
+            want,
+            "{file_bytes} bytes"
+        );
+    }
+}
+
+#[test]
+fn multipart_attachments_openapi_health_metrics() {
+    let env = start("");
+    // multipart/form-data: the JSON in a "request" part and a file part.
+    let pdf = b"%PDF-1.4\n% test\n";
+    let (status, v) = post_multipart(&env, &tax("REQ-M"), "справка.pdf", pdf);
+    assert_eq!(status, 202, "{v}");
     assert_eq!(v["attachments"][0]["name"], "справка.pdf");
     assert_eq!(v["attachments"][0]["size"], pdf.len());
 

@@ -3,7 +3,9 @@
 //! transfer broken in the middle, checked against its signed hash and its provider's PKCS#7
 //! signature and served byte-identical
 //! (whole and by range); a tampered file refused before the Ack; a download that keeps failing
-//! handed to a person (a dead letter SMEV is not told of) and fetched when reprocessed.
+//! handed to a person (a dead letter SMEV is not told of) and fetched when reprocessed; request
+//! files uploaded once, and a gateway killed in the middle of an upload or a download resuming
+//! it after the restart.
 
 mod common;
 
@@ -173,6 +175,22 @@ impl Env {
                 .as_array()
                 .and_then(|a| a.iter().find(|d| pred(d)).cloned())
         })
+    }
+
+    /// SIGKILLs the gateway, clears the FTP faults, starts it again on the same database and
+    /// waits for request `id` to be answered.
+    fn kill_and_restart_until_answered(&mut self, id: &str) -> Value {
+        self.gw.kill();
+        self.ftp_fault(json!({}));
+        self.gw = start_gateway(&self.config);
+        wait_for(
+            Duration::from_secs(300),
+            "the answer after the restart",
+            || {
+                let v = self.request(id);
+                (v["status"] == "answered").then_some(v)
+            },
+        )
     }
 
     /// The mock's prepared copy of an answer file (the bytes it hashed and offered).
@@ -490,17 +508,7 @@ fn a_gateway_killed_in_the_middle_of_a_download_resumes_it_after_the_restart() {
         || grown(10 * 1024 * 1024).then_some(()),
     );
     assert_eq!(env.request(&id)["status"], "sent");
-    env.gw.kill();
-    env.ftp_fault(json!({}));
-    env.gw = start_gateway(&env.config);
-    let v = wait_for(
-        Duration::from_secs(300),
-        "the answer after the restart",
-        || {
-            let v = env.request(&id);
-            (v["status"] == "answered").then_some(v)
-        },
-    );
+    let v = env.kill_and_restart_until_answered(&id);
     let f = v["answer"]["attachments"]
         .as_array()
         .unwrap()
@@ -542,11 +550,10 @@ fn same_file_bytes(a: &Path, b: &Path) -> bool {
     }
 }
 
-#[test]
-fn a_200_mb_multipart_request_file_streams_to_the_file_storage_and_is_accepted() {
-    let env = Env::start(false, "");
-    // The file, written piece by piece (each MiB numbered so no two are alike).
-    let path = env.dir.path().join("scan.bin");
+/// Writes a 200 MB file under the test's directory (each MiB numbered so no two are alike) and
+/// posts it as a streamed multipart request file; returns the request id and the file.
+fn post_big_multipart(env: &Env, client_id: &str) -> (String, PathBuf) {
+    let path = env.dir.path().join(format!("{client_id}.bin"));
     {
         use std::io::Write;
         let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
@@ -557,7 +564,7 @@ fn a_200_mb_multipart_request_file_streams_to_the_file_storage_and_is_accepted()
         }
         f.flush().unwrap();
     }
-    let request = json!({"kind": "fns-tax-debt", "business_xml": tax_request("FS-MP-1", "7701000122"), "client_id": "FS-MP-1"});
+    let request = json!({"kind": "fns-tax-debt", "business_xml": tax_request(client_id, "7701000122"), "client_id": client_id});
     let boundary = "----smev-gateway-test-boundary";
     let head = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"request\"\r\nContent-Type: application/json\r\n\r\n{request}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"scan-200mb.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
@@ -580,19 +587,69 @@ fn a_200_mb_multipart_request_file_streams_to_the_file_storage_and_is_accepted()
         Err(ureq::Error::Status(s, r)) => panic!("HTTP {s}: {}", r.into_string().unwrap()),
         Err(e) => panic!("{e}"),
     };
-    let id = v["id"].as_str().unwrap().to_string();
     assert_eq!(v["attachments"][0]["size"].as_u64(), Some(BIG), "{v}");
+    (v["id"].as_str().unwrap().to_string(), path)
+}
+
+/// The upload directories of the gateway's system in the mock's storage.
+fn uploaded_dirs(env: &Env) -> Vec<PathBuf> {
+    let area = env.dir.path().join("mock-ftp/upload/SYSTEM1");
+    std::fs::read_dir(&area)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_200_mb_multipart_request_file_streams_to_the_file_storage_and_is_accepted() {
+    let env = Env::start(false, "");
+    let (id, path) = post_big_multipart(&env, "FS-MP-1");
     let v = wait_for(Duration::from_secs(300), "the answer", || {
         let v = env.request(&id);
         (v["status"] == "answered").then_some(v)
     });
     let c = env.count(v["message_id"].as_str().unwrap());
     assert_eq!(c["accepted"].as_u64(), Some(1), "{c}");
-    let area = env.dir.path().join("mock-ftp/upload/SYSTEM1");
-    let dirs: Vec<_> = std::fs::read_dir(&area).unwrap().flatten().collect();
+    let dirs = uploaded_dirs(&env);
     assert_eq!(dirs.len(), 1, "{dirs:?}");
-    assert!(same_file_bytes(
-        &dirs[0].path().join("scan-200mb.pdf"),
-        &path
-    ));
+    assert!(same_file_bytes(&dirs[0].join("scan-200mb.pdf"), &path));
+}
+
+#[test]
+fn a_gateway_killed_in_the_middle_of_an_upload_resumes_it_and_sends_once() {
+    let mut env = Env::start(false, "");
+    // A slow link: the upload is still running when the gateway is killed.
+    env.ftp_fault(json!({"upload_bytes_per_second": 20 * 1024 * 1024}));
+    let (id, path) = post_big_multipart(&env, "FS-KILL-UP-1");
+    let grown = |min: u64| {
+        uploaded_dirs(&env)
+            .first()
+            .and_then(|d| std::fs::metadata(d.join("scan-200mb.pdf")).ok())
+            .is_some_and(|m| m.len() >= min)
+    };
+    wait_for(
+        Duration::from_secs(120),
+        "the upload to be under way",
+        || grown(10 * 1024 * 1024).then_some(()),
+    );
+    // Not sent yet: the SendRequest follows the upload.
+    let status = env.request(&id)["status"].clone();
+    assert!(status == "queued" || status == "sending", "{status}");
+    let v = env.kill_and_restart_until_answered(&id);
+    // Sent once, accepted once: the same UUID directory, the upload resumed where it stopped.
+    let c = env.count(v["message_id"].as_str().unwrap());
+    assert_eq!(
+        (c["sends"].as_u64(), c["accepted"].as_u64()),
+        (Some(1), Some(1)),
+        "{c}"
+    );
+    let received = call("GET", &env.admin("/file-storage/stats"), None, None).1["received_bytes"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        (BIG..BIG + 8 * 1024 * 1024).contains(&received),
+        "{received} bytes received for a {BIG}-byte file"
+    );
+    let dirs = uploaded_dirs(&env);
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    assert!(same_file_bytes(&dirs[0].join("scan-200mb.pdf"), &path));
 }

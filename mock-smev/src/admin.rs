@@ -60,7 +60,11 @@ async fn file_storage_faults(State(sim): Sim) -> Result<Response, AdminError> {
 
 async fn file_storage_stats(State(sim): Sim) -> Result<Response, AdminError> {
     let storage = file_storage(&sim)?;
-    Ok(Json(json!({ "served_bytes": storage.faults().served_bytes() })).into_response())
+    Ok(Json(json!({
+        "served_bytes": storage.faults().served_bytes(),
+        "received_bytes": storage.faults().received_bytes(),
+    }))
+    .into_response())
 }
 
 async fn set_file_storage_faults(

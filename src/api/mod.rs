@@ -99,7 +99,12 @@ async fn declared_length_limit(
     req: Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let multipart_upload = req.uri().path() == "/api/v1/requests"
+    // Inside the nested router the URI has lost its `/api/v1` prefix; the original keeps it.
+    let path = req
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(|| req.uri().path(), |u| u.path());
+    let multipart_upload = path == "/api/v1/requests"
         && req
             .headers()
             .get(header::CONTENT_TYPE)

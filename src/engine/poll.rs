@@ -11,6 +11,10 @@ use tokio::sync::Notify;
 use super::{pause, Context};
 use crate::smev::SmevError;
 
+/// The first pause after an empty round when the floor is zero (poll again at once after a
+/// message): doubling from zero would stay at zero and spin on an empty queue.
+const FIRST_BACKOFF: Duration = Duration::from_millis(10);
+
 /// How one receiving worker polls.
 pub(crate) struct PollPlan<'a> {
     /// The SMEV call, for logs.
@@ -70,13 +74,55 @@ where
                 }
             }
         }
-        interval = if got > 0 {
-            plan.floor
-        } else {
-            (interval * 2).min(ceiling)
-        };
+        interval = next_interval(interval, got > 0, plan.floor, ceiling);
         if !pause(&mut shutdown, wake, interval).await {
             break;
         }
+    }
+}
+
+/// The pause after a round: the floor after a message, otherwise twice the last pause (at least
+/// [`FIRST_BACKOFF`]) up to the ceiling.
+fn next_interval(
+    last: Duration,
+    took_a_message: bool,
+    floor: Duration,
+    ceiling: Duration,
+) -> Duration {
+    if took_a_message {
+        floor
+    } else {
+        (last * 2).max(FIRST_BACKOFF).min(ceiling)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: fn(u64) -> Duration = Duration::from_millis;
+
+    #[test]
+    fn empty_rounds_back_off_towards_the_ceiling_even_from_a_zero_floor() {
+        for (floor, ceiling, want) in [
+            (0, 100, vec![10, 20, 40, 80, 100, 100]),
+            (200, 10_000, vec![400, 800, 1600, 3200, 6400, 10_000]),
+            (0, 5, vec![5, 5, 5, 5, 5, 5]),
+        ] {
+            let mut interval = MS(floor);
+            let got: Vec<u64> = (0..6)
+                .map(|_| {
+                    interval = next_interval(interval, false, MS(floor), MS(ceiling));
+                    interval.as_millis() as u64
+                })
+                .collect();
+            assert_eq!(got, want, "floor {floor} ceiling {ceiling}");
+        }
+    }
+
+    #[test]
+    fn a_message_brings_the_pause_back_to_the_floor() {
+        assert_eq!(next_interval(MS(6400), true, MS(0), MS(10_000)), MS(0));
+        assert_eq!(next_interval(MS(6400), true, MS(200), MS(10_000)), MS(200));
     }
 }

@@ -64,7 +64,13 @@ impl StorageBackend<FtpUser> for FaultyFilesystem {
         start_pos: u64,
     ) -> Result<Box<dyn tokio::io::AsyncRead + Send + Sync + Unpin>> {
         let reader = self.inner.get(user, path, start_pos).await?;
-        Ok(Box::new(FaultyReader::new(reader, self.faults.clone())))
+        // Read in large pieces: libunftp's file reader asks the runtime's blocking pool for
+        // 4 KiB at a time, which caps a 1 GB download well below the disk and the hash.
+        let faulty = FaultyReader::download(reader, self.faults.clone());
+        Ok(Box::new(tokio::io::BufReader::with_capacity(
+            super::TRANSFER_BUFFER_BYTES,
+            faulty,
+        )))
     }
 
     async fn put<
@@ -77,7 +83,8 @@ impl StorageBackend<FtpUser> for FaultyFilesystem {
         path: P,
         start_pos: u64,
     ) -> Result<u64> {
-        self.inner.put(user, input, path, start_pos).await
+        let faulty = FaultyReader::upload(Box::new(input), self.faults.clone());
+        self.inner.put(user, faulty, path, start_pos).await
     }
 
     async fn del<P: AsRef<Path> + Send + Debug>(&self, user: &FtpUser, path: P) -> Result<()> {

@@ -1,6 +1,8 @@
 //! Faults of the simulated file storage, set through `POST /admin/file-storage/faults`: refused
-//! logins, a download broken in the middle, a slow link, and served bytes that differ from the
-//! ones hashed in the signed header (a tampered file). Each counted fault fires that many times.
+//! logins, a download broken in the middle, a slow link (either way), and served bytes that differ
+//! from the ones hashed in the signed header (a tampered file). Each counted fault fires that many
+//! times. Bytes served and received are counted, so tests can tell a resumed transfer from a
+//! repeated one.
 
 use std::future::Future as _;
 use std::pin::Pin;
@@ -25,12 +27,16 @@ pub struct FtpFaultSpec {
     pub bytes_per_second: Option<u64>,
     /// The next N downloads serve the file with its first byte changed.
     pub tamper: u32,
+    /// Uploads are taken at most this fast (None: full speed).
+    pub upload_bytes_per_second: Option<u64>,
 }
 
-/// The armed faults, and how many bytes downloads were served in all.
+/// The armed faults, and how many bytes downloads were served and uploads received in all.
 #[derive(Debug, Default)]
 pub struct FtpFaults {
     served_bytes: AtomicU64,
+    received_bytes: AtomicU64,
+    upload_bytes_per_second: AtomicU64,
     refuse_logins: AtomicU32,
     breaks: Mutex<Option<(u64, u32)>>,
     bytes_per_second: AtomicU64,
@@ -55,6 +61,8 @@ impl FtpFaults {
         self.bytes_per_second
             .store(spec.bytes_per_second.unwrap_or(0), Ordering::Release);
         self.tamper.store(spec.tamper, Ordering::Release);
+        self.upload_bytes_per_second
+            .store(spec.upload_bytes_per_second.unwrap_or(0), Ordering::Release);
     }
 
     /// What is armed now.
@@ -67,6 +75,8 @@ impl FtpFaults {
             breaks: breaks.map_or(0, |(_, n)| n),
             bytes_per_second: (rate > 0).then_some(rate),
             tamper: self.tamper.load(Ordering::Acquire),
+            upload_bytes_per_second: Some(self.upload_bytes_per_second.load(Ordering::Acquire))
+                .filter(|r| *r > 0),
         }
     }
 
@@ -75,13 +85,28 @@ impl FtpFaults {
         self.served_bytes.load(Ordering::Acquire)
     }
 
+    /// Bytes received from uploads since the start (a resumed upload adds only the rest).
+    pub fn received_bytes(&self) -> u64 {
+        self.received_bytes.load(Ordering::Acquire)
+    }
+
     /// Whether this login is refused (and one refusal used up).
     pub fn take_refused_login(&self) -> bool {
         take_one(&self.refuse_logins)
     }
 
+    /// The faults of one upload that starts now: only a slow link.
+    fn for_upload(&self) -> TransferFaults {
+        let rate = self.upload_bytes_per_second.load(Ordering::Acquire);
+        TransferFaults {
+            bytes_per_second: (rate > 0).then_some(rate),
+            upload: true,
+            ..TransferFaults::default()
+        }
+    }
+
     /// The faults of one download that starts now.
-    pub(super) fn for_download(&self) -> DownloadFaults {
+    fn for_download(&self) -> TransferFaults {
         let break_after = {
             let mut b = self.breaks.lock().unwrap_or_else(|e| e.into_inner());
             match *b {
@@ -93,39 +118,62 @@ impl FtpFaults {
             }
         };
         let rate = self.bytes_per_second.load(Ordering::Acquire);
-        DownloadFaults {
+        TransferFaults {
             break_after,
             bytes_per_second: (rate > 0).then_some(rate),
             tamper: take_one(&self.tamper),
+            upload: false,
         }
     }
 }
 
-/// The faults one download carries.
+/// The faults one transfer carries.
 #[derive(Debug, Clone, Copy, Default)]
-pub(super) struct DownloadFaults {
+struct TransferFaults {
     break_after: Option<u64>,
     bytes_per_second: Option<u64>,
     tamper: bool,
+    /// Counted as received (an upload) rather than served.
+    upload: bool,
 }
 
-/// A file being served, counted, with its download's faults applied.
+/// A file being served (or an upload's data connection being read), counted, with its
+/// transfer's faults applied.
 pub(super) struct FaultyReader {
     inner: Box<dyn AsyncRead + Send + Sync + Unpin>,
-    faults: DownloadFaults,
+    faults: TransferFaults,
     counter: std::sync::Arc<FtpFaults>,
     served: u64,
     pause: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl FaultyReader {
-    pub(super) fn new(
+    /// A download of a file `inner` reads.
+    pub(super) fn download(
         inner: Box<dyn AsyncRead + Send + Sync + Unpin>,
+        counter: std::sync::Arc<FtpFaults>,
+    ) -> Self {
+        let faults = counter.for_download();
+        Self::with(inner, faults, counter)
+    }
+
+    /// An upload whose data connection `inner` reads.
+    pub(super) fn upload(
+        inner: Box<dyn AsyncRead + Send + Sync + Unpin>,
+        counter: std::sync::Arc<FtpFaults>,
+    ) -> Self {
+        let faults = counter.for_upload();
+        Self::with(inner, faults, counter)
+    }
+
+    fn with(
+        inner: Box<dyn AsyncRead + Send + Sync + Unpin>,
+        faults: TransferFaults,
         counter: std::sync::Arc<FtpFaults>,
     ) -> Self {
         FaultyReader {
             inner,
-            faults: counter.for_download(),
+            faults,
             counter,
             served: 0,
             pause: None,
@@ -172,9 +220,12 @@ impl AsyncRead for FaultyReader {
                 }
                 buf.advance(n);
                 this.served += n as u64;
-                this.counter
-                    .served_bytes
-                    .fetch_add(n as u64, Ordering::AcqRel);
+                let total = if this.faults.upload {
+                    &this.counter.received_bytes
+                } else {
+                    &this.counter.served_bytes
+                };
+                total.fetch_add(n as u64, Ordering::AcqRel);
                 if let (Some(rate), true) = (this.faults.bytes_per_second, n > 0) {
                     let wait = Duration::from_secs_f64(n as f64 / rate as f64);
                     this.pause = Some(Box::pin(tokio::time::sleep(wait)));

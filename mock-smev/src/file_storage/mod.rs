@@ -32,6 +32,9 @@ pub use faults::{FtpFaultSpec, FtpFaults};
 
 use accounts::{Accounts, Login};
 
+/// The piece size of the server's reads from its files (1 MiB).
+const TRANSFER_BUFFER_BYTES: usize = 1024 * 1024;
+
 /// A file an answer carries, prepared on disk with its hash.
 #[derive(Debug, Clone)]
 pub struct StoredFile {
