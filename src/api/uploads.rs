@@ -5,7 +5,6 @@
 //! `api.max_upload_bytes`.
 
 use axum::extract::multipart::Field;
-use tokio::io::AsyncWriteExt;
 
 use crate::dsig::DigestAlgorithm;
 use crate::engine::intake::{NewAttachment, StagedFile};
@@ -28,17 +27,54 @@ fn local(e: impl std::fmt::Display) -> ApiError {
     ApiError::new("storage_error", format!("cannot keep the posted file: {e}"))
 }
 
-/// A file being streamed to disk (buffered: multipart chunks are small).
+/// Chunks queued between the connection and a spill's writer (hyper's frames are at most a few
+/// hundred KiB, so this bounds the bytes in flight to a few MiB).
+const SPILL_QUEUE_CHUNKS: usize = 16;
+
+/// A file being streamed to disk: the connection's task forwards each chunk to a blocking
+/// writer that hashes it and writes it, so the GOST hash (the slowest step) runs off the
+/// runtime and beside the receiving instead of after it.
 struct Spill {
     path: std::path::PathBuf,
-    file: tokio::io::BufWriter<tokio::fs::File>,
-    hasher: openssl::hash::Hasher,
+    chunks: tokio::sync::mpsc::Sender<bytes::Bytes>,
+    writer: tokio::task::JoinHandle<Result<String, String>>,
 }
 
 impl Spill {
-    async fn write(&mut self, bytes: &[u8]) -> Result<(), ApiError> {
-        self.hasher.update(bytes).map_err(local)?;
-        self.file.write_all(bytes).await.map_err(local)
+    fn start(path: std::path::PathBuf) -> Spill {
+        let (chunks, mut queue) = tokio::sync::mpsc::channel::<bytes::Bytes>(SPILL_QUEUE_CHUNKS);
+        let target = path.clone();
+        let writer = tokio::task::spawn_blocking(move || -> Result<String, String> {
+            use std::io::Write;
+            let e = |e: &dyn std::fmt::Display| e.to_string();
+            let mut hasher = DigestAlgorithm::Streebog256.hasher().map_err(|x| e(&x))?;
+            let file = std::fs::File::create(&target).map_err(|x| e(&x))?;
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+            while let Some(chunk) = queue.blocking_recv() {
+                hasher.update(&chunk).map_err(|x| e(&x))?;
+                out.write_all(&chunk).map_err(|x| e(&x))?;
+            }
+            let file = out.into_inner().map_err(|x| e(&x.into_error()))?;
+            file.sync_all().map_err(|x| e(&x))?;
+            Ok(hex::encode(hasher.finish().map_err(|x| e(&x))?))
+        });
+        Spill {
+            path,
+            chunks,
+            writer,
+        }
+    }
+
+    /// Hands a chunk to the writer; false when the writer has stopped (its error is what
+    /// [`Spill::finish`] returns).
+    async fn write(&self, chunk: bytes::Bytes) -> bool {
+        self.chunks.send(chunk).await.is_ok()
+    }
+
+    /// Waits for the writer to sync the file; returns its GOST key.
+    async fn finish(self) -> Result<String, ApiError> {
+        drop(self.chunks);
+        self.writer.await.map_err(local)?.map_err(local)
     }
 }
 
@@ -62,41 +98,37 @@ pub(super) async fn receive(
                 format!("file {name:?} exceeds file_storage.max_file_bytes ({max} bytes)"),
             ));
         }
-        match &mut spill {
-            Some(s) => s.write(&chunk).await?,
+        match &spill {
+            Some(s) => {
+                if !s.write(chunk).await {
+                    break;
+                }
+            }
             None => {
                 memory.extend_from_slice(&chunk);
                 if memory.len() > spill_above {
                     let path = ctx
                         .files
                         .partial(&format!("upload-{}", uuid::Uuid::new_v4()));
-                    let file = tokio::io::BufWriter::with_capacity(
-                        1 << 20,
-                        tokio::fs::File::create(&path).await.map_err(local)?,
-                    );
-                    let hasher = DigestAlgorithm::Streebog256.hasher().map_err(local)?;
-                    let mut s = Spill { path, file, hasher };
-                    s.write(&memory).await?;
-                    memory = Vec::new();
+                    let s = Spill::start(path);
+                    if !s.write(std::mem::take(&mut memory).into()).await {
+                        return Err(s.finish().await.err().unwrap_or_else(|| local("stopped")));
+                    }
                     spill = Some(s);
                 }
             }
         }
     }
-    let Some(mut s) = spill else {
+    let Some(s) = spill else {
         return Ok(NewAttachment::in_memory(name, mime_type, memory));
     };
-    s.file.flush().await.map_err(local)?;
-    s.file.get_ref().sync_all().await.map_err(local)?;
-    let key = hex::encode(s.hasher.finish().map_err(local)?);
+    let path = s.path.clone();
+    // After an early stop of the writer this is its error; otherwise the synced file's key.
+    let key = s.finish().await?;
     Ok(NewAttachment {
         name,
         mime_type,
         bytes: Vec::new(),
-        staged: Some(StagedFile {
-            path: s.path,
-            key,
-            size,
-        }),
+        staged: Some(StagedFile { path, key, size }),
     })
 }

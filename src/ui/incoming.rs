@@ -8,7 +8,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 use crate::domain::IncomingRecord;
-use crate::engine::intake::{self, IntakeError, NewAttachment};
+use crate::engine::intake::{self, IntakeError};
 use crate::engine::KindFields;
 use crate::smev::model::RejectionReasonCode;
 use crate::store::IncomingFilter;
@@ -226,35 +226,9 @@ pub async fn respond(
     posted: PostedMultipart,
 ) -> UiResult {
     let xml = posted.text("business_xml");
-    let mut files = Vec::new();
-    for part in posted.parts.iter().filter(|p| p.name == "files") {
-        let Some(name) = part.file_name.clone().filter(|n| !n.is_empty()) else {
-            continue;
-        };
-        if part.bytes.is_empty() {
-            continue;
-        }
-        let mime = part
-            .content_type
-            .clone()
-            .filter(|m| intake::valid_mime(m))
-            .unwrap_or_else(|| "application/octet-stream".into());
-        files.push(NewAttachment::in_memory(name, mime, part.bytes.to_vec()));
-    }
+    let files = posted.files("files");
     // The text parts: the fields of the form made from the response schema.
-    let fields = FormData(
-        posted
-            .parts
-            .iter()
-            .filter(|p| p.file_name.is_none())
-            .map(|p| {
-                (
-                    p.name.clone(),
-                    String::from_utf8_lossy(&p.bytes).to_string(),
-                )
-            })
-            .collect(),
-    );
+    let fields = posted.fields();
     let user = posted.user;
     ui.require(&user, Action::Create)?;
     let r = load(&ui, &user, &id)?;

@@ -10,6 +10,7 @@ use bytes::Bytes;
 
 use super::forms::FormData;
 use super::{UiState, User};
+use crate::engine::intake::{self, NewAttachment};
 
 /// A urlencoded form; a malformed body is a Russian 400 page. Private: handlers take
 /// [`PostedForm`] (or [`LoginForm`]).
@@ -75,6 +76,40 @@ pub struct PostedMultipart {
 }
 
 impl PostedMultipart {
+    /// The files posted in the parts named `name` (a file input with `multiple`), skipping an
+    /// input left empty; an unusable content type becomes `application/octet-stream`.
+    pub fn files(&self, name: &str) -> Vec<NewAttachment> {
+        self.parts
+            .iter()
+            .filter(|p| p.name == name && !p.bytes.is_empty())
+            .filter_map(|p| {
+                let file_name = p.file_name.clone().filter(|n| !n.is_empty())?;
+                let mime = p
+                    .content_type
+                    .clone()
+                    .filter(|m| intake::valid_mime(m))
+                    .unwrap_or_else(|| "application/octet-stream".into());
+                Some(NewAttachment::in_memory(file_name, mime, p.bytes.to_vec()))
+            })
+            .collect()
+    }
+
+    /// The text parts (those that are not files) as a form.
+    pub fn fields(&self) -> FormData {
+        FormData(
+            self.parts
+                .iter()
+                .filter(|p| p.file_name.is_none())
+                .map(|p| {
+                    (
+                        p.name.clone(),
+                        String::from_utf8_lossy(&p.bytes).to_string(),
+                    )
+                })
+                .collect(),
+        )
+    }
+
     /// The first part named `name` as text (empty when absent).
     pub fn text(&self, name: &str) -> String {
         self.parts

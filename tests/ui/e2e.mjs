@@ -125,9 +125,14 @@ async function fillTaxDebt(caseNo, inn) {
   await page.getByLabel("На дату").fill("2026-11-20");
 }
 
-async function submitAndSend() {
+/** Prepares the filled form, attaches `files` on the preview and sends the request. */
+async function submitAndSend(files = []) {
   await Promise.all([page.waitForURL(/\/ui\/requests\/new$/), page.getByRole("button", { name: "Подготовить запрос к отправке" }).click()]);
   await page.getByRole("heading", { name: "Проверка запроса перед отправкой" }).waitFor();
+  if (files.length) {
+    await page.getByLabel("Вложения к запросу (необязательно)").setInputFiles(files);
+    await shot("04b-preview-with-files");
+  }
   await Promise.all([
     page.waitForURL(/\/ui\/requests\/[0-9a-f-]+\?done=created/),
     page.getByRole("button", { name: "Сохранить и отправить запрос" }).click(),
@@ -228,7 +233,7 @@ await step("operator cannot open the admin pages (403, Russian)", async () => {
   check(await page.getByRole("link", { name: "Необработанные" }).count() === 0, "the admin menu item is shown to an operator");
 });
 
-await step("create a request from the form; client-side validation in Russian", async () => {
+await step("create a request from the form with a scan attached; client-side validation in Russian", async () => {
   await fillTaxDebt("E2E-2026-0001", "7707083808");
   await shot("04-create-form");
   // A wrong ИНН is caught before sending, with a Russian message next to the field.
@@ -237,8 +242,12 @@ await step("create a request from the form; client-side validation in Russian", 
   await page.getByText("Поле «ИНН организации» должно состоять из 10 цифр.").waitFor();
   check((await page.getByLabel("ИНН организации").getAttribute("aria-invalid")) === "true", "aria-invalid not set");
   await page.getByLabel("ИНН организации").fill("7707083808");
-  await submitAndSend();
+  // A scan attached on the preview goes with the request and is listed on its card.
+  const scan = join(work, "Заявление о субсидии.pdf");
+  writeFileSync(scan, Buffer.from("%PDF-1.4\n% заявление\n"));
+  await submitAndSend([scan]);
   await page.getByRole("status").filter({ hasText: "Запрос сохранён и поставлен в очередь" }).waitFor();
+  await page.locator("[data-request-files]").getByText("Заявление о субсидии.pdf").waitFor();
 });
 
 await step("status goes to «Ожидает ответа» (or queued first), then «Ответ получен» without a reload", async () => {

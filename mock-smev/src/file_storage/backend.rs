@@ -1,6 +1,8 @@
 //! The storage backend of the FTP server: libunftp's local file system backend (which confines
-//! each session to its account's home), with the armed download faults applied to what it
-//! serves.
+//! each session to its account's home), with the armed faults applied to what it serves and
+//! receives. Uploads are written here rather than by that backend, in 1 MiB pieces on the
+//! blocking pool (it writes 4 KiB at a time, which made the simulator, not the gateway, the
+//! limit of a 1 GB upload), confined the same way through a capability handle of the home.
 
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};
@@ -18,14 +20,29 @@ use super::faults::{FaultyReader, FtpFaults};
 pub struct FaultyFilesystem {
     inner: Filesystem,
     faults: Arc<FtpFaults>,
+    root: PathBuf,
+    /// The session's home once entered (the storage root before): uploads cannot leave it.
+    home: Arc<cap_std::fs::Dir>,
 }
 
 impl FaultyFilesystem {
     pub fn new(root: &Path, faults: Arc<FtpFaults>) -> std::io::Result<Self> {
+        let home = cap_std::fs::Dir::open_ambient_dir(root, cap_std::ambient_authority())?;
         Ok(FaultyFilesystem {
             inner: Filesystem::new(root)?,
             faults,
+            root: root.to_path_buf(),
+            home: Arc::new(home),
         })
+    }
+}
+
+/// A client's path as a path under the home (`/a/b` and `a/b` alike; `/` is the home).
+fn relative(path: &Path) -> &Path {
+    match path.strip_prefix("/") {
+        Ok(p) if p.as_os_str().is_empty() => Path::new("."),
+        Ok(p) => p,
+        Err(_) => path,
     }
 }
 
@@ -34,7 +51,14 @@ impl StorageBackend<FtpUser> for FaultyFilesystem {
     type Metadata = Meta;
 
     fn enter(&mut self, user: &FtpUser) -> std::io::Result<()> {
-        StorageBackend::<FtpUser>::enter(&mut self.inner, user)
+        StorageBackend::<FtpUser>::enter(&mut self.inner, user)?;
+        if let Some(home) = unftp_core::auth::UserDetail::home(user) {
+            let below = home
+                .strip_prefix(&self.root)
+                .map_err(|_| std::io::Error::other("the home is not under the storage root"))?;
+            self.home = Arc::new(self.home.open_dir(below)?);
+        }
+        Ok(())
     }
 
     fn supported_features(&self) -> u32 {
@@ -78,13 +102,51 @@ impl StorageBackend<FtpUser> for FaultyFilesystem {
         R: tokio::io::AsyncRead + Send + Sync + Unpin + 'static,
     >(
         &self,
-        user: &FtpUser,
+        _user: &FtpUser,
         input: R,
         path: P,
         start_pos: u64,
     ) -> Result<u64> {
-        let faulty = FaultyReader::upload(Box::new(input), self.faults.clone());
-        self.inner.put(user, faulty, path, start_pos).await
+        use tokio::io::AsyncReadExt;
+        let mut input = FaultyReader::upload(Box::new(input), self.faults.clone());
+        let (home, target) = (self.home.clone(), relative(path.as_ref()).to_path_buf());
+        let mut file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+            let mut options = cap_std::fs::OpenOptions::new();
+            options.write(true).create(true);
+            let file = home.open_with(target, &options)?.into_std();
+            // STOR after REST keeps the first `start_pos` bytes and writes from there.
+            file.set_len(start_pos)?;
+            std::io::Seek::seek(&mut &file, std::io::SeekFrom::Start(start_pos))?;
+            Ok(file)
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        let mut written = 0u64;
+        let mut buf = Vec::with_capacity(super::TRANSFER_BUFFER_BYTES);
+        loop {
+            buf.clear();
+            while buf.len() < super::TRANSFER_BUFFER_BYTES {
+                if (&mut input)
+                    .take((super::TRANSFER_BUFFER_BYTES - buf.len()) as u64)
+                    .read_buf(&mut buf)
+                    .await?
+                    == 0
+                {
+                    break;
+                }
+            }
+            if buf.is_empty() {
+                return Ok(written);
+            }
+            written += buf.len() as u64;
+            let (f, b) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+                std::io::Write::write_all(&mut file, &buf)?;
+                Ok((file, buf))
+            })
+            .await
+            .map_err(std::io::Error::other)??;
+            (file, buf) = (f, b);
+        }
     }
 
     async fn del<P: AsRef<Path> + Send + Debug>(&self, user: &FtpUser, path: P) -> Result<()> {

@@ -50,6 +50,8 @@ pub(crate) struct RequestCard {
     pub statuses: Vec<StatusUpdate>,
     /// The request's business data as labelled rows.
     pub request_rows: Vec<Row>,
+    /// The files sent with the request.
+    pub request_files: Vec<RequestFile>,
     pub answer: Option<AnswerView>,
     /// The official's certificate from the ЭП-СП kept with the request.
     pub personal_cert: Option<CertView>,
@@ -59,6 +61,30 @@ pub(crate) struct RequestCard {
     pub can_cancel: bool,
     pub awaiting_signature: bool,
     pub history: Vec<HistoryEntry>,
+}
+
+/// A file sent with the request: its name, size and how it travels.
+#[derive(Debug, Serialize)]
+pub(crate) struct RequestFile {
+    pub name: String,
+    pub mime_type: String,
+    pub size: u64,
+    /// Through SMEV's file storage rather than inside the message.
+    pub via_storage: bool,
+    /// With a PKCS#7 signature (ЭП-ОВ) of the file.
+    pub signed: bool,
+}
+
+impl RequestFile {
+    fn of(a: &crate::domain::AttachmentRef) -> RequestFile {
+        RequestFile {
+            name: a.name.clone(),
+            mime_type: a.mime_type.clone(),
+            size: a.size,
+            via_storage: a.storage_uuid.is_some(),
+            signed: a.signature_pkcs7.is_some(),
+        }
+    }
 }
 
 /// The answer to the request.
@@ -175,6 +201,7 @@ impl RequestCard {
             personal_signature: view.personal_signature,
             statuses: view.statuses,
             request_rows: xmltable::flatten(&business, &req_labels).unwrap_or_default(),
+            request_files: r.attachments.iter().map(RequestFile::of).collect(),
             answer: AnswerView::of(ui, r, &ans_labels),
             personal_cert: r
                 .personal

@@ -256,14 +256,19 @@ pub(super) fn validate_post(ui: &Ui, user: &User, f: &FormData) -> Result<Prepar
     })
 }
 
-pub(super) async fn submit(ui: &Ui, user: &User, p: Prepared) -> Response {
+pub(super) async fn submit(
+    ui: &Ui,
+    user: &User,
+    p: Prepared,
+    attachments: Vec<NewAttachment>,
+) -> Response {
     let req = NewRequest {
         system: p.system.clone(),
         kind: p.kind.id.clone(),
         business_xml: p.xml,
         client_id: p.client_id,
         case: Some(p.case),
-        attachments: Vec::new(),
+        attachments,
         test_message: None,
         actor: user.actor(),
     };
@@ -307,7 +312,7 @@ pub async fn prepare(
     let p = validate_post(&ui, &user, &f)?;
     if p.kind.personal_signature == PersonalSignatureMode::TwoPhase {
         // The request is stored now: the official signs exactly what is stored.
-        return Ok(submit(&ui, &user, p).await);
+        return Ok(submit(&ui, &user, p, Vec::new()).await);
     }
     let hidden: Vec<HiddenField> =
         f.0.iter()
@@ -336,14 +341,19 @@ pub async fn prepare(
         kind_name: &p.kind.name,
         signature: signature_mode_label(p.kind.personal_signature),
         system_name,
+        max_files_mb: ui.ctx.config.api.max_body_bytes as u64 >> 20,
+        inline_mb: ui.ctx.config.smev.inline_attachment_limit_bytes as u64 >> 20,
     };
     Ok(ui.page(StatusCode::OK, Some(&user), "preview.html", &page))
 }
 
-/// `POST /ui/requests/send`: «Сохранить и отправить запрос» from the preview.
-pub async fn send(State(ui): State<UiState>, PostedForm { user, form: f }: PostedForm) -> Response {
-    match validate_post(&ui, &user, &f) {
-        Ok(p) => submit(&ui, &user, p).await,
+/// `POST /ui/requests/send` (multipart: the carried fields and the files chosen on the preview):
+/// «Сохранить и отправить запрос».
+pub async fn send(State(ui): State<UiState>, posted: PostedMultipart) -> Response {
+    let files = posted.files("files");
+    let f = posted.fields();
+    match validate_post(&ui, &posted.user, &f) {
+        Ok(p) => submit(&ui, &posted.user, p, files).await,
         Err(r) => r,
     }
 }

@@ -68,6 +68,10 @@ pub(super) struct PreviewPage<'a> {
     pub kind_name: &'a str,
     pub signature: &'static str,
     pub system_name: String,
+    /// The most the «Сохранить и отправить запрос» form may carry (the UI's body limit), MB.
+    pub max_files_mb: u64,
+    /// Files above this many MB go through SMEV's file storage.
+    pub inline_mb: u64,
 }
 
 /// A posted form field carried in a hidden input.

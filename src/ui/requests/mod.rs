@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{KindConfig, PersonalSignatureMode};
 use crate::domain::{RequestRecord, RequestState};
 use crate::dsig::CertificateInfo;
-use crate::engine::intake::{self, NewRequest};
+use crate::engine::intake::{self, NewAttachment, NewRequest};
 use crate::read::download::file_response;
 use crate::store::RequestFilter;
 
@@ -39,7 +39,7 @@ use super::access::Action;
 use super::choice::Choice;
 use super::forms::{self, FormData};
 use super::messages;
-use super::posted::PostedForm;
+use super::posted::{PostedForm, PostedMultipart};
 use super::render::url_encode;
 use super::{html_response, secure_headers, see_other, Ui, UiResult, UiState, User};
 

@@ -56,19 +56,35 @@ async fn create_preview_send_and_escape() {
         r.body
     );
     assert!(!r.body.contains("<script>alert(1)"));
-    // Send.
-    let r = send(&env, Method::POST, "/ui/requests/send", &sid, form(&fields)).await;
+    // Send, with a scan chosen on the preview (the send form is multipart).
+    let mut parts: Vec<(&str, Option<&str>, &[u8])> = fields
+        .iter()
+        .map(|(k, v)| (*k, None, v.as_bytes()))
+        .collect();
+    parts.push(("files", Some("Заявление.pdf"), b"%PDF-1.4 scan"));
+    let send_it = || {
+        send(
+            &env,
+            Method::POST,
+            "/ui/requests/send",
+            &sid,
+            multipart(&parts),
+        )
+    };
+    let r = send_it().await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let card_path = r.location().to_string();
     assert!(card_path.ends_with("?done=created"), "{card_path}");
     // A double submit returns the same request (idempotent client id).
-    let again = send(&env, Method::POST, "/ui/requests/send", &sid, form(&fields)).await;
+    let again = send_it().await;
     assert_eq!(again.location(), card_path);
     let card = send(&env, Method::GET, &card_path, &sid, None).await;
     assert_eq!(card.status, StatusCode::OK);
     assert!(card.body.contains("В очереди на отправку"));
     assert!(card.body.contains("ИНН организации"));
     assert!(card.body.contains("2026/77"));
+    assert!(card.body.contains("Вложения запроса"));
+    assert!(card.body.contains("Заявление.pdf"));
     assert!(!card.body.contains("<script>alert(1)"));
     assert!(card.body.contains("&lt;script&gt;alert(1)"));
     let id = card_path
