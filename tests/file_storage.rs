@@ -177,6 +177,38 @@ impl Env {
         })
     }
 
+    /// A simulated consumer's zags-marriage request to us with one 6 MB file in the file
+    /// storage, signed (PKCS#7) by the consumer when `signed`.
+    fn offer_incoming(&self, name: &str, signed: bool) {
+        let (s, b) = call(
+            "POST",
+            &self.admin("/requests"),
+            None,
+            Some(
+                &json!({"kind": "zags-marriage", "to": "SYSTEM1", "from": "MFC01",
+                "storage_files": [{"name": name, "mime_type": "application/pdf",
+                    "generated_bytes": 6_291_456, "signed": signed}]}),
+            ),
+        );
+        assert_eq!(s, 201, "{b}");
+    }
+
+    /// The first incoming request to be stored, in full.
+    fn incoming_request(&self) -> Value {
+        let first = wait_for(Duration::from_secs(60), "the incoming request", || {
+            let (_, l) = call("GET", &self.api("/api/v1/incoming"), Some(TOKEN_A), None);
+            l["items"].as_array().and_then(|a| a.first().cloned())
+        });
+        let id = first["id"].as_str().unwrap();
+        call(
+            "GET",
+            &self.api(&format!("/api/v1/incoming/{id}")),
+            Some(TOKEN_A),
+            None,
+        )
+        .1
+    }
+
     /// SIGKILLs the gateway, clears the FTP faults, starts it again on the same database and
     /// waits for request `id` to be answered.
     fn kill_and_restart_until_answered(&mut self, id: &str) -> Value {
@@ -416,27 +448,9 @@ fn the_provider_role_receives_and_answers_with_files_through_the_file_storage() 
     use base64::Engine as _;
     let env = Env::start(false, "");
     // A consumer's request with a 6 MB scan in the file storage.
-    let (s, b) = call(
-        "POST",
-        &env.admin("/requests"),
-        None,
-        Some(
-            &json!({"kind": "zags-marriage", "to": "SYSTEM1", "from": "MFC01",
-            "storage_files": [{"name": "Заявление.pdf", "mime_type": "application/pdf", "generated_bytes": 6_291_456}]}),
-        ),
-    );
-    assert_eq!(s, 201, "{b}");
-    let inc = wait_for(Duration::from_secs(60), "the incoming request", || {
-        let (_, l) = call("GET", &env.api("/api/v1/incoming"), Some(TOKEN_A), None);
-        l["items"].as_array().and_then(|a| a.first().cloned())
-    });
+    env.offer_incoming("Заявление.pdf", false);
+    let inc = env.incoming_request();
     let id = inc["id"].as_str().unwrap();
-    let (_, inc) = call(
-        "GET",
-        &env.api(&format!("/api/v1/incoming/{id}")),
-        Some(TOKEN_A),
-        None,
-    );
     let f = inc["attachments"]
         .as_array()
         .unwrap()
@@ -652,4 +666,38 @@ fn a_gateway_killed_in_the_middle_of_an_upload_resumes_it_and_sends_once() {
     let dirs = uploaded_dirs(&env);
     assert_eq!(dirs.len(), 1, "{dirs:?}");
     assert!(same_file_bytes(&dirs[0].join("scan-200mb.pdf"), &path));
+}
+
+#[test]
+fn a_kind_that_requires_signed_files_refuses_an_unsigned_incoming_file_and_takes_a_signed_one() {
+    let mut env = Env::start(false, "");
+    // The incoming kind requires a PKCS#7 signature on every file.
+    env.gw.kill();
+    let text = std::fs::read_to_string(&env.config).unwrap();
+    let text = text.replacen(
+        "id = \"zags-marriage\"\n",
+        "id = \"zags-marriage\"\nrequire_attachment_signature = true\n",
+        1,
+    );
+    assert!(text.contains("require_attachment_signature = true"));
+    std::fs::write(&env.config, text).unwrap();
+    env.gw = start_gateway(&env.config);
+    env.offer_incoming("Без подписи.pdf", false);
+    let dl = env.dead_letter("a dead letter for the unsigned file", |d| {
+        d["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("no verified PKCS#7 signature"))
+    });
+    assert!(
+        dl["reason"].as_str().unwrap().contains("Без подписи.pdf"),
+        "{dl}"
+    );
+    env.offer_incoming("С подписью.pdf", true);
+    let inc = env.incoming_request();
+    let f = &inc["attachments"][0];
+    assert_eq!(
+        (f["name"].as_str(), f["integrity"].as_str()),
+        (Some("С подписью.pdf"), Some("verified")),
+        "{inc}"
+    );
 }

@@ -139,15 +139,12 @@ async fn handle_request(ctx: &Context, system: &str, msg: RequestMessage, envelo
             Err(_) => return,
         }
         // Signatures, then the attachments against the signed header list: on the CPU pool.
-        let (signatures, problems, integrity, what) = crate::cpu::offload(|| {
+        let require = requires_signed_files(ctx, &msg);
+        let (signatures, mut problems, integrity, mut what) = crate::cpu::offload(|| {
             let (signatures, mut problems) = check_signatures(ctx, envelope);
             let mut integrity = Vec::new();
             let mut what = "signature check failed";
             if problems.is_empty() {
-                let require = root_of(&msg.data.content)
-                    .1
-                    .and_then(|(ns, local)| ctx.kind_by_root(&ns, &local))
-                    .is_some_and(|k| k.config.require_attachment_signature);
                 match attachments::check(&msg.data.attachment_headers, &msg.attachments, require) {
                     Ok(i) => integrity = i,
                     Err(e) => {
@@ -185,6 +182,10 @@ async fn handle_request(ctx: &Context, system: &str, msg: RequestMessage, envelo
         } else {
             Vec::new()
         };
+        if let Some(refusal) = super::storage_files::unsigned_refusal(&files, require) {
+            what = ATTACHMENTS_FAILED;
+            problems.push(refusal);
+        }
         let stored = if problems.is_empty() {
             store_incoming(ctx, system, &msg, envelope, signatures, &integrity, files).map(|id| {
                 tracing::Span::current().record("incoming_id", id.as_str());
@@ -244,6 +245,15 @@ fn signatures_ok(what: &str) -> bool {
 }
 
 const ATTACHMENTS_FAILED: &str = "attachment check failed";
+
+/// Whether the kind of an incoming request (found by its root element) requires every file to
+/// carry a verified PKCS#7 signature.
+fn requires_signed_files(ctx: &Context, msg: &RequestMessage) -> bool {
+    root_of(&msg.data.content)
+        .1
+        .and_then(|(ns, local)| ctx.kind_by_root(&ns, &local))
+        .is_some_and(|k| k.config.require_attachment_signature)
+}
 
 fn store_incoming(
     ctx: &Context,
@@ -336,10 +346,7 @@ pub async fn reprocess(ctx: &Context, system: &str, envelope: &[u8]) -> Result<(
     if !problems.is_empty() {
         return Err(format!("signature check failed: {}", problems.join(" | ")));
     }
-    let require = root_of(&msg.data.content)
-        .1
-        .and_then(|(ns, local)| ctx.kind_by_root(&ns, &local))
-        .is_some_and(|k| k.config.require_attachment_signature);
+    let require = requires_signed_files(ctx, &msg);
     let integrity = attachments::check(&msg.data.attachment_headers, &msg.attachments, require)
         .map_err(|e| format!("attachment check failed: {e}"))?;
     let files = super::storage_files::fetch_now(
@@ -350,6 +357,9 @@ pub async fn reprocess(ctx: &Context, system: &str, envelope: &[u8]) -> Result<(
         &msg.fs_attachments,
     )
     .await?;
+    if let Some(refusal) = super::storage_files::unsigned_refusal(&files, require) {
+        return Err(format!("attachment check failed: {refusal}"));
+    }
     store_incoming(ctx, system, &msg, envelope, signatures, &integrity, files)
         .map(|_| ())
         .map_err(|e| e.to_string())

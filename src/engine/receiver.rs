@@ -16,7 +16,6 @@ use crate::domain::{
     Actor, AnswerKind, AnswerRecord, AttachmentRef, ErrorInfo, IncomingEvent, Owner, RequestEvent,
     RequestState, SignatureSummary, Source, StatusUpdate,
 };
-use crate::smev::attachments::Integrity;
 use crate::smev::model::{AsyncProcessingStatus, Participant, ResponseContent, ResponseMessage};
 use crate::smev::{attachments, parse, SmevError};
 use crate::store::StoreError;
@@ -375,14 +374,8 @@ fn answer_request(
                     signature_pkcs7: None,
                 });
             }
-            if let Some(f) = files
-                .iter()
-                .find(|f| require && f.integrity != Some(Integrity::Verified))
-            {
-                return Ok(Applied::Refused(format!(
-                    "file {} from the file storage has no verified PKCS#7 signature, which the data kind requires",
-                    f.name
-                )));
+            if let Some(refusal) = super::storage_files::unsigned_refusal(&files, require) {
+                return Ok(Applied::Refused(refusal));
             }
             data.attachments.extend(files);
             RequestEvent::Answer {

@@ -387,6 +387,20 @@ async fn fetch_one(
     })
 }
 
+/// Why `files` cannot be accepted when their data kind requires signed files (`require`): the
+/// first file-storage file without a verified PKCS#7 signature.
+pub(crate) fn unsigned_refusal(files: &[AttachmentRef], require: bool) -> Option<String> {
+    files
+        .iter()
+        .find(|f| require && f.integrity != Some(Integrity::Verified))
+        .map(|f| {
+            format!(
+                "file {} from the file storage has no verified PKCS#7 signature, which the data kind requires",
+                bounded(&f.name)
+            )
+        })
+}
+
 /// Verifies a file's detached PKCS#7 signature, streaming the downloaded file through OpenSSL
 /// off the runtime (one more pass over the file; memory stays flat).
 async fn check_pkcs7(
