@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::openssl_cli::{cms_sign, cms_verifies};
-use smev_gateway::smev::attachments::{check, Integrity, IntegrityError};
+use common::openssl_cli::{cms_sign, cms_verifies, subject_cn_and_o};
+use smev_gateway::smev::attachments::{check, Checked, Integrity, IntegrityError};
 use smev_gateway::smev::model::{AttachmentContent, AttachmentHeader};
 
 fn header(id: &str, pkcs7: Option<Vec<u8>>) -> AttachmentHeader {
@@ -33,7 +33,12 @@ fn an_openssl_made_gost_cms_signature_verifies() {
             &[content("a.pdf", &file)],
             true,
         );
-        assert_eq!(r, Ok(vec![Integrity::Verified]), "{who}");
+        let (cn, o) = subject_cn_and_o(who);
+        let verified = Checked {
+            integrity: Integrity::Verified,
+            signer: Some(format!("{cn}, {o}")),
+        };
+        assert_eq!(r, Ok(vec![verified]), "{who}");
     }
 }
 

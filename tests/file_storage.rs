@@ -292,8 +292,15 @@ fn a_large_answer_file_resumes_after_a_broken_transfer_and_is_served_byte_identi
         .find(|f| f["name"] == "Выписка ЕГРН.pdf")
         .unwrap_or_else(|| panic!("no file-storage file in {v}"));
     assert_eq!(f["size"].as_u64(), Some(BIG), "{f}");
-    // The provider's PKCS#7 signature was checked over the whole 200 MB file.
+    // The provider's PKCS#7 signature was checked over the whole 200 MB file, and its signer
+    // is named as its certificate names it (read by the openssl CLI).
     assert_eq!(f["integrity"], "verified", "{f}");
+    let (cn, o) = common::openssl_cli::subject_cn_and_o("provider");
+    assert_eq!(
+        f["signer"].as_str(),
+        Some(format!("{cn}, {o}").as_str()),
+        "{f}"
+    );
     // The broken transfer resumed: far less than twice the file was served.
     let served = call("GET", &env.admin("/file-storage/stats"), None, None).1["served_bytes"]
         .as_u64()
@@ -699,5 +706,11 @@ fn a_kind_that_requires_signed_files_refuses_an_unsigned_incoming_file_and_takes
         (f["name"].as_str(), f["integrity"].as_str()),
         (Some("С подписью.pdf"), Some("verified")),
         "{inc}"
+    );
+    let (cn, o) = common::openssl_cli::subject_cn_and_o("provider");
+    assert_eq!(
+        f["signer"].as_str(),
+        Some(format!("{cn}, {o}").as_str()),
+        "{f}"
     );
 }

@@ -1,12 +1,13 @@
 //! PKCS#7 signatures of files on disk, streamed through OpenSSL (a file of up to 1 GB is never
 //! held in memory), against the openssl CLI with Debian's GOST engine: its signatures verify over
-//! the file, a changed file is refused, and the signatures we make over a file it verifies.
+//! the file and name their signer as the certificate does, a changed file is refused, and the
+//! signatures we make over a file it verifies.
 
 mod common;
 
 use std::path::Path;
 
-use common::openssl_cli::{cms_sign_file, cms_verifies};
+use common::openssl_cli::{cms_sign_file, cms_verifies, subject_cn_and_o};
 use common::root;
 use smev_gateway::dsig::pkcs7::verify_detached_file;
 use smev_gateway::dsig::{DsigError, OpenSslSigner, Signer as _};
@@ -37,7 +38,13 @@ fn an_openssl_made_signature_verifies_over_the_file_on_disk() {
     write_file(&file);
     for who in ["ov", "ov512", "sp"] {
         let sig = cms_sign_file(&file, who);
-        assert_eq!(verify_detached_file(&sig, &file), Ok(()), "{who}");
+        // The signer named as its certificate names it (read by the openssl CLI).
+        let (cn, o) = subject_cn_and_o(who);
+        assert_eq!(
+            verify_detached_file(&sig, &file),
+            Ok(Some(format!("{cn}, {o}"))),
+            "{who}"
+        );
     }
 }
 

@@ -28,4 +28,8 @@ pub struct AttachmentRef {
     /// signature (DER), made with the system's ЭП-ОВ key when the file was accepted.
     #[serde(default)]
     pub signature_pkcs7: Option<String>,
+    /// Received files with a verified PKCS#7 signature: who signed them (the signer
+    /// certificate's common name and organization).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
 }

@@ -261,7 +261,7 @@ fn store_incoming(
     msg: &RequestMessage,
     envelope: &[u8],
     signatures: Vec<SignatureSummary>,
-    integrity: &[crate::smev::attachments::Integrity],
+    integrity: &[crate::smev::attachments::Checked],
     files: Vec<AttachmentRef>,
 ) -> Result<String, StoreError> {
     let now = Utc::now();
@@ -270,7 +270,7 @@ fn store_incoming(
         .and_then(|(ns, local)| ctx.kind_by_root(&ns, &local))
         .map(|k| k.config.id.clone());
     let mut attachments = Vec::new();
-    for (i, (a, integrity)) in msg.attachments.iter().zip(integrity).enumerate() {
+    for (i, (a, checked)) in msg.attachments.iter().zip(integrity).enumerate() {
         let key = ctx.store.put_blob(&a.content)?;
         let mime = msg
             .data
@@ -280,7 +280,8 @@ fn store_incoming(
             .map(|h| attachments::safe_mime(&h.mime_type))
             .unwrap_or_else(|| "application/octet-stream".into());
         attachments.push(AttachmentRef {
-            integrity: Some(*integrity),
+            integrity: Some(checked.integrity),
+            signer: checked.signer.clone(),
             in_file_area: false,
             storage_uuid: None,
             signature_pkcs7: None,

@@ -359,7 +359,7 @@ fn answer_request(
             };
             let mut data = answer(AnswerKind::Data);
             data.business_xml = Some(ctx.store.put_blob(content.as_bytes())?);
-            for (i, (a, integrity)) in msg.attachments.iter().zip(integrity).enumerate() {
+            for (i, (a, checked)) in msg.attachments.iter().zip(integrity).enumerate() {
                 let key = ctx.store.put_blob(&a.content)?;
                 let mime = attachments::safe_mime(&attachment_mime(msg, &a.id));
                 data.attachments.push(AttachmentRef {
@@ -368,10 +368,11 @@ fn answer_request(
                     size: a.content.len() as u64,
                     hash: key,
                     content_id: Some(a.id.clone()),
-                    integrity: Some(integrity),
+                    integrity: Some(checked.integrity),
                     in_file_area: false,
                     storage_uuid: None,
                     signature_pkcs7: None,
+                    signer: checked.signer,
                 });
             }
             if let Some(refusal) = super::storage_files::unsigned_refusal(&files, require) {

@@ -361,9 +361,12 @@ async fn fetch_one(
         .await
         .map(|m| m.len())
         .map_err(|e| retry("cannot read the download", &e))?;
-    let integrity = match &header.signature_pkcs7 {
-        Some(sig) => check_pkcs7(sig, &partial, &access.file_name).await?,
-        None => Integrity::Hashed,
+    let (integrity, signer) = match &header.signature_pkcs7 {
+        Some(sig) => (
+            Integrity::Verified,
+            check_pkcs7(sig, &partial, &access.file_name).await?,
+        ),
+        None => (Integrity::Hashed, None),
     };
     let files = ctx.files.clone();
     let (p, k) = (partial.clone(), key.clone());
@@ -384,6 +387,7 @@ async fn fetch_one(
         in_file_area: true,
         storage_uuid: None,
         signature_pkcs7: None,
+        signer,
     })
 }
 
@@ -402,20 +406,20 @@ pub(crate) fn unsigned_refusal(files: &[AttachmentRef], require: bool) -> Option
 }
 
 /// Verifies a file's detached PKCS#7 signature, streaming the downloaded file through OpenSSL
-/// off the runtime (one more pass over the file; memory stays flat).
+/// off the runtime (one more pass over the file; memory stays flat); returns its signer.
 async fn check_pkcs7(
     signature: &[u8],
     path: &std::path::Path,
     name: &str,
-) -> Result<Integrity, Fetched> {
+) -> Result<Option<String>, Fetched> {
     let (sig, path) = (signature.to_vec(), path.to_path_buf());
-    let checked = tokio::task::spawn_blocking(move || -> Result<(), String> {
+    let checked = tokio::task::spawn_blocking(move || -> Result<Option<String>, String> {
         crate::dsig::pkcs7::verify_detached_file(&sig, &path).map_err(|e| e.to_string())
     })
     .await
     .map_err(|e| Fetched::Retry(e.to_string()))?;
     match checked {
-        Ok(()) => Ok(Integrity::Verified),
+        Ok(signer) => Ok(signer),
         Err(e) => Err(Fetched::Refused(format!(
             "file {}: its PKCS#7 signature does not verify: {e}",
             bounded(name)

@@ -21,6 +21,9 @@ pub struct AttachmentView {
     /// files the agency sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub integrity: Option<crate::smev::attachments::Integrity>,
+    /// Received files with a verified PKCS#7 signature: who signed them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
 }
 
 /// Views of stored files; `href_base` + `/n` downloads file `n` (empty when there is no
@@ -36,6 +39,7 @@ fn attachment_views(list: &[AttachmentRef], href_base: Option<&str>) -> Vec<Atta
             sha256_gost: x.hash.clone(),
             href: href_base.map(|b| format!("{b}/{n}")).unwrap_or_default(),
             integrity: x.integrity,
+            signer: x.signer.clone(),
         })
         .collect()
 }

@@ -141,6 +141,10 @@ pub(super) struct IncomingAttachment {
     pub size: u64,
     pub mime_type: String,
     pub href: String,
+    /// How the file is tied to the signed request, in Russian.
+    pub integrity: Option<&'static str>,
+    /// Who signed the file, when its PKCS#7 signature verified.
+    pub signer: Option<String>,
 }
 
 /// Our answer to the incoming request, once posted.
@@ -188,6 +192,8 @@ impl IncomingCard {
                     size: a.size,
                     mime_type: a.mime_type.clone(),
                     href: format!("/ui/incoming/{}/attachments/{n}", url_encode(&r.id)),
+                    integrity: a.integrity.map(super::messages::integrity_ru),
+                    signer: a.signer.clone(),
                 })
                 .collect(),
             signatures: r.signatures.clone(),
@@ -204,6 +210,8 @@ impl IncomingCard {
                             size: a.size,
                             mime_type: a.mime_type.clone(),
                             href: String::new(),
+                            integrity: None,
+                            signer: None,
                         })
                         .collect(),
                 },

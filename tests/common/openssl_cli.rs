@@ -67,3 +67,30 @@ pub fn cms_verifies(signature: &[u8], content: &Path) -> bool {
         .expect("openssl CLI");
     out.status.success()
 }
+
+/// The subject's CN and O of the certificate `who` of `certs-example/`, as `openssl x509`
+/// prints them.
+pub fn subject_cn_and_o(who: &str) -> (String, String) {
+    let cert = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("certs-example")
+        .join(format!("{who}.cert.pem"));
+    let out = Command::new("openssl")
+        .args([
+            "x509",
+            "-noout",
+            "-subject",
+            "-nameopt",
+            "sep_multiline,utf8,-esc_msb",
+            "-in",
+        ])
+        .arg(cert)
+        .output()
+        .expect("openssl CLI");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let field = |key: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(key).map(str::to_string))
+            .unwrap_or_else(|| panic!("no {key} in {text}"))
+    };
+    (field("CN="), field("O="))
+}

@@ -18,8 +18,15 @@ use super::DsigError;
 /// two).
 pub const MAX_PKCS7_BYTES: usize = 64 * 1024;
 
-/// Checks that `signature_der`, a detached CMS SignedData, signs exactly `content`.
-pub fn verify_detached(signature_der: &[u8], content: &[u8]) -> Result<(), DsigError> {
+extern "C" {
+    // libcrypto's `STACK_OF(X509) *CMS_get0_signers(CMS_ContentInfo *cms)`: the certificates of
+    // the signers whose signatures CMS_verify just checked (not declared by openssl-sys).
+    fn CMS_get0_signers(cms: *mut openssl_sys::CMS_ContentInfo) -> *mut openssl_sys::stack_st_X509;
+}
+
+/// Checks that `signature_der`, a detached CMS SignedData, signs exactly `content`; returns
+/// who signed it (see [`signer_name`]) when the signature carries the signer's certificate.
+pub fn verify_detached(signature_der: &[u8], content: &[u8]) -> Result<Option<String>, DsigError> {
     ensure_gost_engine()?;
     let mut cms = parse(signature_der)?;
     // BINARY: the file is compared byte for byte (no MIME canonicalization of line ends).
@@ -27,13 +34,52 @@ pub fn verify_detached(signature_der: &[u8], content: &[u8]) -> Result<(), DsigE
     cms.verify(None, None, Some(content), None, flags)
         .map_err(|e| {
             DsigError::OpenSsl(format!("the PKCS#7 signature does not match the file: {e}"))
-        })
+        })?;
+    Ok(signer_of_verified(&cms))
+}
+
+/// How a file's signer is shown: the certificate's common name, with its organization when the
+/// certificate names one ("Иванова Анна Сергеевна, Тестовое ведомство").
+pub fn signer_name(info: &super::CertificateInfo) -> String {
+    let name = info
+        .common_name
+        .clone()
+        .unwrap_or_else(|| info.subject.clone());
+    match &info.organization {
+        Some(o) if !name.contains(o.as_str()) => format!("{name}, {o}"),
+        _ => name,
+    }
+}
+
+/// The first signer of a CMS that has just verified, by its certificate.
+fn signer_of_verified(cms: &CmsContentInfo) -> Option<String> {
+    // SAFETY: called only after a successful CMS_verify on `cms`, as OpenSSL requires; the
+    // stack is OpenSSL's new allocation (freed here, once) holding pointers owned by `cms`,
+    // which outlives this function; the certificate is copied (up-referenced) before the free.
+    unsafe {
+        let signers = CMS_get0_signers(cms.as_ptr());
+        if signers.is_null() {
+            return None;
+        }
+        let stack = signers as *mut openssl_sys::OPENSSL_STACK;
+        let first = if openssl_sys::OPENSSL_sk_num(stack) > 0 {
+            let cert = openssl_sys::OPENSSL_sk_value(stack, 0) as *mut openssl_sys::X509;
+            (!cert.is_null()).then(|| openssl::x509::X509Ref::from_ptr(cert).to_owned())
+        } else {
+            None
+        };
+        openssl_sys::OPENSSL_sk_free(stack);
+        first.map(|c| signer_name(&super::CertificateInfo::of(&c)))
+    }
 }
 
 /// Checks that `signature_der` signs exactly the bytes of the file at `path`, reading the file
 /// through OpenSSL's digest in small pieces (memory stays flat for a file of any size; the work
-/// is one pass over it).
-pub fn verify_detached_file(signature_der: &[u8], path: &Path) -> Result<(), DsigError> {
+/// is one pass over it); returns the signer as [`verify_detached`] does.
+pub fn verify_detached_file(
+    signature_der: &[u8],
+    path: &Path,
+) -> Result<Option<String>, DsigError> {
     ensure_gost_engine()?;
     let cms = parse(signature_der)?;
     let content = FileBio::open(path)?;
@@ -52,7 +98,7 @@ pub fn verify_detached_file(signature_der: &[u8], path: &Path) -> Result<(), Dsi
         )
     };
     if rc == 1 {
-        Ok(())
+        Ok(signer_of_verified(&cms))
     } else {
         Err(DsigError::OpenSsl(format!(
             "the PKCS#7 signature does not match the file: {}",

@@ -39,13 +39,21 @@ pub enum IntegrityError {
     SignatureRequired(String),
 }
 
-/// Checks `contents` against the signed `headers`; returns the integrity of each content, in
+/// What the check found of one attachment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub integrity: Integrity,
+    /// Who signed the file (its PKCS#7 signer's certificate), when it is signed.
+    pub signer: Option<String>,
+}
+
+/// Checks `contents` against the signed `headers`; returns what was found of each content, in
 /// order. `require_pkcs7`: every attachment must carry a verifying `SignaturePKCS7`.
 pub fn check(
     headers: &[AttachmentHeader],
     contents: &[AttachmentContent],
     require_pkcs7: bool,
-) -> Result<Vec<Integrity>, IntegrityError> {
+) -> Result<Vec<Checked>, IntegrityError> {
     let by_id: std::collections::HashMap<&str, &AttachmentHeader> =
         headers.iter().map(|h| (h.content_id.as_str(), h)).collect();
     let mut seen = std::collections::HashSet::new();
@@ -59,18 +67,24 @@ pub fn check(
             .ok_or_else(|| IntegrityError::Undeclared(bounded(&c.id)))?;
         out.push(match &header.signature_pkcs7 {
             Some(sig) => {
-                pkcs7::verify_detached(sig, &c.content).map_err(|e| {
+                let signer = pkcs7::verify_detached(sig, &c.content).map_err(|e| {
                     IntegrityError::BadSignature {
                         id: bounded(&c.id),
                         reason: e.to_string(),
                     }
                 })?;
-                Integrity::Verified
+                Checked {
+                    integrity: Integrity::Verified,
+                    signer,
+                }
             }
             None if require_pkcs7 => {
                 return Err(IntegrityError::SignatureRequired(bounded(&c.id)));
             }
-            None => Integrity::Declared,
+            None => Checked {
+                integrity: Integrity::Declared,
+                signer: None,
+            },
         });
     }
     if let Some(h) = headers
@@ -261,7 +275,11 @@ mod tests {
             &[content("b"), content("a")],
             false,
         );
-        assert_eq!(r, Ok(vec![Integrity::Declared, Integrity::Declared]));
+        let declared = Checked {
+            integrity: Integrity::Declared,
+            signer: None,
+        };
+        assert_eq!(r, Ok(vec![declared.clone(), declared]));
     }
 
     #[test]

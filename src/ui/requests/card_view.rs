@@ -123,6 +123,8 @@ pub(crate) struct AnswerAttachment {
     pub size: u64,
     /// How the file is tied to the signed answer, in Russian.
     pub integrity: Option<&'static str>,
+    /// Who signed the file, when its PKCS#7 signature verified.
+    pub signer: Option<String>,
     pub href: String,
 }
 
@@ -276,6 +278,7 @@ impl AnswerView {
                     mime_type: x.mime_type.clone(),
                     size: x.size,
                     integrity: x.integrity.map(messages::integrity_ru),
+                    signer: x.signer.clone(),
                     href: format!("/ui/requests/{}/attachments/{n}", r.id),
                 })
                 .collect(),
