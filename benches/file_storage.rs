@@ -315,12 +315,11 @@ sha256 = "{hash}"
     let mb_s = |d: Duration| size_mb as f64 / d.as_secs_f64();
     let gateway = mb_s(stored);
     println!(
-        "  upload {size_mb} MB (streamed multipart): {gateway:.0} MB/s from the first byte posted to the whole file in SMEV's storage = {:.0} % of the floor — intake {:.1} s ({:.0} MB/s: receive, GOST hash, disk), FTP transfer {:.1} s ({:.0} MB/s); gateway peak RSS {} MiB",
+        "  upload {size_mb} MB (streamed multipart): {gateway:.0} MB/s from the first byte posted to the whole file in SMEV's storage = {:.0} % of the floor — intake {:.1} s ({:.0} MB/s: receive, GOST hash, disk, and the FTP upload that starts as the file arrives), the rest of the FTP transfer after it {:.1} s; gateway peak RSS {} MiB",
         100.0 * gateway / floor,
         accepted.as_secs_f64(),
         mb_s(accepted),
         (stored - accepted).as_secs_f64(),
-        size_mb as f64 / (stored - accepted).as_secs_f64(),
         peak / 1024
     );
     println!(

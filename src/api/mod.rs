@@ -4,6 +4,7 @@
 //! router under `/ui`.
 
 pub mod auth;
+mod early_upload;
 pub mod error;
 pub mod health;
 mod kinds;

@@ -205,7 +205,8 @@ pub async fn create_multipart(
                 .content_type()
                 .unwrap_or("application/octet-stream")
                 .to_string();
-            files.push(super::uploads::receive(&ctx, file_name, mime, field).await?);
+            files
+                .push(super::uploads::receive(&ctx, &caller.system, file_name, mime, field).await?);
         }
     }
     let body = body.ok_or_else(|| {

@@ -1,8 +1,8 @@
 //! Files posted as `multipart/form-data` parts: a part up to the inline (MTOM) limit is kept
 //! in memory like a JSON attachment; a larger one streams to the file area's `partial/` as it
 //! arrives, its GOST R 34.11-2012-256 key computed on the way, so a 1 GB file never sits in
-//! memory. Each file is bounded by `file_storage.max_file_bytes`, the whole request by
-//! `api.max_upload_bytes`.
+//! memory, and (with a file storage) its upload starts as it arrives ([`EarlyUpload`]). Each file
+//! is bounded by `file_storage.max_file_bytes`, the whole request by `api.max_upload_bytes`.
 
 use axum::extract::multipart::Field;
 
@@ -10,6 +10,7 @@ use crate::dsig::DigestAlgorithm;
 use crate::engine::intake::{NewAttachment, StagedFile};
 use crate::engine::Context;
 
+use super::early_upload::EarlyUpload;
 use super::error::ApiError;
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
@@ -78,9 +79,10 @@ impl Spill {
     }
 }
 
-/// Receives one file part.
+/// Receives one file part of a request of `system`.
 pub(super) async fn receive(
     ctx: &Context,
+    system: &str,
     name: String,
     mime_type: String,
     mut field: Field<'_>,
@@ -89,6 +91,7 @@ pub(super) async fn receive(
     let max = ctx.config.file_storage.max_file_bytes;
     let mut memory = Vec::new();
     let mut spill: Option<Spill> = None;
+    let mut early: Option<EarlyUpload> = None;
     let mut size = 0u64;
     while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
         size += chunk.len() as u64;
@@ -100,6 +103,9 @@ pub(super) async fn receive(
         }
         match &spill {
             Some(s) => {
+                if let Some(e) = &mut early {
+                    e.offer(&chunk);
+                }
                 if !s.write(chunk).await {
                     break;
                 }
@@ -111,7 +117,16 @@ pub(super) async fn receive(
                         .files
                         .partial(&format!("upload-{}", uuid::Uuid::new_v4()));
                     let s = Spill::start(path);
-                    if !s.write(std::mem::take(&mut memory).into()).await {
+                    let first: bytes::Bytes = std::mem::take(&mut memory).into();
+                    early = ctx
+                        .systems
+                        .get(system)
+                        .and_then(|sys| sys.file_storage.as_ref())
+                        .and_then(|access| EarlyUpload::start(access, &name));
+                    if let Some(e) = &mut early {
+                        e.offer(&first);
+                    }
+                    if !s.write(first).await {
                         return Err(s.finish().await.err().unwrap_or_else(|| local("stopped")));
                     }
                     spill = Some(s);
@@ -125,10 +140,21 @@ pub(super) async fn receive(
     let path = s.path.clone();
     // After an early stop of the writer this is its error; otherwise the synced file's key.
     let key = s.finish().await?;
+    // The request is accepted only after the early upload has ended: the sender must not write
+    // the same file at the same time.
+    let storage_uuid = match early {
+        Some(e) => Some(e.finish().await),
+        None => None,
+    };
     Ok(NewAttachment {
         name,
         mime_type,
         bytes: Vec::new(),
-        staged: Some(StagedFile { path, key, size }),
+        staged: Some(StagedFile {
+            path,
+            key,
+            size,
+            storage_uuid,
+        }),
     })
 }

@@ -115,6 +115,9 @@ pub struct StagedFile {
     pub path: std::path::PathBuf,
     pub key: String,
     pub size: u64,
+    /// The file-storage directory its upload began in while it arrived (it may hold all of
+    /// the file, a prefix, or nothing); kept as the request's directory.
+    pub storage_uuid: Option<String>,
 }
 
 impl NewAttachment {
@@ -196,7 +199,7 @@ fn attachment_refs(attachments: &[NewAttachment]) -> Result<Vec<AttachmentRef>, 
         out.push(AttachmentRef {
             integrity: None,
             in_file_area: false,
-            storage_uuid: None,
+            storage_uuid: a.staged.as_ref().and_then(|s| s.storage_uuid.clone()),
             signature_pkcs7: None,
             signer: None,
             name: a.name.clone(),

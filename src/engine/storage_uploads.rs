@@ -31,7 +31,13 @@ pub(crate) fn route(
         limit,
     );
     let total = match inline {
-        Ok(()) => return Ok(()),
+        Ok(()) => {
+            // Inline after all: a directory an early upload began is left unused.
+            for a in attachments.iter_mut() {
+                a.storage_uuid = None;
+            }
+            return Ok(());
+        }
         Err(SmevError::AttachmentTooLarge { total, .. }) => total,
         Err(other) => return Err(IntakeError::Invalid(other.to_string())),
     };
@@ -56,7 +62,9 @@ pub(crate) fn route(
                 limit: usize::try_from(max).unwrap_or(usize::MAX),
             });
         }
-        a.storage_uuid = Some(MessageId::new().to_string());
+        // Kept when the file's upload began while it arrived (api::early_upload).
+        a.storage_uuid
+            .get_or_insert_with(|| MessageId::new().to_string());
     }
     Ok(())
 }

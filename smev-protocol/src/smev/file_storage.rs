@@ -101,7 +101,7 @@ pub fn download_path(a: &FsAttachment) -> Result<String, FileStorageError> {
 }
 
 /// `/<uuid>/<file_name>`, once both are checked.
-fn storage_path(uuid: &str, file_name: &str) -> Result<String, FileStorageError> {
+pub fn storage_path(uuid: &str, file_name: &str) -> Result<String, FileStorageError> {
     if !is_uuid(uuid) {
         return Err(FileStorageError::UnsafeName(uuid.to_string()));
     }
