@@ -2,7 +2,9 @@
 //! Starts `smev-gateway mock-smev` and `smev-gateway run` as real processes, posts N requests
 //! (default 10 000; `LOAD_REQUESTS=n`) from several client threads, waits until every one is
 //! answered, and prints: requests/s end to end, p50/p99 of accept→sent and accept→answered, the
-//! sled database size and the gateway's peak RSS. Prints figures; asserts only completeness.
+//! sled database size and the gateway's peak RSS — after the idle figures of a gateway with the
+//! default polling and no traffic (share of one core over 20 s, RSS). Prints figures; asserts
+//! only completeness.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -64,6 +66,58 @@ fn peak_rss_kib(pid: u32) -> u64 {
         })
         .and_then(|l| l.split_whitespace().nth(1).and_then(|x| x.parse().ok()))
         .unwrap_or(0)
+}
+
+/// CPU time (user + system) the process `pid` has used, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which may hold spaces) in parentheses.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|x| x.parse::<f64>().ok()))
+        .sum();
+    // SAFETY: sysconf only reads a system constant.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    ticks / per_second
+}
+
+/// A gateway with the default polling (no `[engine]` overrides) and no traffic: the share of one
+/// core it uses over `secs` seconds once started, and its RSS.
+fn idle_figures(bin: &str, config: &str, dir: &Path, secs: u64) -> (f64, u64) {
+    let idle_cfg = dir.join("idle.toml");
+    let text: String = config
+        .lines()
+        .filter(|l| !l.starts_with("poll_") && !l.starts_with("send_concurrency"))
+        .map(|l| l.replace("/db\"", "/idle-db\"") + "\n")
+        .collect();
+    std::fs::write(&idle_cfg, text).unwrap();
+    let (gw, _) = spawn(
+        {
+            let mut c = Command::new(bin);
+            c.arg("run").arg("--config").arg(&idle_cfg);
+            c
+        },
+        "smev-gateway listening on http://",
+    );
+    let pid = gw.0.id();
+    // Past the start (key loading, first polls), then measured.
+    std::thread::sleep(Duration::from_secs(3));
+    let before = cpu_seconds(pid);
+    std::thread::sleep(Duration::from_secs(secs));
+    let share = (cpu_seconds(pid) - before) / secs as f64;
+    let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|x| x.parse().ok()))
+        })
+        .unwrap_or(0);
+    (share, rss)
 }
 
 fn dir_size(p: &Path) -> u64 {
@@ -155,6 +209,12 @@ sha256 = "{hash}"
         db = dir.path().join("db").display(),
         certs = certs.display(),
         hash = hash.trim(),
+    );
+    let (idle_share, idle_rss) = idle_figures(bin, &config, dir.path(), 20);
+    println!(
+        "load: idle gateway (default polling, no traffic): {:.2} % of one core over 20 s (target < 1 %), RSS {:.1} MiB (target ≤ 40 MiB)",
+        100.0 * idle_share,
+        idle_rss as f64 / 1024.0
     );
     let cfg_path = dir.path().join("gateway.toml");
     std::fs::write(&cfg_path, config).unwrap();
