@@ -85,6 +85,22 @@ async fn an_upload_is_checked_against_its_header() {
             .unwrap(),
         Some(bytes.len() as u64)
     );
+    // A resumption past the end (REST beyond what is there) is refused, not filled with zeros.
+    let beyond = ftp::upload(
+        &endpoint,
+        "GATEWAY1",
+        "smev-ftp",
+        &uuid,
+        "Скан.pdf",
+        bytes.len() as u64 + 1000,
+        &mut &b"tail"[..],
+    )
+    .await;
+    assert!(beyond.is_err(), "{beyond:?}");
+    assert_eq!(
+        storage.check_upload("GATEWAY1", &header),
+        Ok(bytes.len() as u64)
+    );
     // A file signature is checked over the uploaded bytes.
     use smev_protocol::dsig::Signer as _;
     let certs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../certs-example");

@@ -5,10 +5,13 @@
 //! It is best-effort and never holds the intake back: when the FTP side falls behind (a full
 //! queue) or fails, it is abandoned, leaving whatever prefix arrived in the directory; the
 //! sender later finds that with `SIZE` and resumes with `REST`, or skips the upload when the
-//! whole file is there — the same path as after a crash. The intake waits for the upload to end
-//! before the request is accepted, so the sender never writes the file while this still does.
+//! whole file is there — the same path as after a crash. The intake waits (briefly) for the
+//! upload to end before the request is accepted; one that does not end in time is stopped and its
+//! directory given up, so the sender never writes a file this may still be writing.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use bytes::{Buf, Bytes};
@@ -19,13 +22,21 @@ use crate::engine::storage_files::FileStorageAccess;
 use crate::smev::file_storage as ftp;
 use crate::smev::MessageId;
 
-/// Chunks the upload may lag behind the intake before it is abandoned (a few MiB).
-const QUEUE_CHUNKS: usize = 64;
+/// Bytes the upload may lag behind the intake before it is abandoned.
+const MAX_QUEUED_BYTES: usize = 8 * 1024 * 1024;
+/// Chunks queued at most (each at most a few hundred KiB; the byte bound usually comes first).
+const QUEUE_CHUNKS: usize = 256;
+/// How long the intake waits, once the file has arrived, for the upload to write what it was
+/// offered; past it the upload is stopped and its directory given up (the sender uses a new one,
+/// so it never meets a server still writing the old).
+const FINISH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// An FTP upload fed with a posted file's chunks as they arrive.
 pub(super) struct EarlyUpload {
     uuid: String,
     chunks: Option<mpsc::Sender<Bytes>>,
+    /// Bytes offered and not yet taken by the upload.
+    queued: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -42,10 +53,13 @@ impl EarlyUpload {
             access.password.clone(),
         );
         let (dir, file) = (uuid.clone(), name.to_string());
+        let queued = Arc::new(AtomicUsize::new(0));
+        let taken = queued.clone();
         let task = tokio::spawn(async move {
             let mut source = ChunkReader {
                 queue,
                 current: Bytes::new(),
+                queued: taken,
             };
             match ftp::upload(&endpoint, &user, &password, &dir, &file, 0, &mut source).await {
                 Ok(sent) => {
@@ -59,6 +73,7 @@ impl EarlyUpload {
         Some(EarlyUpload {
             uuid,
             chunks: Some(chunks),
+            queued,
             task,
         })
     }
@@ -66,20 +81,30 @@ impl EarlyUpload {
     /// Offers the next chunk; a full queue or a finished upload abandons the rest.
     pub(super) fn offer(&mut self, chunk: &Bytes) {
         if let Some(tx) = &self.chunks {
-            if tx.try_send(chunk.clone()).is_err() {
+            let behind = self.queued.fetch_add(chunk.len(), Ordering::AcqRel) + chunk.len();
+            if behind > MAX_QUEUED_BYTES || tx.try_send(chunk.clone()).is_err() {
                 tracing::debug!(uuid = %self.uuid, "early upload fell behind; left to the sender");
                 self.chunks = None;
             }
         }
     }
 
-    /// Ends the upload (what was offered is written) and returns the directory it used.
-    pub(super) async fn finish(mut self) -> String {
+    /// Ends the upload (what was offered is written) and returns the directory it used; None
+    /// when it did not end within [`FINISH_WAIT`] (stopped, its directory given up).
+    pub(super) async fn finish(mut self) -> Option<String> {
         self.chunks = None;
-        if let Err(e) = self.task.await {
-            tracing::warn!(uuid = %self.uuid, error = %e, "early upload task failed");
+        match tokio::time::timeout(FINISH_WAIT, &mut self.task).await {
+            Ok(Ok(())) => Some(self.uuid),
+            Ok(Err(e)) => {
+                tracing::warn!(uuid = %self.uuid, error = %e, "early upload task failed");
+                None
+            }
+            Err(_) => {
+                self.task.abort();
+                tracing::info!(uuid = %self.uuid, "early upload too slow to finish; the sender uploads to a new directory");
+                None
+            }
         }
-        self.uuid
     }
 }
 
@@ -87,6 +112,7 @@ impl EarlyUpload {
 struct ChunkReader {
     queue: mpsc::Receiver<Bytes>,
     current: Bytes,
+    queued: Arc<AtomicUsize>,
 }
 
 impl AsyncRead for ChunkReader {
@@ -105,6 +131,7 @@ impl AsyncRead for ChunkReader {
         let n = self.current.len().min(buf.remaining());
         buf.put_slice(&self.current[..n]);
         self.current.advance(n);
+        self.queued.fetch_sub(n, Ordering::AcqRel);
         Poll::Ready(Ok(()))
     }
 }

@@ -143,7 +143,7 @@ pub(super) async fn receive(
     // The request is accepted only after the early upload has ended: the sender must not write
     // the same file at the same time.
     let storage_uuid = match early {
-        Some(e) => Some(e.finish().await),
+        Some(e) => e.finish().await,
         None => None,
     };
     Ok(NewAttachment {

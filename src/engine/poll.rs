@@ -82,7 +82,7 @@ where
 }
 
 /// The pause after a round: the floor after a message, otherwise twice the last pause (at least
-/// [`FIRST_BACKOFF`]) up to the ceiling.
+/// [`FIRST_BACKOFF`]) up to the ceiling (never below [`FIRST_BACKOFF`]).
 fn next_interval(
     last: Duration,
     took_a_message: bool,
@@ -92,7 +92,10 @@ fn next_interval(
     if took_a_message {
         floor
     } else {
-        (last * 2).max(FIRST_BACKOFF).min(ceiling)
+        // A ceiling below the first backoff (0 included) does not make empty rounds spin.
+        (last * 2)
+            .max(FIRST_BACKOFF)
+            .min(ceiling.max(FIRST_BACKOFF))
     }
 }
 
@@ -107,7 +110,8 @@ mod tests {
         for (floor, ceiling, want) in [
             (0, 100, vec![10, 20, 40, 80, 100, 100]),
             (200, 10_000, vec![400, 800, 1600, 3200, 6400, 10_000]),
-            (0, 5, vec![5, 5, 5, 5, 5, 5]),
+            (0, 0, vec![10, 10, 10, 10, 10, 10]),
+            (0, 5, vec![10, 10, 10, 10, 10, 10]),
         ] {
             let mut interval = MS(floor);
             let got: Vec<u64> = (0..6)

@@ -114,7 +114,14 @@ impl StorageBackend<FtpUser> for FaultyFilesystem {
             let mut options = cap_std::fs::OpenOptions::new();
             options.write(true).create(true);
             let file = home.open_with(target, &options)?.into_std();
-            // STOR after REST keeps the first `start_pos` bytes and writes from there.
+            // STOR after REST keeps the first `start_pos` bytes and writes from there; a REST
+            // past the end would leave a gap of zeros, so it is refused.
+            if start_pos > file.metadata()?.len() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "REST past the end of the file",
+                ));
+            }
             file.set_len(start_pos)?;
             std::io::Seek::seek(&mut &file, std::io::SeekFrom::Start(start_pos))?;
             Ok(file)
@@ -136,6 +143,10 @@ impl StorageBackend<FtpUser> for FaultyFilesystem {
                 }
             }
             if buf.is_empty() {
+                let synced = tokio::task::spawn_blocking(move || file.sync_all())
+                    .await
+                    .map_err(std::io::Error::other)?;
+                synced?;
                 return Ok(written);
             }
             written += buf.len() as u64;

@@ -39,6 +39,15 @@ impl FileBio {
         Ok(FileBio(bio))
     }
 
+    /// How far the file has been read (`BIO_tell`), None when OpenSSL cannot tell.
+    pub(crate) fn position(&self) -> Option<u64> {
+        // BIO_C_FILE_TELL: the `BIO_tell` macro of <openssl/bio.h>.
+        const BIO_C_FILE_TELL: std::os::raw::c_int = 133;
+        // SAFETY: a valid file BIO; the control call only reads its offset.
+        let at = unsafe { openssl_sys::BIO_ctrl(self.0, BIO_C_FILE_TELL, 0, std::ptr::null_mut()) };
+        u64::try_from(at).ok()
+    }
+
     /// The BIO, for one OpenSSL call that reads it; it stays owned by `self`.
     pub(crate) fn as_ptr(&self) -> *mut openssl_sys::BIO {
         self.0

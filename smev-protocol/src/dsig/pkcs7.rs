@@ -132,6 +132,18 @@ pub(crate) fn sign_detached_file(
         }
         CmsContentInfo::from_ptr(raw)
     };
+    // OpenSSL's binary copy stops at a failed read without an error: make sure the signature
+    // covers the whole file, not a prefix of it.
+    let read = content.position();
+    let size = std::fs::metadata(path)
+        .map_err(|e| DsigError::Io(format!("{}: {e}", path.display())))?
+        .len();
+    if read != Some(size) {
+        return Err(DsigError::Io(format!(
+            "{}: only part of the file was read for its signature ({read:?} of {size} bytes)",
+            path.display()
+        )));
+    }
     cms.to_der().map_err(|e| DsigError::OpenSsl(e.to_string()))
 }
 
