@@ -613,6 +613,15 @@ fn post_big_multipart(env: &Env, client_id: &str) -> (String, PathBuf) {
     (v["id"].as_str().unwrap().to_string(), path)
 }
 
+/// That the 200 MB multipart file reached the mock's storage once: received once in all (a
+/// resumed upload may repeat a little), in one directory, byte-identical to `original`.
+fn assert_uploaded_once(env: &Env, original: &Path) {
+    env.assert_moved_once("received_bytes", 8);
+    let dirs = uploaded_dirs(env);
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    assert!(same_file_bytes(&dirs[0].join("scan-200mb.pdf"), original));
+}
+
 /// The upload directories of the gateway's system in the mock's storage.
 fn uploaded_dirs(env: &Env) -> Vec<PathBuf> {
     let area = env.dir.path().join("mock-ftp/upload/SYSTEM1");
@@ -633,10 +642,7 @@ fn a_200_mb_multipart_request_file_streams_to_the_file_storage_and_is_accepted()
     assert_eq!(c["accepted"].as_u64(), Some(1), "{c}");
     // Uploaded once: the upload that began while the file arrived and the sender's (which
     // finds the file there, or resumes it) never send it twice.
-    env.assert_moved_once("received_bytes", 8);
-    let dirs = uploaded_dirs(&env);
-    assert_eq!(dirs.len(), 1, "{dirs:?}");
-    assert!(same_file_bytes(&dirs[0].join("scan-200mb.pdf"), &path));
+    assert_uploaded_once(&env, &path);
 }
 
 #[test]
@@ -667,10 +673,7 @@ fn a_gateway_killed_in_the_middle_of_an_upload_resumes_it_and_sends_once() {
         (Some(1), Some(1)),
         "{c}"
     );
-    env.assert_moved_once("received_bytes", 8);
-    let dirs = uploaded_dirs(&env);
-    assert_eq!(dirs.len(), 1, "{dirs:?}");
-    assert!(same_file_bytes(&dirs[0].join("scan-200mb.pdf"), &path));
+    assert_uploaded_once(&env, &path);
 }
 
 #[test]

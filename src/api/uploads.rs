@@ -34,48 +34,63 @@ const SPILL_QUEUE_CHUNKS: usize = 16;
 
 /// A file being streamed to disk: the connection's task forwards each chunk to a blocking
 /// writer that hashes it and writes it, so the GOST hash (the slowest step) runs off the
-/// runtime and beside the receiving instead of after it.
+/// runtime and beside the receiving instead of after it — and, with a file storage, to the
+/// upload that starts as the file arrives.
 struct Spill {
     path: std::path::PathBuf,
     chunks: tokio::sync::mpsc::Sender<bytes::Bytes>,
     writer: tokio::task::JoinHandle<Result<String, String>>,
+    early: Option<EarlyUpload>,
 }
 
 impl Spill {
-    fn start(path: std::path::PathBuf) -> Spill {
+    fn start(path: std::path::PathBuf, early: Option<EarlyUpload>) -> Spill {
         let (chunks, mut queue) = tokio::sync::mpsc::channel::<bytes::Bytes>(SPILL_QUEUE_CHUNKS);
         let target = path.clone();
         let writer = tokio::task::spawn_blocking(move || -> Result<String, String> {
             use std::io::Write;
-            let e = |e: &dyn std::fmt::Display| e.to_string();
-            let mut hasher = DigestAlgorithm::Streebog256.hasher().map_err(|x| e(&x))?;
-            let file = std::fs::File::create(&target).map_err(|x| e(&x))?;
+            let text = |x: &dyn std::fmt::Display| x.to_string();
+            let mut hasher = DigestAlgorithm::Streebog256
+                .hasher()
+                .map_err(|x| text(&x))?;
+            let file = std::fs::File::create(&target).map_err(|x| text(&x))?;
             let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
             while let Some(chunk) = queue.blocking_recv() {
-                hasher.update(&chunk).map_err(|x| e(&x))?;
-                out.write_all(&chunk).map_err(|x| e(&x))?;
+                hasher.update(&chunk).map_err(|x| text(&x))?;
+                out.write_all(&chunk).map_err(|x| text(&x))?;
             }
-            let file = out.into_inner().map_err(|x| e(&x.into_error()))?;
-            file.sync_all().map_err(|x| e(&x))?;
-            Ok(hex::encode(hasher.finish().map_err(|x| e(&x))?))
+            let file = out.into_inner().map_err(|x| text(&x.into_error()))?;
+            file.sync_all().map_err(|x| text(&x))?;
+            Ok(hex::encode(hasher.finish().map_err(|x| text(&x))?))
         });
         Spill {
             path,
             chunks,
             writer,
+            early,
         }
     }
 
-    /// Hands a chunk to the writer; false when the writer has stopped (its error is what
-    /// [`Spill::finish`] returns).
-    async fn write(&self, chunk: bytes::Bytes) -> bool {
+    /// Hands a chunk to the early upload and the writer; false when the writer has stopped
+    /// (its error is what [`Spill::finish`] returns).
+    async fn write(&mut self, chunk: bytes::Bytes) -> bool {
+        if let Some(e) = &mut self.early {
+            e.offer(&chunk);
+        }
         self.chunks.send(chunk).await.is_ok()
     }
 
-    /// Waits for the writer to sync the file; returns its GOST key.
-    async fn finish(self) -> Result<String, ApiError> {
+    /// Waits for the writer to sync the file, then for the early upload to end (the request is
+    /// accepted only after it: the sender must not write the same file at the same time);
+    /// returns the file's GOST key and the storage directory its upload began in.
+    async fn finish(self) -> Result<(String, Option<String>), ApiError> {
         drop(self.chunks);
-        self.writer.await.map_err(local)?.map_err(local)
+        let key = self.writer.await.map_err(local)?.map_err(local)?;
+        let storage_uuid = match self.early {
+            Some(e) => e.finish().await,
+            None => None,
+        };
+        Ok((key, storage_uuid))
     }
 }
 
@@ -91,9 +106,8 @@ pub(super) async fn receive(
     let max = ctx.config.file_storage.max_file_bytes;
     let mut memory = Vec::new();
     let mut spill: Option<Spill> = None;
-    let mut early: Option<EarlyUpload> = None;
     let mut size = 0u64;
-    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+    while let Some(mut chunk) = field.chunk().await.map_err(multipart_error)? {
         size += chunk.len() as u64;
         if size > max {
             return Err(ApiError::new(
@@ -101,36 +115,26 @@ pub(super) async fn receive(
                 format!("file {name:?} exceeds file_storage.max_file_bytes ({max} bytes)"),
             ));
         }
-        match &spill {
-            Some(s) => {
-                if let Some(e) = &mut early {
-                    e.offer(&chunk);
-                }
-                if !s.write(chunk).await {
-                    break;
-                }
+        if spill.is_none() {
+            memory.extend_from_slice(&chunk);
+            if memory.len() <= spill_above {
+                continue;
             }
-            None => {
-                memory.extend_from_slice(&chunk);
-                if memory.len() > spill_above {
-                    let path = ctx
-                        .files
-                        .partial(&format!("upload-{}", uuid::Uuid::new_v4()));
-                    let s = Spill::start(path);
-                    let first: bytes::Bytes = std::mem::take(&mut memory).into();
-                    early = ctx
-                        .systems
-                        .get(system)
-                        .and_then(|sys| sys.file_storage.as_ref())
-                        .and_then(|access| EarlyUpload::start(access, &name));
-                    if let Some(e) = &mut early {
-                        e.offer(&first);
-                    }
-                    if !s.write(first).await {
-                        return Err(s.finish().await.err().unwrap_or_else(|| local("stopped")));
-                    }
-                    spill = Some(s);
-                }
+            // Above the inline limit: from now on the file streams to disk (and the storage).
+            let path = ctx
+                .files
+                .partial(&format!("upload-{}", uuid::Uuid::new_v4()));
+            let early = ctx
+                .systems
+                .get(system)
+                .and_then(|sys| sys.file_storage.as_ref())
+                .and_then(|access| EarlyUpload::start(access, &name));
+            spill = Some(Spill::start(path, early));
+            chunk = std::mem::take(&mut memory).into();
+        }
+        if let Some(s) = &mut spill {
+            if !s.write(chunk).await {
+                break;
             }
         }
     }
@@ -139,13 +143,7 @@ pub(super) async fn receive(
     };
     let path = s.path.clone();
     // After an early stop of the writer this is its error; otherwise the synced file's key.
-    let key = s.finish().await?;
-    // The request is accepted only after the early upload has ended: the sender must not write
-    // the same file at the same time.
-    let storage_uuid = match early {
-        Some(e) => e.finish().await,
-        None => None,
-    };
+    let (key, storage_uuid) = s.finish().await?;
     Ok(NewAttachment {
         name,
         mime_type,

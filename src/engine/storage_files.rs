@@ -418,13 +418,12 @@ async fn check_pkcs7(
     })
     .await
     .map_err(|e| Fetched::Retry(e.to_string()))?;
-    match checked {
-        Ok(signer) => Ok(signer),
-        Err(e) => Err(Fetched::Refused(format!(
+    checked.map_err(|e| {
+        Fetched::Refused(format!(
             "file {}: its PKCS#7 signature does not verify: {e}",
             bounded(name)
-        ))),
-    }
+        ))
+    })
 }
 
 async fn remove(path: &std::path::Path) {

@@ -69,14 +69,14 @@ impl FtpFaults {
     pub fn get(&self) -> FtpFaultSpec {
         let breaks = *self.breaks.lock().unwrap_or_else(|e| e.into_inner());
         let rate = self.bytes_per_second.load(Ordering::Acquire);
+        let upload_rate = self.upload_bytes_per_second.load(Ordering::Acquire);
         FtpFaultSpec {
             refuse_logins: self.refuse_logins.load(Ordering::Acquire),
             break_after_bytes: breaks.map(|(b, _)| b),
             breaks: breaks.map_or(0, |(_, n)| n),
             bytes_per_second: (rate > 0).then_some(rate),
             tamper: self.tamper.load(Ordering::Acquire),
-            upload_bytes_per_second: Some(self.upload_bytes_per_second.load(Ordering::Acquire))
-                .filter(|r| *r > 0),
+            upload_bytes_per_second: (upload_rate > 0).then_some(upload_rate),
         }
     }
 
@@ -143,7 +143,8 @@ pub(super) struct FaultyReader {
     inner: Box<dyn AsyncRead + Send + Sync + Unpin>,
     faults: TransferFaults,
     counter: std::sync::Arc<FtpFaults>,
-    served: u64,
+    /// Bytes this transfer has moved so far.
+    moved: u64,
     pause: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
@@ -175,7 +176,7 @@ impl FaultyReader {
             inner,
             faults,
             counter,
-            served: 0,
+            moved: 0,
             pause: None,
         }
     }
@@ -195,7 +196,7 @@ impl AsyncRead for FaultyReader {
             this.pause = None;
         }
         if let Some(limit) = this.faults.break_after {
-            if this.served >= limit {
+            if this.moved >= limit {
                 return Poll::Ready(Err(std::io::Error::new(
                     std::io::ErrorKind::ConnectionReset,
                     "transfer broken (injected fault)",
@@ -204,7 +205,7 @@ impl AsyncRead for FaultyReader {
         }
         let mut room = buf.remaining() as u64;
         if let Some(limit) = this.faults.break_after {
-            room = room.min(limit - this.served);
+            room = room.min(limit - this.moved);
         }
         if let Some(rate) = this.faults.bytes_per_second {
             // Chunks of a tenth of a second's worth.
@@ -215,11 +216,11 @@ impl AsyncRead for FaultyReader {
         match Pin::new(&mut this.inner).poll_read(cx, &mut limited) {
             Poll::Ready(Ok(())) => {
                 let n = limited.filled().len();
-                if this.faults.tamper && this.served == 0 && n > 0 {
+                if this.faults.tamper && this.moved == 0 && n > 0 {
                     limited.filled_mut()[0] ^= 0x01;
                 }
                 buf.advance(n);
-                this.served += n as u64;
+                this.moved += n as u64;
                 let total = if this.faults.upload {
                     &this.counter.received_bytes
                 } else {

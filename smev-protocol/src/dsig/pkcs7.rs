@@ -29,9 +29,7 @@ extern "C" {
 pub fn verify_detached(signature_der: &[u8], content: &[u8]) -> Result<Option<String>, DsigError> {
     ensure_gost_engine()?;
     let mut cms = parse(signature_der)?;
-    // BINARY: the file is compared byte for byte (no MIME canonicalization of line ends).
-    let flags = CMSOptions::BINARY | CMSOptions::NO_SIGNER_CERT_VERIFY;
-    cms.verify(None, None, Some(content), None, flags)
+    cms.verify(None, None, Some(content), None, verify_flags())
         .map_err(|e| {
             DsigError::OpenSsl(format!("the PKCS#7 signature does not match the file: {e}"))
         })?;
@@ -83,7 +81,7 @@ pub fn verify_detached_file(
     ensure_gost_engine()?;
     let cms = parse(signature_der)?;
     let content = FileBio::open(path)?;
-    let flags = (CMSOptions::BINARY | CMSOptions::NO_SIGNER_CERT_VERIFY).bits();
+    let flags = verify_flags().bits();
     // SAFETY: `cms` and `content` are valid for the call and stay owned by their wrappers;
     // CMS_verify takes no certificates or store (NULL), writes no output (NULL) and frees only
     // the BIOs it pushes onto `content`.
@@ -145,6 +143,12 @@ pub(crate) fn sign_detached_file(
         )));
     }
     cms.to_der().map_err(|e| DsigError::OpenSsl(e.to_string()))
+}
+
+/// BINARY: the file is compared byte for byte (no MIME canonicalization of line ends);
+/// NO_SIGNER_CERT_VERIFY: the signer's chain is SMEV's to check, the file's bytes are ours.
+fn verify_flags() -> CMSOptions {
+    CMSOptions::BINARY | CMSOptions::NO_SIGNER_CERT_VERIFY
 }
 
 fn parse(signature_der: &[u8]) -> Result<CmsContentInfo, DsigError> {
