@@ -33,5 +33,11 @@ pub(crate) mod tls;
 pub use smev_protocol::smev;
 pub mod store;
 pub mod ui;
+
+/// The openssl CLI as an independent CMS implementation, shared with the integration tests.
+#[cfg(test)]
+#[path = "../tests/common/openssl_cli.rs"]
+#[allow(dead_code)]
+pub(crate) mod openssl_cli;
 pub use smev_protocol::xml;
 pub use smev_protocol::xsd;

@@ -7,9 +7,9 @@ mod common;
 
 use std::path::Path;
 
-use common::openssl_cli::{cms_sign_file, cms_verifies, subject_cn_and_o};
+use common::openssl_cli::{cms_sign_file, cms_sign_file_with, cms_verifies, subject_cn_and_o};
 use common::root;
-use smev_gateway::dsig::pkcs7::verify_detached_file;
+use smev_gateway::dsig::pkcs7::{verify_detached_by, verify_detached_file, Content};
 use smev_gateway::dsig::{DsigError, OpenSslSigner, Signer as _};
 
 /// A 3 MB file of every byte value (larger than OpenSSL's read buffer many times over).
@@ -124,4 +124,32 @@ fn a_signature_that_is_not_der_is_malformed() {
             "{bad:?}"
         );
     }
+}
+
+/// The official's ЭП-СП of a file must be made by the certificate of the XML ЭП-СП: checked over
+/// the file on disk and over the same bytes in memory, with the signer's certificate inside the
+/// signature or left out of it.
+#[test]
+fn a_file_signature_must_be_made_by_the_given_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("Заявление.pdf");
+    let bytes = write_file(&file);
+    let official = signer("sp");
+    let cases: [(&str, &[&str], bool); 4] = [
+        ("sp", &[], true),
+        ("sp", &["-nocerts"], true),
+        ("ov", &[], false),
+        ("ov", &["-nocerts"], false),
+    ];
+    for (who, options, accepted) in cases {
+        let sig = cms_sign_file_with(&file, who, options);
+        for content in [Content::File(&file), Content::Bytes(&bytes)] {
+            let r = verify_detached_by(&sig, content, official.certificate());
+            assert_eq!(r.is_ok(), accepted, "{who} {options:?} {content:?}: {r:?}");
+        }
+    }
+    // A signature over other bytes is refused even when the signer is right.
+    let sig = cms_sign_file(&file, "sp");
+    let r = verify_detached_by(&sig, Content::Bytes(b"other bytes"), official.certificate());
+    assert!(r.is_err());
 }

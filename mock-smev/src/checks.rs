@@ -90,6 +90,19 @@ pub struct Verification {
     pub caller_signature: Option<SignatureCheck>,
     pub personal_signature: Option<SignatureCheck>,
     pub business_schema: Option<Check>,
+    /// Each attachment's own `SignaturePKCS7` that verified over its bytes (inline, MTOM or in
+    /// the file storage), and who signed it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub file_signatures: Vec<FileSignature>,
+}
+
+/// A verified `SignaturePKCS7` of one attachment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileSignature {
+    /// The content id (inline and MTOM) or `uuid/FileName` (file storage).
+    pub file: String,
+    /// The signer certificate's common name and organization, when the signature carries it.
+    pub signer: Option<String>,
 }
 
 /// A fault with SMEV's text `text`.

@@ -75,7 +75,7 @@ async fn an_upload_is_checked_against_its_header() {
         signature_pkcs7: None,
     };
     assert_eq!(
-        storage.check_upload("GATEWAY1", &header),
+        storage.check_upload("GATEWAY1", &header).map(|c| c.size),
         Ok(bytes.len() as u64)
     );
     // SIZE tells what is there, for a resumed upload.
@@ -98,7 +98,7 @@ async fn an_upload_is_checked_against_its_header() {
     .await;
     assert!(beyond.is_err(), "{beyond:?}");
     assert_eq!(
-        storage.check_upload("GATEWAY1", &header),
+        storage.check_upload("GATEWAY1", &header).map(|c| c.size),
         Ok(bytes.len() as u64)
     );
     // A file signature is checked over the uploaded bytes.
@@ -111,9 +111,12 @@ async fn an_upload_is_checked_against_its_header() {
     )
     .unwrap();
     header.signature_pkcs7 = Some(signer.pkcs7_detached(&bytes).unwrap());
+    let checked = storage.check_upload("GATEWAY1", &header).unwrap();
+    assert_eq!(checked.size, bytes.len() as u64);
+    let ov = smev_protocol::dsig::CertificateInfo::of(signer.certificate());
     assert_eq!(
-        storage.check_upload("GATEWAY1", &header),
-        Ok(bytes.len() as u64)
+        checked.signer.as_deref(),
+        Some(smev_protocol::dsig::pkcs7::signer_name(&ov).as_str())
     );
     header.signature_pkcs7 = Some(signer.pkcs7_detached(b"another file").unwrap());
     let e = storage.check_upload("GATEWAY1", &header).unwrap_err();

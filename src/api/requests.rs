@@ -421,6 +421,10 @@ pub struct PersonalSignatureIn {
     pub signature_base64: String,
     /// The signer's certificate: PEM or base64 DER; may be empty when the CMS carries it.
     pub certificate: String,
+    /// Kinds with `personal_sign_attachments`: base64 of the official's detached CMS/PKCS#7
+    /// of each file the signing payload lists, in its order (DER or PEM inside).
+    #[serde(default)]
+    pub file_signatures_base64: Vec<String>,
 }
 
 /// `POST /api/v1/requests/{id}/personal-signature`.
@@ -445,7 +449,18 @@ pub async fn personal_signature(
         Some(c) if body.certificate.trim().is_empty() => c.clone(),
         _ => intake::parse_certificate(&body.certificate)?,
     };
+    let mut files = Vec::with_capacity(body.file_signatures_base64.len());
+    for (n, text) in body.file_signatures_base64.iter().enumerate() {
+        let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        files.push(B64.decode(compact).map_err(|_| {
+            ApiError::new(
+                "bad_signature",
+                format!("file_signatures_base64[{n}] is not base64"),
+            )
+        })?);
+    }
     let r =
-        intake::accept_personal_signature(&ctx, &id, &sig.value, &cert, &caller.actor()).await?;
+        intake::accept_personal_signature(&ctx, &id, &sig.value, &files, &cert, &caller.actor())
+            .await?;
     Ok(Json(RequestView::of(&ctx, &r)))
 }

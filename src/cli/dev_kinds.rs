@@ -79,6 +79,7 @@ pub fn import(k: &DevKind, n: usize) -> Result<Imported, String> {
         deadline_working_days: 5,
         require_attachment_signature: false,
         sign_attachments: false,
+        personal_sign_attachments: false,
         fields: Vec::new(),
         template: String::new(),
         labels: Default::default(),

@@ -146,6 +146,20 @@ impl Config {
                     k.id
                 ));
             }
+            if k.personal_sign_attachments {
+                if k.personal_signature == PersonalSignatureMode::None {
+                    errors.push(format!(
+                        "kinds.{}: personal_sign_attachments needs personal_signature = \"two_phase\" or \"configured\"",
+                        k.id
+                    ));
+                }
+                if k.sign_attachments {
+                    errors.push(format!(
+                        "kinds.{}: a file carries one SignaturePKCS7: set sign_attachments (ЭП-ОВ) or personal_sign_attachments (ЭП-СП), not both",
+                        k.id
+                    ));
+                }
+            }
         }
         let mut system_ids = HashSet::new();
         for s in &self.systems {

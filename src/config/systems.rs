@@ -147,6 +147,11 @@ pub struct KindConfig {
     /// system's ЭП-ОВ key (`SignaturePKCS7` in its attachment header).
     #[serde(default)]
     pub sign_attachments: bool,
+    /// Every file we send of this kind carries the ЭП-СП as its `SignaturePKCS7` instead: made
+    /// with the system's `personal_signing` key (`personal_signature = "configured"`), or handed
+    /// back by the official with the XML ЭП-СП, one detached CMS per file (`"two_phase"`).
+    #[serde(default)]
+    pub personal_sign_attachments: bool,
     #[serde(default)]
     pub fields: Vec<FieldConfig>,
     /// minijinja template of the request XML, filled from `fields` (values are XML-escaped).

@@ -20,6 +20,9 @@ pub enum LifecycleError {
     MessageIdChanged,
     #[error("the request is no longer awaiting a personal signature")]
     NotAwaitingSignature,
+    /// The official's file signatures must cover every file, one each.
+    #[error("{signatures} file signature(s) for {files} file(s)")]
+    FileSignatureCount { files: usize, signatures: usize },
     #[error("only failed, rejected or expired requests can be retried; this one is {}", .0.as_str())]
     NotRetryable(RequestState),
     #[error("the request is being sent right now; try again in a moment")]

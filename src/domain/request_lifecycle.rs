@@ -71,6 +71,9 @@ pub enum RequestEvent {
         signer: String,
         /// Blob key of the signature element.
         evidence: String,
+        /// Blob keys of the official's PKCS#7 of each attachment, in order (empty when the
+        /// official does not sign the files).
+        file_signatures: Vec<String>,
         due: DateTime<Utc>,
     },
     /// An operator sends a failed, rejected or expired request again under a new MessageID.
@@ -304,11 +307,23 @@ impl RequestRecord {
             E::PersonalSignature {
                 signature_xml,
                 signer,
+                file_signatures,
                 due,
                 ..
             } => {
                 if self.state != AwaitingPersonalSignature {
                     return Err(LifecycleError::NotAwaitingSignature);
+                }
+                if !file_signatures.is_empty() {
+                    if file_signatures.len() != self.attachments.len() {
+                        return Err(LifecycleError::FileSignatureCount {
+                            files: self.attachments.len(),
+                            signatures: file_signatures.len(),
+                        });
+                    }
+                    for (a, key) in self.attachments.iter_mut().zip(file_signatures) {
+                        a.signature_pkcs7 = Some(key.clone());
+                    }
                 }
                 self.personal.signature_xml = Some(signature_xml.clone());
                 self.personal.signer = Some(signer.clone());

@@ -165,6 +165,7 @@ fn events() -> Vec<(&'static str, RequestEvent)> {
                 signature_xml: "<ds:Signature/>".into(),
                 signer: "CN=x".into(),
                 evidence: "sig".into(),
+                file_signatures: Vec::new(),
                 due: now,
             },
         ),

@@ -24,6 +24,7 @@ pub use super::operator::{
     assign_case, assign_incoming, cancel, dead_letter_ack_and_close, dead_letter_reprocess, retry,
     webhook_redeliver,
 };
+pub use super::personal_file_signatures::FileToSign;
 pub use super::personal_signature::{
     accept_personal_signature, handed_back, parse_certificate, signing_payload, HandedBack,
     SigningPayload,
@@ -306,6 +307,16 @@ pub async fn submit(ctx: &Context, req: NewRequest) -> Result<(RequestRecord, bo
     super::storage_uploads::route(ctx, &req.system, &mut attachments)?;
     if kind.config.sign_attachments {
         let signer = system.client.signer();
+        super::file_signatures::sign(ctx, signer, &req.attachments, &mut attachments).await?;
+    }
+    // The ЭП-СП of the files: the configured key signs them now; an official's (two-phase)
+    // come back with the XML ЭП-СП.
+    if kind.config.personal_sign_attachments
+        && kind.config.personal_signature == PersonalSignatureMode::Configured
+    {
+        let signer = system.personal_signer.as_ref().ok_or_else(|| {
+            IntakeError::Signing("no ЭП-СП key is configured for this system".into())
+        })?;
         super::file_signatures::sign(ctx, signer, &req.attachments, &mut attachments).await?;
     }
     let blobs = keep_files(ctx, &req.attachments, &mut attachments)?;

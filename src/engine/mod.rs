@@ -11,6 +11,7 @@ pub mod intake;
 pub(crate) mod observer;
 mod operator;
 mod outbound;
+mod personal_file_signatures;
 mod personal_signature;
 mod poll;
 pub(crate) mod provider;

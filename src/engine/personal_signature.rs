@@ -30,6 +30,9 @@ pub struct SigningPayload {
     pub digest: String,
     /// The business XML as it will be sent (with its `Id`).
     pub business_xml: String,
+    /// Files the official signs too (kinds with `personal_sign_attachments`), each with a
+    /// detached CMS over its bytes; empty otherwise.
+    pub files: Vec<super::personal_file_signatures::FileToSign>,
 }
 
 fn algorithm_of(name: Option<&str>) -> Result<Algorithm, IntakeError> {
@@ -51,6 +54,7 @@ pub fn signing_payload(
     let r = awaiting(ctx, id)?;
     let alg = algorithm_of(algorithm)?;
     let (xml, reference_id, p) = prepare(ctx, &r, alg)?;
+    let files = super::personal_file_signatures::files_to_sign(ctx, &r);
     Ok(SigningPayload {
         request_id: r.id,
         reference_id,
@@ -59,6 +63,7 @@ pub fn signing_payload(
         signed_info: B64.encode(&p.signed_info),
         digest: B64.encode(&p.digest),
         business_xml: xml,
+        files,
     })
 }
 
@@ -186,11 +191,13 @@ pub fn handed_back(bytes: &[u8]) -> Result<HandedBack, IntakeError> {
 
 /// Takes the official's signature value (raw GOST signature over the SignedInfo of
 /// [`signing_payload`], in OpenSSL's byte order or CryptoPro's reversed one) and certificate,
-/// verifies it, and queues the request.
+/// and the official's detached CMS of each file the payload lists (in its order; none when it
+/// lists none), verifies them all, and queues the request.
 pub async fn accept_personal_signature(
     ctx: &Context,
     id: &str,
     signature: &[u8],
+    file_signatures: &[Vec<u8>],
     cert: &X509,
     actor: &Actor,
 ) -> Result<RequestRecord, IntakeError> {
@@ -254,6 +261,8 @@ pub async fn accept_personal_signature(
         .signatures
         .with_label_values(&["verify", "ok"])
         .inc();
+    let file_signatures =
+        super::personal_file_signatures::check_and_store(ctx, &r, file_signatures, cert).await?;
     let der = cert
         .to_der()
         .map_err(|e| IntakeError::Signing(e.to_string()))?;
@@ -267,6 +276,7 @@ pub async fn accept_personal_signature(
             signature_xml: sig_xml,
             signer: info.subject.clone(),
             evidence,
+            file_signatures,
             due: now,
         },
     )?;

@@ -57,9 +57,40 @@ fn conflict_ru(m: &str) -> String {
     }
 }
 
+/// Why the official's signature of a file was refused, in Russian (None: not about a file).
+fn file_signature_ru(m: &str) -> Option<String> {
+    if let Some(rest) = m.strip_prefix("the signature of «") {
+        let (name, why) = rest.split_once('»')?;
+        return Some(if why.contains("another certificate") {
+            format!("подпись вложения «{name}» сделана другим сертификатом, а не сертификатом ЭП-СП запроса; подпишите все файлы тем же сертификатом, что и запрос.")
+        } else if why.contains("not a CMS") {
+            format!("файл подписи вложения «{name}» не распознан: нужна отсоединённая подпись CMS/PKCS#7 (.sig, .p7s — DER, PEM или base64).")
+        } else if why.contains("does not match the file") {
+            format!("подпись вложения «{name}» не соответствует файлу: подписан другой файл, или файл подписи повреждён.")
+        } else {
+            format!(
+                "подпись вложения «{name}» не принята ({}).",
+                why.trim_start_matches(": ")
+            )
+        });
+    }
+    if m.contains("file(s) the official signs") {
+        return Some("приложите подпись к каждому вложению запроса.".into());
+    }
+    if m.contains("not signed by the official") {
+        return Some(
+            "вложения этого запроса не подписываются должностным лицом; подписи файлов не нужны."
+                .into(),
+        );
+    }
+    None
+}
+
 /// Why a personal signature was refused, in Russian.
 pub fn bad_signature_ru(m: &str) -> String {
-    let reason = if m.contains("not valid PEM") {
+    let reason = if let Some(r) = file_signature_ru(m) {
+        r
+    } else if m.contains("not valid PEM") {
         "файл сертификата не является корректным PEM.".to_string()
     } else if m.contains("neither PEM nor base64 DER") {
         "файл сертификата не распознан: нужен сертификат в формате PEM или DER.".to_string()

@@ -558,6 +558,7 @@ pub fn routes(ui: UiState) -> Router {
             "/ui/requests/{id}/attachments/{n}",
             get(requests::attachment),
         )
+        .route("/ui/requests/{id}/files/{n}", get(requests::request_file))
         .route("/ui/incoming", get(incoming::list))
         .route("/ui/incoming/{id}", get(incoming::card))
         .route("/ui/incoming/{id}/respond", post(incoming::respond))

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod openssl_cli;
+pub mod storage_env;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! The openssl CLI with Debian's GOST engine as an independent CMS implementation: detached
 //! binary signatures made and checked by it, to cross-check the gateway's own. Also included
-//! by the engine's unit tests (`#[path]`), so it needs nothing else of the harness.
+//! by the crate's unit tests (`#[path]` in `src/lib.rs`), so it needs nothing else of the harness.
 
 use std::path::Path;
 use std::process::Command;
@@ -8,6 +8,12 @@ use std::process::Command;
 /// `openssl cms -sign` of the file `input` with the key `who` of `certs-example/`, detached,
 /// binary, DER; returns the signature.
 pub fn cms_sign_file(input: &Path, who: &str) -> Vec<u8> {
+    cms_sign_file_with(input, who, &[])
+}
+
+/// [`cms_sign_file`] with more `openssl cms` options (`-nocerts`: the signer's certificate
+/// left out of the signature).
+pub fn cms_sign_file_with(input: &Path, who: &str, options: &[&str]) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("file.p7s");
     let certs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("certs-example");
@@ -15,6 +21,7 @@ pub fn cms_sign_file(input: &Path, who: &str) -> Vec<u8> {
         .args([
             "cms", "-sign", "-engine", "gost", "-binary", "-outform", "DER",
         ])
+        .args(options)
         .arg("-in")
         .arg(input)
         .arg("-signer")
@@ -93,4 +100,45 @@ pub fn subject_cn_and_o(who: &str) -> (String, String) {
             .unwrap_or_else(|| panic!("no {key} in {text}"))
     };
     (field("CN="), field("O="))
+}
+
+/// `openssl dgst -sign` of `data` with the key `who` of `certs-example/` and the digest `md`
+/// (`-md_gost12_256`, `-md_gost12_512`): a bare GOST signature value, as the official's tool
+/// makes it over a SignedInfo.
+pub fn dgst_sign(data: &[u8], who: &str, md: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.bin");
+    let sig = dir.path().join("sig.bin");
+    std::fs::write(&input, data).unwrap();
+    let key = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("certs-example")
+        .join(format!("{who}.key.pem"));
+    let out = Command::new("openssl")
+        .args(["dgst", "-engine", "gost", md, "-sign"])
+        .arg(key)
+        .arg("-out")
+        .arg(&sig)
+        .arg(&input)
+        .output()
+        .expect("openssl CLI");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read(sig).unwrap()
+}
+
+/// The GOST R 34.11-2012-256 digest of `data` by `openssl dgst`, raw bytes.
+pub fn streebog_256(data: &[u8]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.bin");
+    std::fs::write(&input, data).unwrap();
+    let out = Command::new("openssl")
+        .args(["dgst", "-engine", "gost", "-md_gost12_256", "-binary"])
+        .arg(&input)
+        .output()
+        .expect("openssl CLI");
+    assert!(out.status.success());
+    out.stdout
 }

@@ -47,6 +47,14 @@ pub struct StoredFile {
     pub signature_pkcs7: Option<Vec<u8>>,
 }
 
+/// An upload that matches its header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadCheck {
+    pub size: u64,
+    /// Who signed the file (its `SignaturePKCS7`), when the signature names its signer.
+    pub signer: Option<String>,
+}
+
 /// The file storage.
 #[derive(Debug)]
 pub struct FileStorage {
@@ -261,13 +269,14 @@ impl FileStorage {
         }
     }
 
-    /// Checks that `mnemonic` uploaded the file `header` names, with its hash; returns its size,
-    /// or what is wrong (in Russian, as SMEV's asynchronous errors say it).
+    /// Checks that `mnemonic` uploaded the file `header` names, with its hash and, when the
+    /// header has one, its signature; returns its size and signer, or what is wrong (in
+    /// Russian, as SMEV's asynchronous errors say it).
     pub fn check_upload(
         &self,
         mnemonic: &str,
         header: &RefAttachmentHeader,
-    ) -> Result<u64, String> {
+    ) -> Result<UploadCheck, String> {
         if !accounts::is_mnemonic(mnemonic) {
             return Err(format!(
                 "Мнемоника {mnemonic:?} не называет каталог хранилища"
@@ -314,16 +323,19 @@ impl FileStorage {
             ));
         }
         // Its own signature, the file streamed through OpenSSL.
-        if let Some(sig) = &header.signature_pkcs7 {
-            smev_protocol::dsig::pkcs7::verify_detached_file(sig, &path).map_err(|e| {
-                format!(
-                    "ЭП файла вложения {}/{} не прошла проверку: {e}",
-                    header.uuid,
-                    header.file_name.as_deref().unwrap_or("")
-                )
-            })?;
-        }
-        Ok(size)
+        let signer = match &header.signature_pkcs7 {
+            Some(sig) => {
+                smev_protocol::dsig::pkcs7::verify_detached_file(sig, &path).map_err(|e| {
+                    format!(
+                        "ЭП файла вложения {}/{} не прошла проверку: {e}",
+                        header.uuid,
+                        header.file_name.as_deref().unwrap_or("")
+                    )
+                })?
+            }
+            None => None,
+        };
+        Ok(UploadCheck { size, signer })
     }
 
     /// Serves FTP on `listener` until `shutdown`.

@@ -41,11 +41,17 @@ impl Simulator {
             ) else {
                 continue;
             };
-            if let Err(e) = smev_protocol::dsig::pkcs7::verify_detached(sig, &a.content) {
-                return Err(checks::signature_fault(
-                    "SignatureIsInvalid",
-                    format!("ЭП файла вложения {} не прошла проверку: {e}", h.content_id),
-                ));
+            match smev_protocol::dsig::pkcs7::verify_detached(sig, &a.content) {
+                Ok(signer) => v.file_signatures.push(checks::FileSignature {
+                    file: h.content_id.clone(),
+                    signer,
+                }),
+                Err(e) => {
+                    return Err(checks::signature_fault(
+                        "SignatureIsInvalid",
+                        format!("ЭП файла вложения {} не прошла проверку: {e}", h.content_id),
+                    ))
+                }
             }
         }
         let total: u64 = attachments.iter().map(|a| a.content.len() as u64).sum();
@@ -163,7 +169,11 @@ impl Simulator {
                 },
             );
         }
-        let upload_problem = self.upload_problem(&caller.mnemonic, &data.ref_attachment_headers);
+        let upload_problem = self.upload_problem(
+            &caller.mnemonic,
+            &data.ref_attachment_headers,
+            &mut log.verification,
+        );
         let async_fault = self
             .state()
             .injector

@@ -85,7 +85,8 @@ impl Simulator {
                 format!("Сообщение с идентификатором {id} уже было отправлено"),
             ));
         }
-        let upload_problem = self.upload_problem(&caller.mnemonic, &ref_headers);
+        let upload_problem =
+            self.upload_problem(&caller.mnemonic, &ref_headers, &mut log.verification);
         let async_fault =
             self.state()
                 .injector

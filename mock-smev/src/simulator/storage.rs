@@ -45,11 +45,12 @@ impl Simulator {
     }
 
     /// What is wrong with the uploads `headers` name (SMEV's asynchronous error text), if
-    /// anything.
+    /// anything; the files' verified signatures go to `v`.
     pub(super) fn upload_problem(
         &self,
         sender: &str,
         headers: &[RefAttachmentHeader],
+        v: &mut Verification,
     ) -> Option<String> {
         if headers.is_empty() {
             return None;
@@ -57,9 +58,19 @@ impl Simulator {
         let Some(storage) = &self.file_storage else {
             return Some("Файловое хранилище СМЭВ недоступно (mock-smev запущен без него)".into());
         };
-        headers
-            .iter()
-            .find_map(|h| storage.check_upload(sender, h).err())
+        for h in headers {
+            match storage.check_upload(sender, h) {
+                Ok(checked) if h.signature_pkcs7.is_some() => {
+                    v.file_signatures.push(crate::checks::FileSignature {
+                        file: format!("{}/{}", h.uuid, h.file_name.as_deref().unwrap_or("")),
+                        signer: checked.signer,
+                    })
+                }
+                Ok(_) => {}
+                Err(problem) => return Some(problem),
+            }
+        }
+        None
     }
 
     /// Offers the files `sender` uploaded for message `message_id` to its receiver.

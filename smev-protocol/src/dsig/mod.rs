@@ -48,6 +48,9 @@ pub enum DsigError {
     OpenSsl(String),
     #[error("{0}")]
     Io(String),
+    /// A signature that verifies, made by another certificate than the one it must be.
+    #[error("the signature was made by another certificate ({0})")]
+    WrongSigner(String),
 }
 
 impl DsigError {

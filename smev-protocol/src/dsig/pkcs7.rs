@@ -8,6 +8,8 @@ use std::path::Path;
 use foreign_types::{ForeignType, ForeignTypeRef};
 use openssl::cms::{CMSOptions, CmsContentInfo};
 use openssl::error::ErrorStack;
+use openssl::stack::{Stack, StackRef};
+use openssl::x509::{X509Ref, X509};
 
 use super::file_bio::FileBio;
 
@@ -24,16 +26,41 @@ extern "C" {
     fn CMS_get0_signers(cms: *mut openssl_sys::CMS_ContentInfo) -> *mut openssl_sys::stack_st_X509;
 }
 
+/// What a detached signature signs: bytes in memory, or a file on disk streamed through
+/// OpenSSL's digest in small pieces (memory stays flat for a file of any size).
+#[derive(Debug, Clone, Copy)]
+pub enum Content<'a> {
+    Bytes(&'a [u8]),
+    File(&'a Path),
+}
+
 /// Checks that `signature_der`, a detached CMS SignedData, signs exactly `content`; returns
 /// who signed it (see [`signer_name`]) when the signature carries the signer's certificate.
 pub fn verify_detached(signature_der: &[u8], content: &[u8]) -> Result<Option<String>, DsigError> {
-    ensure_gost_engine()?;
-    let mut cms = parse(signature_der)?;
-    cms.verify(None, None, Some(content), None, verify_flags())
-        .map_err(|e| {
-            DsigError::OpenSsl(format!("the PKCS#7 signature does not match the file: {e}"))
-        })?;
-    Ok(signer_of_verified(&cms))
+    verify(signature_der, Content::Bytes(content), None)
+        .map(|signer| signer.map(|c| signer_name(&super::CertificateInfo::of(&c))))
+}
+
+/// Checks that `signature_der` signs `content` and was made with `cert`'s key — an official's
+/// ЭП-СП of a file, handed back with the XML ЭП-СП of the same certificate. A signature that
+/// carries no certificate is checked against `cert`; one whose signer is another certificate
+/// is refused even when it verifies.
+pub fn verify_detached_by(
+    signature_der: &[u8],
+    content: Content<'_>,
+    cert: &X509Ref,
+) -> Result<(), DsigError> {
+    let mut given = Stack::new().map_err(DsigError::openssl)?;
+    given.push(cert.to_owned()).map_err(DsigError::openssl)?;
+    let signer = verify(signature_der, content, Some(&given))?;
+    let der = |c: &X509Ref| c.to_der().map_err(DsigError::openssl);
+    match signer {
+        Some(s) if der(&s)? == der(cert)? => Ok(()),
+        Some(s) => Err(DsigError::WrongSigner(signer_name(
+            &super::CertificateInfo::of(&s),
+        ))),
+        None => Err(DsigError::WrongSigner("unknown".into())),
+    }
 }
 
 /// How a file's signer is shown: the certificate's common name, with its organization when the
@@ -49,8 +76,8 @@ pub fn signer_name(info: &super::CertificateInfo) -> String {
     }
 }
 
-/// The first signer of a CMS that has just verified, by its certificate.
-fn signer_of_verified(cms: &CmsContentInfo) -> Option<String> {
+/// The certificate of the first signer of a CMS that has just verified.
+fn signer_of_verified(cms: &CmsContentInfo) -> Option<X509> {
     // SAFETY: called only after a successful CMS_verify on `cms`, as OpenSSL requires; the
     // stack is OpenSSL's new allocation (freed here, once) holding pointers owned by `cms`,
     // which outlives this function; the certificate is copied (up-referenced) before the free.
@@ -62,12 +89,12 @@ fn signer_of_verified(cms: &CmsContentInfo) -> Option<String> {
         let stack = signers as *mut openssl_sys::OPENSSL_STACK;
         let first = if openssl_sys::OPENSSL_sk_num(stack) > 0 {
             let cert = openssl_sys::OPENSSL_sk_value(stack, 0) as *mut openssl_sys::X509;
-            (!cert.is_null()).then(|| openssl::x509::X509Ref::from_ptr(cert).to_owned())
+            (!cert.is_null()).then(|| X509Ref::from_ptr(cert).to_owned())
         } else {
             None
         };
         openssl_sys::OPENSSL_sk_free(stack);
-        first.map(|c| signer_name(&super::CertificateInfo::of(&c)))
+        first
     }
 }
 
@@ -78,31 +105,49 @@ pub fn verify_detached_file(
     signature_der: &[u8],
     path: &Path,
 ) -> Result<Option<String>, DsigError> {
+    verify(signature_der, Content::File(path), None)
+        .map(|signer| signer.map(|c| signer_name(&super::CertificateInfo::of(&c))))
+}
+
+/// CMS_verify of the detached `signature_der` over `content`, with `certs` as candidates for
+/// the signer besides those the signature carries; the signer's certificate when known.
+fn verify(
+    signature_der: &[u8],
+    content: Content<'_>,
+    certs: Option<&StackRef<X509>>,
+) -> Result<Option<X509>, DsigError> {
     ensure_gost_engine()?;
-    let cms = parse(signature_der)?;
-    let content = FileBio::open(path)?;
-    let flags = verify_flags().bits();
-    // SAFETY: `cms` and `content` are valid for the call and stay owned by their wrappers;
-    // CMS_verify takes no certificates or store (NULL), writes no output (NULL) and frees only
-    // the BIOs it pushes onto `content`.
-    let rc = unsafe {
-        openssl_sys::CMS_verify(
-            cms.as_ptr(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            content.as_ptr(),
-            std::ptr::null_mut(),
-            flags,
-        )
+    let mut cms = parse(signature_der)?;
+    let mismatch = |e: &dyn std::fmt::Display| {
+        DsigError::OpenSsl(format!("the PKCS#7 signature does not match the file: {e}"))
     };
-    if rc == 1 {
-        Ok(signer_of_verified(&cms))
-    } else {
-        Err(DsigError::OpenSsl(format!(
-            "the PKCS#7 signature does not match the file: {}",
-            ErrorStack::get()
-        )))
+    match content {
+        Content::Bytes(bytes) => {
+            cms.verify(certs, None, Some(bytes), None, verify_flags())
+                .map_err(|e| mismatch(&e))?;
+        }
+        Content::File(path) => {
+            let bio = FileBio::open(path)?;
+            let certs = certs.map_or(std::ptr::null_mut(), |c| c.as_ptr());
+            // SAFETY: `cms`, `bio` and the optional stack are valid for the call and stay
+            // owned by their wrappers (CMS_verify only reads the stack); no store (NULL), no
+            // output (NULL); it frees only the BIOs it pushes onto `bio`.
+            let rc = unsafe {
+                openssl_sys::CMS_verify(
+                    cms.as_ptr(),
+                    certs,
+                    std::ptr::null_mut(),
+                    bio.as_ptr(),
+                    std::ptr::null_mut(),
+                    verify_flags().bits(),
+                )
+            };
+            if rc != 1 {
+                return Err(mismatch(&ErrorStack::get()));
+            }
+        }
     }
+    Ok(signer_of_verified(&cms))
 }
 
 /// A detached CMS SignedData over the file at `path` made with `key` and `cert`, DER, the file

@@ -71,18 +71,25 @@ pub(crate) struct RequestFile {
     pub size: u64,
     /// Through SMEV's file storage rather than inside the message.
     pub via_storage: bool,
-    /// With a PKCS#7 signature (ЭП-ОВ) of the file.
-    pub signed: bool,
+    /// Whose PKCS#7 signature the file carries: «ЭП-ОВ», «ЭП-СП» or none.
+    pub signed_with: Option<&'static str>,
 }
 
 impl RequestFile {
-    fn of(a: &crate::domain::AttachmentRef) -> RequestFile {
+    /// `personal`: the kind's files carry the ЭП-СП (`personal_sign_attachments`).
+    fn of(a: &crate::domain::AttachmentRef, personal: bool) -> RequestFile {
         RequestFile {
             name: a.name.clone(),
             mime_type: a.mime_type.clone(),
             size: a.size,
             via_storage: a.storage_uuid.is_some(),
-            signed: a.signature_pkcs7.is_some(),
+            signed_with: a.signature_pkcs7.as_ref().map(|_| {
+                if personal {
+                    "ЭП-СП"
+                } else {
+                    "ЭП-ОВ"
+                }
+            }),
         }
     }
 }
@@ -203,7 +210,17 @@ impl RequestCard {
             personal_signature: view.personal_signature,
             statuses: view.statuses,
             request_rows: xmltable::flatten(&business, &req_labels).unwrap_or_default(),
-            request_files: r.attachments.iter().map(RequestFile::of).collect(),
+            request_files: {
+                let personal = ui
+                    .ctx
+                    .kinds
+                    .get(&r.kind)
+                    .is_some_and(|k| k.config.personal_sign_attachments);
+                r.attachments
+                    .iter()
+                    .map(|a| RequestFile::of(a, personal))
+                    .collect()
+            },
             answer: AnswerView::of(ui, r, &ans_labels),
             personal_cert: r
                 .personal

@@ -29,6 +29,25 @@ pub async fn attachment(
     Ok(ui.attachment_download(&user, a, &headers).await)
 }
 
+/// `GET /ui/requests/{id}/files/{n}`: a file the request carries — the official downloads it
+/// to sign it (two-phase ЭП-СП of files), staff to see what was sent.
+pub async fn request_file(
+    State(ui): State<UiState>,
+    user: User,
+    Path((id, n)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
+) -> UiResult {
+    let r = load(&ui, &user, &id)?;
+    let Some(a) = n.parse::<usize>().ok().and_then(|n| r.attachments.get(n)) else {
+        return Ok(ui.error(
+            Some(&user),
+            StatusCode::NOT_FOUND,
+            "Такого файла в запросе нет.",
+        ));
+    };
+    Ok(ui.attachment_download(&user, a, &headers).await)
+}
+
 /// `GET /ui/requests/{id}/business.xml`: the request XML as stored (and as signed).
 pub async fn business_xml(
     State(ui): State<UiState>,

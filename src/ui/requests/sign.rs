@@ -50,6 +50,9 @@ struct SignPage {
     hash_512: String,
     /// Whether CryptoPro's plug-in script is configured (`ui.cadesplugin_script`).
     plugin_script: bool,
+    /// Files the official signs too, each with its own detached CMS (the plug-in button signs
+    /// only the XML, so it is not offered then).
+    files: Vec<intake::FileToSign>,
     error: Option<String>,
 }
 
@@ -95,6 +98,7 @@ pub(super) fn sign_page(
         hash_256,
         hash_512,
         plugin_script: ui.ctx.config.ui.cadesplugin_script.is_some(),
+        files: payload.files,
         error,
     };
     ui.page(status, Some(user), "sign.html", &page)
@@ -189,9 +193,32 @@ pub async fn sign_submit(
     if let Err(m) = super::super::signer_binding::check(account, &cert) {
         return Ok(refuse(m));
     }
+    // One detached CMS per file the official signs, in the payload's order.
+    let mut files = Vec::new();
+    for f in intake::signing_payload(&ui.ctx, &id, None)
+        .map(|p| p.files)
+        .unwrap_or_default()
+    {
+        match filled(&format!("file_signature_{}", f.index)) {
+            Some(bytes) => files.push(bytes),
+            None => {
+                return Ok(refuse(format!(
+                    "Приложите файл подписи ЭП-СП для вложения «{}».",
+                    f.name
+                )))
+            }
+        }
+    }
     Ok(
-        match intake::accept_personal_signature(&ui.ctx, &id, &sig.value, &cert, &user.actor())
-            .await
+        match intake::accept_personal_signature(
+            &ui.ctx,
+            &id,
+            &sig.value,
+            &files,
+            &cert,
+            &user.actor(),
+        )
+        .await
         {
             Ok(_) => see_other(&format!("/ui/requests/{}?done=signed", url_encode(&id))),
             Err(e) => {

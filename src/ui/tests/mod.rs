@@ -25,6 +25,7 @@ mod flows;
 mod schema_forms;
 mod sessions;
 mod signing;
+mod signing_files;
 mod signing_forms;
 
 pub(super) const PASSWORD: &str = "пароль-для-теста";
