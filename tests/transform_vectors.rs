@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use smev_gateway::xml::c14n::{self, Options};
-use smev_gateway::xml::transform::transform_bytes;
+use smev_gateway::xml::transform::{transform_bytes, transform_canonical_subtree};
 use smev_gateway::xml::Document;
 
 fn shared_vectors() -> Option<PathBuf> {
@@ -50,6 +50,15 @@ fn check_dir(dir: &Path) -> usize {
             String::from_utf8_lossy(&piped),
             String::from_utf8_lossy(&want),
             "c14n+transform of {}",
+            input.display()
+        );
+        // The same in one pass over the tree, as signing and verification compute it.
+        let doc = Document::parse(&src).unwrap();
+        let one_pass = transform_canonical_subtree(&doc, doc.root(), None).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&one_pass),
+            String::from_utf8_lossy(&want),
+            "one-pass c14n+transform of {}",
             input.display()
         );
         n += 1;

@@ -84,7 +84,24 @@ pub fn transformed_octets(
         apex,
         exclude: None,
     };
-    for t in transforms {
+    let mut steps = transforms.iter().peekable();
+    while let Some(t) = steps.next() {
+        // Exclusive c14n without comments and then the SMEV transform — every SMEV signature —
+        // in one pass over the tree (the canonical form is neither written nor parsed again).
+        let canonical_then_smev = matches!(
+            t,
+            Transform::ExcC14n {
+                with_comments: false,
+                ..
+            }
+        ) && steps.peek() == Some(&&Transform::Smev);
+        if let (true, Data::Nodes { apex, exclude }) = (canonical_then_smev, &data) {
+            data = Data::Octets(transform::transform_canonical_subtree(
+                doc, *apex, *exclude,
+            )?);
+            steps.next();
+            continue;
+        }
         data = match (t, data) {
             (Transform::Enveloped, Data::Nodes { apex, .. }) => Data::Nodes {
                 apex,
@@ -115,14 +132,12 @@ pub fn transformed_octets(
                     }
                 })
             }
-            (Transform::Smev, data) => {
-                let octets = match data {
-                    Data::Nodes { apex, exclude } => {
-                        c14n::canonicalize_subtree(doc, apex, exclude, &Options::exclusive())
-                    }
-                    Data::Octets(bytes) => bytes,
-                };
-                Data::Octets(transform::transform_bytes(&octets)?)
+            (Transform::Smev, Data::Nodes { apex, exclude }) => {
+                // A node-set is canonicalized first (exclusive, no comments).
+                Data::Octets(transform::transform_canonical_subtree(doc, apex, exclude)?)
+            }
+            (Transform::Smev, Data::Octets(bytes)) => {
+                Data::Octets(transform::transform_bytes(&bytes)?)
             }
         };
     }

@@ -23,13 +23,26 @@ pub const SMEV_TRANSFORM: &str = "urn://smev-gov-ru/xmldsig/transform";
 
 /// Transforms the subtree rooted at element `apex` of `doc`.
 pub fn transform_subtree(doc: &Document, apex: NodeId) -> Result<Vec<u8>, XmlError> {
-    let mut t = Transformer {
-        doc,
-        out: Vec::with_capacity(doc.source().len()),
-        stack: Vec::new(),
-        minted: HashMap::new(),
-        counter: 1,
-    };
+    let mut t = Transformer::new(doc, None, false);
+    t.element(apex)?;
+    Ok(t.out)
+}
+
+/// The SMEV transform of the exclusive canonical form (without comments) of the subtree at
+/// `apex`, the element `exclude` left out (an enveloped signature) — the bytes every SMEV
+/// signature digests — computed from the tree in one pass, without writing the canonical form
+/// and parsing it again. Equal byte for byte to [`transform_bytes`] of
+/// `c14n::canonicalize_subtree(doc, apex, exclude, &Options::exclusive())`: the transform
+/// reads only resolved names, attribute values and text from its input, which the canonical
+/// form keeps; what canonicalization changes is mirrored here — comments go, and the text on
+/// either side of one (or of the excluded element) becomes one text node, kept or dropped as
+/// a whole (a processing instruction stays in the canonical form and still separates texts).
+pub fn transform_canonical_subtree(
+    doc: &Document,
+    apex: NodeId,
+    exclude: Option<NodeId>,
+) -> Result<Vec<u8>, XmlError> {
+    let mut t = Transformer::new(doc, exclude, true);
     t.element(apex)?;
     Ok(t.out)
 }
@@ -42,6 +55,11 @@ pub fn transform_bytes(input: &[u8]) -> Result<Vec<u8>, XmlError> {
 
 struct Transformer<'d> {
     doc: &'d Document,
+    /// An element left out, as if absent from the input.
+    exclude: Option<NodeId>,
+    /// Text separated only by comments or the excluded element is one text node (the input
+    /// is taken as its canonical form without comments would read).
+    join_text: bool,
     out: Vec<u8>,
     /// One frame per open element: the (prefix, uri) mappings minted on it, in minting order.
     stack: Vec<Vec<(String, String)>>,
@@ -51,7 +69,32 @@ struct Transformer<'d> {
     counter: usize,
 }
 
-impl Transformer<'_> {
+impl<'d> Transformer<'d> {
+    fn new(doc: &'d Document, exclude: Option<NodeId>, join_text: bool) -> Self {
+        Transformer {
+            doc,
+            exclude,
+            join_text,
+            out: Vec::with_capacity(doc.source().len()),
+            stack: Vec::new(),
+            minted: HashMap::new(),
+            counter: 1,
+        }
+    }
+
+    /// Writes one text node made of `pieces` (rule 2: dropped when whitespace only), escaped
+    /// as a whole — Woodstox's escaping depends on the characters before — and empties it.
+    fn flush_text(&mut self, pieces: &mut Vec<&'d str>) {
+        // Java's String.trim() treats every char <= U+0020 as whitespace.
+        let blank = pieces.iter().all(|t| t.chars().all(|c| c <= '\u{20}'));
+        match pieces.as_slice() {
+            _ if blank => {}
+            [one] => escape::woodstox_text(&mut self.out, one),
+            many => escape::woodstox_text(&mut self.out, &many.concat()),
+        }
+        pieces.clear();
+    }
+
     /// The prefix already mapped to `uri`, searching from the outermost element inwards, as the
     /// reference implementation does.
     fn find(&self, uri: &str) -> Option<String> {
@@ -138,19 +181,30 @@ impl Transformer<'_> {
         }
         self.out.push(b'>');
 
+        let doc = self.doc;
+        let mut text: Vec<&'d str> = Vec::new();
         for c in &e.children {
-            match &self.doc.node(*c).kind {
-                NodeKind::Element(_) => self.element(*c)?,
-                NodeKind::Text(t) => {
-                    // Java's String.trim() treats every char <= U+0020 as whitespace.
-                    if t.chars().all(|c| c <= '\u{20}') {
-                        continue;
-                    }
-                    escape::woodstox_text(&mut self.out, t);
+            if Some(*c) == self.exclude {
+                continue;
+            }
+            match &doc.node(*c).kind {
+                NodeKind::Element(_) => {
+                    self.flush_text(&mut text);
+                    self.element(*c)?;
                 }
-                NodeKind::Comment(_) | NodeKind::Pi { .. } => {}
+                NodeKind::Text(t) => {
+                    text.push(t);
+                    if !self.join_text {
+                        self.flush_text(&mut text);
+                    }
+                }
+                // Canonicalization without comments drops comments and keeps PIs, so only a
+                // PI still separates two texts; the transform itself writes neither.
+                NodeKind::Comment(_) if self.join_text => {}
+                NodeKind::Comment(_) | NodeKind::Pi { .. } => self.flush_text(&mut text),
             }
         }
+        self.flush_text(&mut text);
 
         self.out.extend_from_slice(b"</");
         self.out.extend_from_slice(prefix.as_bytes());
