@@ -4,30 +4,41 @@
 
 /// Canonical XML text node escaping: `&`, `<`, `>` and CR.
 pub fn c14n_text(out: &mut Vec<u8>, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.extend_from_slice(b"&amp;"),
-            '<' => out.extend_from_slice(b"&lt;"),
-            '>' => out.extend_from_slice(b"&gt;"),
-            '\r' => out.extend_from_slice(b"&#xD;"),
-            c => push_char(out, c),
-        }
-    }
+    escape_ascii(out, s, |b| match b {
+        b'&' => Some(b"&amp;"),
+        b'<' => Some(b"&lt;"),
+        b'>' => Some(b"&gt;"),
+        b'\r' => Some(b"&#xD;"),
+        _ => None,
+    });
 }
 
 /// Canonical XML attribute value escaping: `&`, `<`, `"`, TAB, LF, CR.
 pub fn c14n_attr(out: &mut Vec<u8>, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.extend_from_slice(b"&amp;"),
-            '<' => out.extend_from_slice(b"&lt;"),
-            '"' => out.extend_from_slice(b"&quot;"),
-            '\t' => out.extend_from_slice(b"&#x9;"),
-            '\n' => out.extend_from_slice(b"&#xA;"),
-            '\r' => out.extend_from_slice(b"&#xD;"),
-            c => push_char(out, c),
+    escape_ascii(out, s, |b| match b {
+        b'&' => Some(b"&amp;"),
+        b'<' => Some(b"&lt;"),
+        b'"' => Some(b"&quot;"),
+        b'\t' => Some(b"&#x9;"),
+        b'\n' => Some(b"&#xA;"),
+        b'\r' => Some(b"&#xD;"),
+        _ => None,
+    });
+}
+
+/// Copies `s` to `out` with each byte `entity` names replaced: the bytes replaced are ASCII, so
+/// the runs copied between them are whole UTF-8 sequences, and each run is one copy.
+fn escape_ascii(out: &mut Vec<u8>, s: &str, entity: impl Fn(u8) -> Option<&'static [u8]>) {
+    let bytes = s.as_bytes();
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if let Some(e) = entity(b) {
+            out.extend_from_slice(&bytes[run..i]);
+            out.extend_from_slice(e);
+            run = i + 1;
         }
     }
+    out.extend_from_slice(&bytes[run..]);
 }
 
 /// Woodstox's `BaseStreamWriter.MIN_ARRAYCOPY`: text this long (in UTF-16 units) is written in
@@ -41,12 +52,23 @@ const WOODSTOX_COPY_BUFFER: usize = 512;
 /// escapes it (start of the text or of a 512-unit chunk, after `]`, and in long texts right after
 /// any character written as an entity or a character reference).
 pub fn woodstox_text(out: &mut Vec<u8>, s: &str) {
+    // Text with nothing Woodstox would escape is written as it is. 0xC2 leads U+0080–U+00BF
+    // (the C1 controls among them), 0x7F is DEL; `>` needs the rules below.
+    if !s
+        .bytes()
+        .any(|b| matches!(b, b'&' | b'<' | b'>' | b'\r' | 0x7F | 0xC2))
+    {
+        out.extend_from_slice(s.as_bytes());
+        return;
+    }
     let utf16_len: usize = s.chars().map(char::len_utf16).sum();
     let chunked = utf16_len >= WOODSTOX_MIN_ARRAYCOPY;
     let mut pos = 0usize; // UTF-16 offset of the current char
     let mut prev: Option<char> = None;
     let mut prev_was_entity = false;
-    for c in s.chars() {
+    // Start of the characters not yet written: copied as one run before each entity.
+    let mut run = 0usize;
+    for (at, c) in s.char_indices() {
         let chunk_start = if chunked {
             pos.is_multiple_of(WOODSTOX_COPY_BUFFER)
         } else {
@@ -68,34 +90,29 @@ pub fn woodstox_text(out: &mut Vec<u8>, s: &str) {
             }
             _ => None,
         };
-        match entity {
-            Some(e) => out.extend_from_slice(e),
-            None => push_char(out, c),
+        if let Some(e) = entity {
+            out.extend_from_slice(&s.as_bytes()[run..at]);
+            out.extend_from_slice(e);
+            run = at + c.len_utf8();
         }
         prev_was_entity = entity.is_some();
         prev = Some(c);
         pos += c.len_utf16();
     }
+    out.extend_from_slice(&s.as_bytes()[run..]);
 }
 
 /// Attribute value escaping as Woodstox writes it: `&`, `<`, `"`, TAB, LF, CR (lowercase hex).
 pub fn woodstox_attr(out: &mut Vec<u8>, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.extend_from_slice(b"&amp;"),
-            '<' => out.extend_from_slice(b"&lt;"),
-            '"' => out.extend_from_slice(b"&quot;"),
-            '\t' => out.extend_from_slice(b"&#x9;"),
-            '\n' => out.extend_from_slice(b"&#xa;"),
-            '\r' => out.extend_from_slice(b"&#xd;"),
-            c => push_char(out, c),
-        }
-    }
-}
-
-fn push_char(out: &mut Vec<u8>, c: char) {
-    let mut buf = [0u8; 4];
-    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    escape_ascii(out, s, |b| match b {
+        b'&' => Some(b"&amp;"),
+        b'<' => Some(b"&lt;"),
+        b'"' => Some(b"&quot;"),
+        b'\t' => Some(b"&#x9;"),
+        b'\n' => Some(b"&#xa;"),
+        b'\r' => Some(b"&#xd;"),
+        _ => None,
+    });
 }
 
 /// Text from a document as it may appear in an error message, a log line or a page: at most

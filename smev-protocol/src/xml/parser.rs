@@ -5,6 +5,7 @@
 //! element, and every count capped — depth, attributes and namespace declarations — so that the
 //! work is linear in the input and every later pass over the tree is bounded per element.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use quick_xml::events::Event;
@@ -44,10 +45,12 @@ struct Parser<'a> {
     top: Vec<NodeId>,
     root: Option<NodeId>,
     open: Vec<OpenElement>,
-    /// Namespace scopes: one frame per open element, the prefixes it declares.
-    scopes: Vec<Vec<Option<String>>>,
-    /// The namespace bound to each prefix now, innermost last (O(1) lookups at any depth).
-    bindings: HashMap<Option<String>, Vec<String>>,
+    /// Namespace scopes: one frame per open element, the prefixes it declares ("" for the
+    /// default namespace, which no prefix can be).
+    scopes: Vec<Vec<String>>,
+    /// The namespace bound to each prefix now ("": the default one), innermost last (O(1)
+    /// lookups at any depth).
+    bindings: HashMap<String, Vec<String>>,
     /// Declarations in the open scopes, for [`MAX_NS_DECLS_IN_SCOPE`].
     decls_in_scope: usize,
     pending_text: Option<(String, usize)>,
@@ -174,6 +177,7 @@ impl<'a> Parser<'a> {
                         }
                         continue;
                     }
+                    let raw = String::from_utf8_lossy(&raw);
                     let text = self.normalize_text(&raw, start)?;
                     self.push_text(&text, start);
                 }
@@ -181,9 +185,9 @@ impl<'a> Parser<'a> {
                     if self.open.is_empty() {
                         return Err(self.err(start, "entity reference outside the root element"));
                     }
-                    let name = String::from_utf8_lossy(&r.into_inner()).to_string();
-                    let ch = self.resolve_reference(&name, start)?;
-                    self.push_text(&ch, start);
+                    let name = r.into_inner();
+                    let ch = self.resolve_reference(&String::from_utf8_lossy(&name), start)?;
+                    self.push_text(ch.encode_utf8(&mut [0u8; 4]), start);
                 }
                 Event::CData(c) => {
                     if self.open.is_empty() {
@@ -192,16 +196,18 @@ impl<'a> Parser<'a> {
                         );
                     }
                     let raw = c.into_inner();
-                    let text = normalize_line_ends(&String::from_utf8_lossy(&raw));
+                    let raw = String::from_utf8_lossy(&raw);
+                    let text = normalize_line_ends(&raw);
                     self.check_chars(&text, start)?;
                     self.push_text(&text, start);
                 }
                 Event::Comment(c) => {
                     self.flush_text()?;
                     let raw = c.into_inner();
-                    let text = normalize_line_ends(&String::from_utf8_lossy(&raw));
+                    let raw = String::from_utf8_lossy(&raw);
+                    let text = normalize_line_ends(&raw);
                     self.check_chars(&text, start)?;
-                    self.push_node(NodeKind::Comment(text));
+                    self.push_node(NodeKind::Comment(text.into_owned()));
                 }
                 Event::PI(p) => {
                     self.flush_text()?;
@@ -214,7 +220,8 @@ impl<'a> Parser<'a> {
                     if !is_name(&target) || target.contains(':') {
                         return Err(self.err(start, "invalid processing instruction target"));
                     }
-                    let data = normalize_line_ends(&String::from_utf8_lossy(p.content()));
+                    let content = String::from_utf8_lossy(p.content());
+                    let data = normalize_line_ends(&content);
                     let data = data.trim_start_matches([' ', '\t', '\n', '\r']).to_string();
                     self.push_node(NodeKind::Pi { target, data });
                 }
@@ -272,6 +279,13 @@ impl<'a> Parser<'a> {
     }
 
     fn check_chars(&self, s: &str, at: usize) -> Result<(), XmlError> {
+        // Most text has no control character and no U+FFFE/U+FFFF (whose UTF-8 starts with
+        // 0xEF): one pass over the bytes settles it.
+        if s.bytes()
+            .all(|b| (b >= 0x20 && b != 0xEF) || matches!(b, b'\t' | b'\n' | b'\r'))
+        {
+            return Ok(());
+        }
         if let Some(c) = s.chars().find(|c| !is_xml_char(*c)) {
             return Err(self.err(
                 at,
@@ -281,8 +295,7 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn normalize_text(&self, raw: &[u8], at: usize) -> Result<String, XmlError> {
-        let s = String::from_utf8_lossy(raw);
+    fn normalize_text<'s>(&self, s: &'s str, at: usize) -> Result<Cow<'s, str>, XmlError> {
         if s.contains('&') {
             // quick-xml reports references as separate events; a bare '&' here is malformed.
             return Err(self.err(at, "unescaped '&' in text"));
@@ -290,12 +303,12 @@ impl<'a> Parser<'a> {
         if s.contains("]]>") {
             return Err(self.err(at, "\"]]>\" is not allowed in text"));
         }
-        let text = normalize_line_ends(&s);
+        let text = normalize_line_ends(s);
         self.check_chars(&text, at)?;
         Ok(text)
     }
 
-    fn resolve_reference(&self, name: &str, at: usize) -> Result<String, XmlError> {
+    fn resolve_reference(&self, name: &str, at: usize) -> Result<char, XmlError> {
         let c = match name {
             "lt" => '<',
             "gt" => '>',
@@ -329,7 +342,7 @@ impl<'a> Parser<'a> {
                 ))
             }
         };
-        Ok(c.to_string())
+        Ok(c)
     }
 
     fn start_element(
@@ -349,7 +362,7 @@ impl<'a> Parser<'a> {
         let mut raw_attrs: Vec<(Option<String>, String, String)> = Vec::new();
         // quick-xml's own duplicate check compares every pair (quadratic on hostile input):
         // uniqueness is checked here by hashing instead, with the count capped.
-        let mut seen_names: HashSet<String> = HashSet::new();
+        let mut seen_names = SeenNames::default();
         for attr in e.attributes().with_checks(false) {
             let attr = attr.map_err(|err| self.err(start, err.to_string()))?;
             if seen_names.len() >= MAX_ATTRIBUTES {
@@ -358,8 +371,9 @@ impl<'a> Parser<'a> {
                     limit: MAX_ATTRIBUTES,
                 });
             }
-            let key = String::from_utf8_lossy(attr.key.as_ref()).to_string();
-            if !seen_names.insert(key.clone()) {
+            let key_bytes = attr.key.into_inner();
+            let key = String::from_utf8_lossy(key_bytes);
+            if !seen_names.insert(Cow::Borrowed(key_bytes)) {
                 return Err(self.err(start, format!("duplicate attribute {key}")));
             }
             let value = self.normalize_attr_value(&attr.value, start)?;
@@ -412,7 +426,7 @@ impl<'a> Parser<'a> {
                 None => self.lookup(None).filter(|u| !u.is_empty()),
             };
         let mut attrs = Vec::with_capacity(raw_attrs.len());
-        let mut expanded: HashSet<(String, String)> = HashSet::new();
+        let mut expanded = SeenNames::default();
         for (ap, al, value) in raw_attrs {
             let ns = match &ap {
                 Some(p) => Some(self.lookup(Some(p)).ok_or_else(|| {
@@ -422,7 +436,7 @@ impl<'a> Parser<'a> {
             };
             if ns
                 .as_ref()
-                .is_some_and(|u| !expanded.insert((u.clone(), al.clone())))
+                .is_some_and(|u| !expanded.insert(Cow::Owned(format!("{{{u}}}{al}").into_bytes())))
             {
                 return Err(self.err(
                     start,
@@ -460,7 +474,7 @@ impl<'a> Parser<'a> {
             return Some(ns::XML.to_string());
         }
         self.bindings
-            .get(&prefix.map(str::to_string))
+            .get(prefix.unwrap_or(""))
             .and_then(|uris| uris.last())
             .cloned()
     }
@@ -482,11 +496,12 @@ impl<'a> Parser<'a> {
         }
         let mut frame = Vec::with_capacity(decls.len());
         for d in decls {
+            let key = d.prefix.clone().unwrap_or_default();
             self.bindings
-                .entry(d.prefix.clone())
+                .entry(key.clone())
                 .or_default()
                 .push(d.uri.clone());
-            frame.push(d.prefix.clone());
+            frame.push(key);
         }
         self.scopes.push(frame);
         Ok(())
@@ -508,6 +523,13 @@ impl<'a> Parser<'a> {
 
     fn normalize_attr_value(&self, raw: &[u8], at: usize) -> Result<String, XmlError> {
         let s = String::from_utf8_lossy(raw);
+        // Nothing to replace or refuse: the usual value, copied as it is.
+        if !s
+            .bytes()
+            .any(|b| b < 0x20 || matches!(b, b'<' | b'&' | 0xEF))
+        {
+            return Ok(s.into_owned());
+        }
         let mut out = String::with_capacity(s.len());
         let mut chars = s.char_indices().peekable();
         while let Some((i, c)) = chars.next() {
@@ -526,7 +548,7 @@ impl<'a> Parser<'a> {
                         return Err(self.err(at, "unterminated reference in an attribute value"));
                     };
                     let name = &rest[..semi];
-                    out.push_str(&self.resolve_reference(name, at)?);
+                    out.push(self.resolve_reference(name, at)?);
                     for _ in 0..=semi {
                         chars.next();
                     }
@@ -546,4 +568,35 @@ impl<'a> Parser<'a> {
 
 fn pos(reader: &Reader<&[u8]>) -> usize {
     reader.buffer_position() as usize
+}
+
+/// Names met on one element, to refuse a repeated one: compared one by one while there are few
+/// (the usual element), hashed beyond that, so a hostile element with hundreds of attributes
+/// costs linear work too.
+#[derive(Default)]
+struct SeenNames<'a> {
+    few: Vec<Cow<'a, [u8]>>,
+    many: HashSet<Cow<'a, [u8]>>,
+}
+
+impl<'a> SeenNames<'a> {
+    /// Names compared one by one before hashing.
+    const FEW: usize = 16;
+
+    fn len(&self) -> usize {
+        self.few.len() + self.many.len()
+    }
+
+    /// Adds `name`; false when it was already there.
+    fn insert(&mut self, name: Cow<'a, [u8]>) -> bool {
+        if self.few.contains(&name) || self.many.contains(&name) {
+            return false;
+        }
+        if self.few.len() < Self::FEW {
+            self.few.push(name);
+        } else {
+            self.many.insert(name);
+        }
+        true
+    }
 }

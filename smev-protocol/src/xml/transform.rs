@@ -61,11 +61,12 @@ struct Transformer<'d> {
     /// is taken as its canonical form without comments would read).
     join_text: bool,
     out: Vec<u8>,
-    /// One frame per open element: the (prefix, uri) mappings minted on it, in minting order.
-    stack: Vec<Vec<(String, String)>>,
+    /// One frame per open element: the (prefix number, uri) mappings minted on it, in minting
+    /// order (prefix `ns7` is number 7).
+    stack: Vec<Vec<(usize, String)>>,
     /// For each namespace URI, the prefixes minted for it by the open elements, outermost first:
     /// the lookup is O(1) however deep or wide the document is.
-    minted: HashMap<String, Vec<String>>,
+    minted: HashMap<String, Vec<usize>>,
     counter: usize,
 }
 
@@ -97,19 +98,16 @@ impl<'d> Transformer<'d> {
 
     /// The prefix already mapped to `uri`, searching from the outermost element inwards, as the
     /// reference implementation does.
-    fn find(&self, uri: &str) -> Option<String> {
-        self.minted.get(uri).and_then(|p| p.first()).cloned()
+    fn find(&self, uri: &str) -> Option<usize> {
+        self.minted.get(uri).and_then(|p| p.first()).copied()
     }
 
-    fn mint(&mut self, uri: &str) -> String {
-        let p = format!("ns{}", self.counter);
+    fn mint(&mut self, uri: &str) -> usize {
+        let p = self.counter;
         self.counter += 1;
         if let Some(frame) = self.stack.last_mut() {
-            frame.push((p.clone(), uri.to_string()));
-            self.minted
-                .entry(uri.to_string())
-                .or_default()
-                .push(p.clone());
+            frame.push((p, uri.to_string()));
+            self.minted.entry(uri.to_string()).or_default().push(p);
         }
         p
     }
@@ -148,7 +146,7 @@ impl<'d> Transformer<'d> {
 
         let mut attrs: Vec<&Attribute> = e.attrs.iter().collect();
         attrs.sort_by(|a, b| compare_attributes(a, b));
-        let mut written: Vec<(Option<String>, &Attribute)> = Vec::with_capacity(attrs.len());
+        let mut written: Vec<(Option<usize>, &Attribute)> = Vec::with_capacity(attrs.len());
         for a in attrs {
             let p =
                 a.ns.as_deref()
@@ -157,13 +155,12 @@ impl<'d> Transformer<'d> {
         }
 
         self.out.push(b'<');
-        self.out.extend_from_slice(prefix.as_bytes());
+        write_prefix(&mut self.out, prefix);
         self.out.push(b':');
         self.out.extend_from_slice(e.local.as_bytes());
-        let minted = self.stack.last().cloned().unwrap_or_default();
-        for (p, u) in &minted {
+        for (p, u) in self.stack.last().into_iter().flatten() {
             self.out.extend_from_slice(b" xmlns:");
-            self.out.extend_from_slice(p.as_bytes());
+            write_prefix(&mut self.out, *p);
             self.out.extend_from_slice(b"=\"");
             escape::woodstox_attr(&mut self.out, u);
             self.out.push(b'"');
@@ -171,7 +168,7 @@ impl<'d> Transformer<'d> {
         for (p, a) in &written {
             self.out.push(b' ');
             if let Some(p) = p {
-                self.out.extend_from_slice(p.as_bytes());
+                write_prefix(&mut self.out, *p);
                 self.out.push(b':');
             }
             self.out.extend_from_slice(a.local.as_bytes());
@@ -207,13 +204,30 @@ impl<'d> Transformer<'d> {
         self.flush_text(&mut text);
 
         self.out.extend_from_slice(b"</");
-        self.out.extend_from_slice(prefix.as_bytes());
+        write_prefix(&mut self.out, prefix);
         self.out.push(b':');
         self.out.extend_from_slice(e.local.as_bytes());
         self.out.push(b'>');
         self.pop_frame();
         Ok(())
     }
+}
+
+/// Writes the prefix numbered `n`: `ns1`, `ns2`…
+fn write_prefix(out: &mut Vec<u8>, n: usize) {
+    out.extend_from_slice(b"ns");
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// Rule 7: qualified attributes first, by namespace URI then local name; then unqualified ones by

@@ -403,9 +403,9 @@ fn build_id_index(nodes: &[Node]) -> HashMap<String, IdEntry> {
 }
 
 /// XML 1.0 line-end normalization: CRLF and lone CR become LF.
-pub fn normalize_line_ends(s: &str) -> String {
+pub fn normalize_line_ends(s: &str) -> std::borrow::Cow<'_, str> {
     if !s.contains('\r') {
-        return s.to_string();
+        return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
@@ -419,7 +419,7 @@ pub fn normalize_line_ends(s: &str) -> String {
             out.push(c);
         }
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// Whether `c` is allowed in an XML 1.0 document.
@@ -443,6 +443,14 @@ fn is_name_char(c: char) -> bool {
 }
 
 pub(super) fn is_name(s: &str) -> bool {
+    // The usual ASCII name, without walking the Unicode tables.
+    let b = s.as_bytes();
+    if !b.is_empty()
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'-' | b'.'))
+    {
+        return b[0].is_ascii_alphabetic() || matches!(b[0], b'_' | b':');
+    }
     let mut it = s.chars();
     matches!(it.next(), Some(c) if is_name_start(c)) && it.all(is_name_char)
 }
