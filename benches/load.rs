@@ -1,10 +1,13 @@
 //! `cargo bench --bench load`: end-to-end load against the mock SMEV (zero-delay providers).
 //! Starts `smev-gateway mock-smev` and `smev-gateway run` as real processes, posts N requests
 //! (default 10 000; `LOAD_REQUESTS=n`) from several client threads, waits until every one is
-//! answered, and prints: requests/s end to end, p50/p99 of accept→sent and accept→answered, the
-//! sled database size and the gateway's peak RSS — after the idle figures of a gateway with the
-//! default polling and no traffic (share of one core over 20 s, RSS). Prints figures; asserts
-//! only completeness.
+//! answered, and prints: requests/s end to end against the crypto floor of this machine (the GOST
+//! signs and verifies both processes made per answered request, counted by them, at the raw
+//! OpenSSL rates measured in the same run on all cores), the gateway's CPU-ms per request, p50/p99
+//! of the API's accept latency under load and of accept→sent and accept→answered, disk bytes per
+//! request and the gateway's peak RSS — after the idle figures of a gateway with the default
+//! polling and no traffic (share of one core over 20 s, RSS). Prints figures; asserts only
+//! completeness.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -120,6 +123,72 @@ fn idle_figures(bin: &str, config: &str, dir: &Path, secs: u64) -> (f64, u64) {
     (share, rss)
 }
 
+/// Raw OpenSSL GOST R 34.10-2012-256 signs and verifies per second on one core, over `len`
+/// bytes (about a SignedInfo), with the example ЭП-ОВ key.
+fn raw_gost_rates(root: &Path, len: usize) -> (f64, f64) {
+    use smev_gateway::dsig::{OpenSslSigner, Signer as _};
+    let signer = OpenSslSigner::from_pem_files(
+        &root.join("certs-example/ov.key.pem"),
+        &root.join("certs-example/ov.cert.pem"),
+        None,
+    )
+    .expect("certs-example keys");
+    let data = vec![b'x'; len];
+    let per_second = |mut f: Box<dyn FnMut() + '_>| {
+        let start = Instant::now();
+        let mut n = 0u64;
+        while start.elapsed() < Duration::from_secs(2) {
+            f();
+            n += 1;
+        }
+        n as f64 / start.elapsed().as_secs_f64()
+    };
+    let signs = per_second(Box::new(|| {
+        std::hint::black_box(signer.sign(&data).unwrap());
+    }));
+    let key = signer.certificate().public_key().unwrap();
+    let md = signer.algorithm().digest().message_digest().unwrap();
+    let value = signer.sign(&data).unwrap();
+    let verifies = per_second(Box::new(|| {
+        let mut v = openssl::sign::Verifier::new(md, &key).unwrap();
+        v.update(&data).unwrap();
+        assert!(v.verify(&value).unwrap());
+    }));
+    (signs, verifies)
+}
+
+/// The gateway's GOST operation counts (sign, verify) from its `/metrics`.
+fn gateway_gost_operations(agent: &ureq::Agent, base: &str) -> (f64, f64) {
+    let text = agent
+        .get(&format!("{base}/metrics"))
+        .call()
+        .ok()
+        .and_then(|r| r.into_string().ok())
+        .unwrap_or_default();
+    let value = |op: &str| {
+        let prefix = format!("smev_gateway_gost_operations{{operation=\"{op}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    (value("sign"), value("verify"))
+}
+
+/// The mock's GOST operation counts (sign, verify) from its `/admin/stats`.
+fn mock_gost_operations(agent: &ureq::Agent, mock_addr: &str) -> (f64, f64) {
+    let v: serde_json::Value = agent
+        .get(&format!("http://{mock_addr}/admin/stats"))
+        .call()
+        .ok()
+        .and_then(|r| r.into_json().ok())
+        .unwrap_or_default();
+    (
+        v["gost_signs"].as_f64().unwrap_or(0.0),
+        v["gost_verifies"].as_f64().unwrap_or(0.0),
+    )
+}
+
 fn dir_size(p: &Path) -> u64 {
     let mut total = 0;
     if let Ok(rd) = std::fs::read_dir(p) {
@@ -153,7 +222,7 @@ fn main() {
 
     let mock_cfg = dir.path().join("mock.toml");
     std::fs::write(&mock_cfg, "[smev]\nmessage_log_limit = 1000\n").unwrap();
-    let (_mock, mock_addr) = spawn(
+    let (mock, mock_addr) = spawn(
         {
             let mut c = Command::new(bin);
             c.args(["mock-smev", "--listen", "127.0.0.1:0", "--config"])
@@ -228,6 +297,17 @@ sha256 = "{hash}"
     );
     let base = format!("http://{}", addr.split_whitespace().next().unwrap());
     let pid = gw.0.id();
+    let mock_pid = mock.0.id();
+    let probe = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(60))
+        .build();
+    // The floor: raw OpenSSL on this machine, measured now (nothing else runs yet).
+    let (raw_signs, raw_verifies) = raw_gost_rates(&root, 1024);
+    let gw_ops_before = gateway_gost_operations(&probe, &base);
+    let mock_ops_before = mock_gost_operations(&probe, &mock_addr);
+    let gw_cpu_before = cpu_seconds(pid);
+    let mock_cpu_before = cpu_seconds(mock_pid);
+    let accept_ms = Arc::new(std::sync::Mutex::new(Vec::with_capacity(n)));
 
     println!("load: {n} requests, {clients} client threads, mock SMEV with zero-delay providers");
     let started = Instant::now();
@@ -236,6 +316,7 @@ sha256 = "{hash}"
     for _ in 0..clients {
         let next = next.clone();
         let base = base.clone();
+        let accept_ms = accept_ms.clone();
         handles.push(std::thread::spawn(move || {
             let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build();
             loop {
@@ -245,9 +326,11 @@ sha256 = "{hash}"
                 }
                 let xml = format!(r#"<td:TaxDebtRequest xmlns:td="urn://smev-gateway/example/fns-tax-debt/1.0"><td:RequestID>LOAD-{i}</td:RequestID><td:Taxpayer><td:Organization><td:INN>7701000121</td:INN></td:Organization></td:Taxpayer><td:OnDate>2026-11-01</td:OnDate></td:TaxDebtRequest>"#);
                 let body = serde_json::json!({"kind": "fns-tax-debt", "business_xml": xml, "client_id": format!("load-{i}")});
+                let posted = Instant::now();
                 let r = agent.post(&format!("{base}/api/v1/requests")).set("Authorization", &format!("Bearer {TOKEN}")).send_json(body);
-                if let Err(e) = r {
-                    eprintln!("post {i}: {e}");
+                match r {
+                    Ok(_) => accept_ms.lock().unwrap().push(posted.elapsed().as_secs_f64() * 1000.0),
+                    Err(e) => eprintln!("post {i}: {e}"),
                 }
             }
         }));
@@ -300,6 +383,10 @@ sha256 = "{hash}"
         std::thread::sleep(Duration::from_millis(500));
     }
     let total = started.elapsed();
+    let gw_cpu = cpu_seconds(pid) - gw_cpu_before;
+    let mock_cpu = cpu_seconds(mock_pid) - mock_cpu_before;
+    let gw_ops = gateway_gost_operations(&probe, &base);
+    let mock_ops = mock_gost_operations(&probe, &mock_addr);
 
     // Latencies from the records.
     let mut to_sent = Vec::new();
@@ -345,10 +432,42 @@ sha256 = "{hash}"
     }
     let rss = peak_rss_kib(pid);
     let db = dir_size(&dir.path().join("db"));
+    let achieved = n as f64 / total.as_secs_f64();
     println!(
-        "  all {n} answered in {:.1} s: {:.0} requests/s end to end",
+        "  all {n} answered in {:.1} s: {achieved:.0} requests/s end to end",
         total.as_secs_f64(),
-        n as f64 / total.as_secs_f64()
+    );
+    // Per answered request, as both processes counted them.
+    let per = |after: f64, before: f64| (after - before) / n as f64;
+    let (gs, gv) = (
+        per(gw_ops.0, gw_ops_before.0),
+        per(gw_ops.1, gw_ops_before.1),
+    );
+    let (ms, mv) = (
+        per(mock_ops.0, mock_ops_before.0),
+        per(mock_ops.1, mock_ops_before.1),
+    );
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get()) as f64;
+    let crypto_seconds = (gs + ms) / raw_signs + (gv + mv) / raw_verifies;
+    let floor = cores / crypto_seconds;
+    println!(
+        "  GOST operations per answered request: gateway {gs:.2} signs + {gv:.2} verifies, mock SMEV {ms:.2} signs + {mv:.2} verifies; raw OpenSSL on one core {raw_signs:.0} signs/s, {raw_verifies:.0} verifies/s (1 KB)"
+    );
+    println!(
+        "  crypto floor {floor:.0} requests/s on this machine ({cores} cores), achieved {achieved:.0} ({:.0} %; target ≥ 70 %)",
+        100.0 * achieved / floor
+    );
+    println!(
+        "  CPU per request: gateway {:.2} ms, mock SMEV {:.2} ms (the crypto alone: {:.2} ms in all)",
+        1000.0 * gw_cpu / n as f64,
+        1000.0 * mock_cpu / n as f64,
+        1000.0 * crypto_seconds
+    );
+    let mut accept_ms = accept_ms.lock().unwrap().clone();
+    println!(
+        "  API accept latency under load: p50 {:>8.1} ms   p99 {:>8.1} ms",
+        percentile(&mut accept_ms, 0.5),
+        percentile(&mut accept_ms, 0.99)
     );
     println!(
         "  accept → sent:     p50 {:>8.1} ms   p99 {:>8.1} ms",
@@ -361,8 +480,9 @@ sha256 = "{hash}"
         percentile(&mut to_answered, 0.99)
     );
     println!(
-        "  sled database: {:.1} MiB on disk; gateway peak RSS {:.1} MiB",
+        "  sled database: {:.1} MiB on disk, {:.1} KB a request (target ≤ 5 KB plus attachments); gateway peak RSS {:.1} MiB (target ≤ 120 MiB)",
         db as f64 / 1048576.0,
+        db as f64 / n as f64 / 1000.0,
         rss as f64 / 1024.0
     );
 }

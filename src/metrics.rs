@@ -43,6 +43,7 @@ pub struct Metrics {
     storage_failures: IntGauge,
     disk_free: IntGauge,
     build_info: IntGaugeVec,
+    gost_operations: IntGaugeVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -153,6 +154,7 @@ impl Metrics {
             storage_failures: int_gauge(&r, "smev_gateway_storage_failures_total", "Failed reads and writes of the database since start (each is logged with its operation)."),
             disk_free: int_gauge(&r, "smev_gateway_disk_free_bytes", "Free space on the database's file system."),
             build_info: gauge_vec(&r, "smev_gateway_build_info", "Build information (always 1).", &["version", "git"]),
+            gost_operations: gauge_vec(&r, "smev_gateway_gost_operations", "GOST R 34.10 operations made through OpenSSL since start: sign (signature values computed), verify (signature values and certificate signatures checked).", &["operation"]),
             registry: r,
         };
         m.build_info
@@ -176,6 +178,12 @@ impl Metrics {
 
     /// The text exposition of the current values (no store access).
     pub fn encode(&self) -> String {
+        let (signs, verifies) = crate::dsig::operations::totals();
+        for (op, n) in [("sign", signs), ("verify", verifies)] {
+            self.gost_operations
+                .with_label_values(&[op])
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
         let mut buf = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buf) {
             tracing::error!(error = %e, "cannot encode the metrics");

@@ -76,6 +76,8 @@ impl Simulator {
             inbox: st.inbox.len(),
             fault_rules: st.injector.list().len(),
             log_entries: st.log.len(),
+            gost_signs: smev_protocol::dsig::operations::totals().0,
+            gost_verifies: smev_protocol::dsig::operations::totals().1,
         }
     }
 

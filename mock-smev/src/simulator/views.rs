@@ -112,6 +112,10 @@ pub struct Stats {
     pub inbox: usize,
     pub fault_rules: usize,
     pub log_entries: usize,
+    /// GOST R 34.10 operations the simulator made since it started (its own signatures, and
+    /// the signatures and certificates it checked).
+    pub gost_signs: u64,
+    pub gost_verifies: u64,
 }
 
 /// What a simulated consumer received (a participant's SendResponse to its request).

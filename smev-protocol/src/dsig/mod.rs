@@ -11,6 +11,7 @@ pub mod certificate;
 pub mod cms_parts;
 pub mod engine;
 mod file_bio;
+pub mod operations;
 pub mod pkcs7;
 pub mod reference;
 mod reference_check;

@@ -178,6 +178,7 @@ impl Signer for OpenSslSigner {
         let md = self.algorithm.digest().message_digest()?;
         let mut s = openssl::sign::Signer::new(md, &self.key).map_err(DsigError::openssl)?;
         s.update(data).map_err(DsigError::openssl)?;
+        super::operations::signed();
         s.sign_to_vec().map_err(DsigError::openssl)
     }
 

@@ -343,6 +343,7 @@ fn check(
         .message_digest()
         .map_err(|e| malformed(e.to_string()))?;
     let verify = |data: &[u8], sig: &[u8]| -> bool {
+        super::operations::verified();
         openssl::sign::Verifier::new(md, &public)
             .and_then(|mut v| {
                 v.update(data)?;
