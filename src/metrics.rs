@@ -191,8 +191,8 @@ impl Metrics {
         String::from_utf8(buf).unwrap_or_default()
     }
 
-    /// Recomputes the gauges of stored state: a pass over the store, so it runs in the
-    /// background (`engine::observer`), never per scrape.
+    /// Recomputes the gauges of stored state from the store's tallies and due indexes (no
+    /// pass over the records), in the background (`engine::observer`), never per scrape.
     pub fn refresh(&self, store: &dyn Storage, database_dir: &std::path::Path) {
         let now = Utc::now();
         if let Ok(counts) = store.count_by_state() {
@@ -220,26 +220,21 @@ impl Metrics {
         // A failed read keeps the gauges' last values; the store noted the failure, which
         // `smev_gateway_storage_failures_total` and readiness show.
         self.storage_failures.set(store.failure_count() as i64);
-        let Ok(watched) = store.requests_where(&|r| {
-            matches!(
-                r.state,
-                RequestState::Queued | RequestState::Sending | RequestState::Sent
-            ) || r.is_overdue(now)
-        }) else {
+        let Ok(watched) = store.watched_requests() else {
             return;
         };
-        self.past_deadline
-            .set(watched.iter().filter(|r| r.is_overdue(now)).count() as i64);
-        let open: Vec<_> = watched
-            .into_iter()
-            .filter(|r| !r.state.is_closed())
-            .collect();
-        let oldest_queued = open
+        self.past_deadline.set(
+            watched
+                .iter()
+                .filter(|r| crate::domain::overdue(r.state, r.deadline, now))
+                .count() as i64,
+        );
+        let oldest_queued = watched
             .iter()
-            .filter(|r| r.state != RequestState::Sent)
+            .filter(|r| matches!(r.state, RequestState::Queued | RequestState::Sending))
             .map(|r| r.created_at)
             .min();
-        let oldest_sent = open
+        let oldest_sent = watched
             .iter()
             .filter(|r| r.state == RequestState::Sent)
             .filter_map(|r| r.sent_at)
@@ -302,4 +297,48 @@ struct libc_statvfs {
 
 extern "C" {
     fn statvfs(path: *const std::ffi::c_char, buf: *mut libc_statvfs) -> std::ffi::c_int;
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, Utc};
+
+    use super::Metrics;
+    use crate::domain::{RequestRecord, RequestState};
+    use crate::store::{SledStore, Storage};
+
+    fn request(state: RequestState, age_s: i64, overdue_by_s: Option<i64>) -> RequestRecord {
+        let now = Utc::now();
+        let mut r = crate::store::contract_tests::request("is", None);
+        r.state = state;
+        r.created_at = now - Duration::seconds(age_s);
+        r.deadline = overdue_by_s.map(|s| now - Duration::seconds(s));
+        r
+    }
+
+    fn gauge(text: &str, name: &str) -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {text}"))
+    }
+
+    #[test]
+    fn the_deadline_gauges_count_only_unanswered_requests() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path(), 8 << 20).unwrap();
+        for r in [
+            request(RequestState::Queued, 3600, Some(60)),
+            request(RequestState::Queued, 10, None),
+            request(RequestState::Failed, 7200, Some(60)),
+        ] {
+            store.create_request(&r, b"<a/>", &[]).unwrap();
+        }
+        let metrics = Metrics::new();
+        metrics.refresh(&*store, dir.path());
+        let text = metrics.encode();
+        assert_eq!(gauge(&text, "smev_gateway_requests_past_deadline"), 1.0);
+        let oldest = gauge(&text, "smev_gateway_oldest_queued_request_age_seconds");
+        assert!((3600.0..7200.0).contains(&oldest), "{oldest}");
+    }
 }

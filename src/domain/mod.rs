@@ -42,7 +42,7 @@ pub use lifecycle_error::LifecycleError;
 pub use owner::Owner;
 pub use reason::Reason;
 pub use request::{CaseInfo, PersonalSigning, RequestRecord, RequestState};
-pub use request_lifecycle::{allowed, RequestEvent, StateChange};
+pub use request_lifecycle::{allowed, overdue, unanswered, RequestEvent, StateChange};
 pub use search_terms::{digit_terms, digits_of_query};
 pub use signature::SignatureSummary;
 pub use ui_account::{StoredPassword, StoredSession};

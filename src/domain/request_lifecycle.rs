@@ -170,12 +170,22 @@ fn takes_verdict(s: RequestState) -> bool {
     matches!(s, Sent | Expired | Sending | Queued)
 }
 
+/// Whether a request still waits for an answer or expired without one: the requests the
+/// deadline control watches.
+pub fn unanswered(state: RequestState) -> bool {
+    !state.is_closed() || state == RequestState::Expired
+}
+
+/// [`RequestRecord::is_overdue`] from the two fields it reads.
+pub fn overdue(state: RequestState, deadline: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    unanswered(state) && deadline.is_some_and(|d| d < now)
+}
+
 impl RequestRecord {
     /// Unanswered past its legal deadline: still waiting, or expired by it. An expired request
     /// stays overdue, so the supervisor's overdue list and count keep it until someone acts.
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
-        let unanswered = !self.state.is_closed() || self.state == RequestState::Expired;
-        unanswered && self.deadline.is_some_and(|d| d < now)
+        overdue(self.state, self.deadline, now)
     }
 
     /// Applies `event` at `now`: the new field values, and the state change if there is one.

@@ -49,7 +49,7 @@ fn on_every_backend(case: impl Fn(&dyn Storage)) {
     }
 }
 
-fn request(system: &str, client_id: Option<&str>) -> RequestRecord {
+pub(crate) fn request(system: &str, client_id: Option<&str>) -> RequestRecord {
     let now = Utc::now();
     RequestRecord {
         id: super::new_id(),
@@ -426,4 +426,101 @@ fn ui_passwords_and_sessions_are_kept() {
         let kept = store.ui_sessions().expect("list");
         assert_eq!(kept, vec![("k2".to_string(), s)]);
     });
+}
+
+/// The requests by state as a scan of every record counts them.
+fn scanned_counts(store: &dyn Storage) -> std::collections::BTreeMap<RequestState, u64> {
+    let mut m = std::collections::BTreeMap::new();
+    for r in store.requests_where(&|_| true).unwrap() {
+        *m.entry(r.state).or_insert(0) += 1;
+    }
+    m
+}
+
+/// The unanswered requests' watched fields as a scan of every record finds them.
+fn scanned_watched(store: &dyn Storage) -> Vec<super::WatchedRequest> {
+    let all = store.requests_where(&|r| crate::domain::unanswered(r.state));
+    sorted_watched(
+        all.unwrap()
+            .into_iter()
+            .map(|r| super::WatchedRequest {
+                state: r.state,
+                created_at: r.created_at,
+                sent_at: r.sent_at,
+                deadline: r.deadline,
+            })
+            .collect(),
+    )
+}
+
+fn sorted_watched(mut w: Vec<super::WatchedRequest>) -> Vec<super::WatchedRequest> {
+    w.sort_by_key(|r| (r.created_at, r.state));
+    w
+}
+
+/// Counts without the states that have none.
+fn nonzero(
+    m: std::collections::BTreeMap<RequestState, u64>,
+) -> std::collections::BTreeMap<RequestState, u64> {
+    m.into_iter().filter(|(_, n)| *n > 0).collect()
+}
+
+#[test]
+fn the_counts_by_state_follow_every_write_as_a_scan_counts_them() {
+    on_every_backend(|store| {
+        let a = create(store, &request("is", Some("a")));
+        let b = create(store, &request("is", Some("b")));
+        create(store, &request("is", None));
+        // A client id used again creates nothing; a refused event changes nothing.
+        assert!(store
+            .create_request(&request("is", Some("a")), b"<a/>", &[])
+            .is_ok());
+        assert!(store
+            .apply_request(&a.id, &Actor::Engine, &RequestEvent::Expire)
+            .is_err());
+        claim(store, &a.id, "m-a").unwrap();
+        claim(store, &b.id, "m-b").unwrap();
+        let error = ErrorInfo::permanent("InvalidContent", "bad", Utc::now());
+        store
+            .apply_request(&b.id, &Actor::Engine, &RequestEvent::Failed { error })
+            .unwrap();
+        assert_eq!(
+            nonzero(store.count_by_state().unwrap()),
+            scanned_counts(store)
+        );
+        store
+            .purge_request(&b.id, Utc::now() + Duration::seconds(1))
+            .unwrap();
+        let counts = nonzero(store.count_by_state().unwrap());
+        assert_eq!(counts, scanned_counts(store));
+        assert_eq!(
+            sorted_watched(store.watched_requests().unwrap()),
+            scanned_watched(store)
+        );
+        assert_eq!(
+            counts,
+            [(RequestState::Queued, 1), (RequestState::Sending, 1)]
+                .into_iter()
+                .collect()
+        );
+    });
+}
+
+#[test]
+fn the_counts_by_state_are_counted_again_when_the_database_is_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = SledStore::open(dir.path(), 8 << 20).unwrap();
+        let r = create(&*store, &request("is", None));
+        create(&*store, &request("is", None));
+        claim(&*store, &r.id, "m-1").unwrap();
+        store.flush().unwrap();
+    }
+    let store = SledStore::open(dir.path(), 8 << 20).unwrap();
+    assert_eq!(
+        nonzero(store.count_by_state().unwrap()),
+        [(RequestState::Queued, 1), (RequestState::Sending, 1)]
+            .into_iter()
+            .collect()
+    );
 }

@@ -14,7 +14,7 @@ mod audit;
 mod blobs;
 pub mod codec;
 #[cfg(test)]
-mod contract_tests;
+pub(crate) mod contract_tests;
 mod dead_letters;
 mod download_failures;
 mod due;
@@ -27,6 +27,7 @@ mod incoming;
 mod outbox;
 mod requests;
 mod storage;
+mod tally;
 mod tx;
 mod ui_accounts;
 
@@ -44,6 +45,7 @@ pub use filter::{IncomingFilter, RequestFilter};
 pub use outbox::{Outbox, WebhookPayloads};
 pub use requests::Created;
 pub use storage::{PageOf, Storage, StorageFuture};
+pub use tally::WatchedRequest;
 
 use tx::{Tx, TxResult};
 
@@ -75,6 +77,7 @@ pub struct SledStore {
     outbox: RwLock<Option<Arc<Outbox>>>,
     flusher: OnceLock<Arc<durability::Flusher>>,
     failures: failures::Failures,
+    tally: tally::Tally,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -114,8 +117,10 @@ impl SledStore {
                 meta.insert("layout", &LAYOUT_VERSION.to_be_bytes())?;
             }
         }
+        let requests = t("requests")?;
+        let tally = tally::Tally::scan(&requests)?;
         let store = SledStore {
-            requests: t("requests")?,
+            requests,
             incoming: t("incoming")?,
             dead_letters: t("dead_letters")?,
             due: t("due")?,
@@ -134,6 +139,7 @@ impl SledStore {
             outbox: RwLock::new(None),
             flusher: OnceLock::new(),
             failures: Default::default(),
+            tally,
         };
         Ok(Arc::new(store))
     }
@@ -156,6 +162,7 @@ impl SledStore {
         f: impl Fn(&Tx<'_>) -> TxResult<T>,
     ) -> Result<T, StoreError> {
         let outbox = self.outbox.read().ok().and_then(|o| o.clone());
+        let notes = tally::Notes::default();
         let trees = (
             &self.requests,
             &self.incoming,
@@ -187,6 +194,7 @@ impl SledStore {
                 cases,
                 ui_accounts,
             )| {
+                notes.restart();
                 let tx = Tx {
                     requests,
                     incoming,
@@ -203,10 +211,14 @@ impl SledStore {
                     ui_accounts,
                     ids: self,
                     outbox: outbox.as_deref(),
+                    notes: &notes,
                 };
                 f(&tx)
             },
         );
+        if r.is_ok() {
+            self.tally.commit(&notes);
+        }
         self.noted(operation, r.map_err(StoreError::from))
     }
 }

@@ -183,18 +183,9 @@ impl SledStore {
         self.noted("list_requests", r)
     }
 
-    /// Request counts by state (metrics, monitoring).
+    /// Requests by state, as the committed writes left them (no scan).
     pub(super) fn count_by_state(&self) -> Result<BTreeMap<RequestState, u64>, StoreError> {
-        let r = (|| {
-            let mut m = BTreeMap::new();
-            for item in self.requests.iter() {
-                let (_, v) = item?;
-                let r: RequestRecord = super::codec::decode(&v)?;
-                *m.entry(r.state).or_insert(0) += 1;
-            }
-            Ok(m)
-        })();
-        self.noted("count_by_state", r)
+        Ok(self.tally.by_state())
     }
 
     /// What a SMEV MessageID we sent belongs to.
@@ -264,6 +255,7 @@ impl SledStore {
                     .remove(super::due::due_key(super::DueKind::Request, d, &r.id))?;
             }
             tx.requests.remove(id.as_bytes())?;
+            tx.notes.note(id, Some(&r), None);
             Ok(())
         })
     }

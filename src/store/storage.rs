@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     Created, DueKind, IncomingFilter, LastFailure, Outbox, RequestFilter, SledStore, StoreError,
+    WatchedRequest,
 };
 use crate::domain::{
     Actor, AuditEntry, DeadLetter, DeadLetterEvent, Delivery, IncomingEvent, IncomingRecord, Owner,
@@ -94,6 +95,8 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
         limit: usize,
     ) -> Result<PageOf<RequestRecord>, StoreError>;
     fn count_by_state(&self) -> Result<BTreeMap<RequestState, u64>, StoreError>;
+    /// The requests that wait for an answer or expired without one (metrics), without a scan.
+    fn watched_requests(&self) -> Result<Vec<WatchedRequest>, StoreError>;
     fn case_request_ids(&self, system: &str, reference: &str) -> Result<Vec<String>, StoreError>;
     /// Removes a closed request older than `cutoff` and its indexes (after archiving).
     fn purge_request(&self, id: &str, cutoff: DateTime<Utc>) -> Result<(), StoreError>;
@@ -279,6 +282,9 @@ impl Storage for SledStore {
     }
     fn count_by_state(&self) -> Result<BTreeMap<RequestState, u64>, StoreError> {
         SledStore::count_by_state(self)
+    }
+    fn watched_requests(&self) -> Result<Vec<WatchedRequest>, StoreError> {
+        Ok(self.tally.watched())
     }
     fn case_request_ids(&self, system: &str, reference: &str) -> Result<Vec<String>, StoreError> {
         SledStore::case_request_ids(self, system, reference)

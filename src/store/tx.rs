@@ -34,6 +34,8 @@ pub(super) struct Tx<'a> {
     pub(super) ui_accounts: &'a TransactionalTree,
     pub(super) ids: &'a SledStore,
     pub(super) outbox: Option<&'a super::Outbox>,
+    /// The requests' state changes this attempt made, counted when it commits.
+    pub(super) notes: &'a super::tally::Notes,
 }
 
 impl Tx<'_> {
@@ -132,7 +134,9 @@ impl Tx<'_> {
                 self.message_ids.insert(m.as_bytes(), owner.as_bytes())?;
             }
         }
-        Self::put(self.requests, new.id.as_bytes(), new)
+        Self::put(self.requests, new.id.as_bytes(), new)?;
+        self.notes.note(&new.id, old, Some(new));
+        Ok(())
     }
 
     pub(super) fn get_incoming(&self, id: &str) -> TxResult<Option<IncomingRecord>> {
