@@ -410,6 +410,27 @@ fn a_200_mb_multipart_request_file_streams_to_the_file_storage_and_is_accepted()
 }
 
 #[test]
+fn a_file_storage_much_slower_than_the_client_does_not_hold_the_post_back() {
+    let env = Env::start(false, "");
+    env.ftp_fault(json!({"upload_bytes_per_second": 10 * 1024 * 1024}));
+    let (id, path) = post_big_multipart(&env, "FS-SLOW-1");
+    // Accepted while most of the file is still to go: the upload that began as the file
+    // arrived kept pace for a while, then was left to the sender.
+    let stored = call("GET", &env.admin("/file-storage/stats"), None, None).1["received_bytes"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        stored < BIG * 3 / 4,
+        "{stored} of {BIG} bytes stored when accepted"
+    );
+    wait_for(Duration::from_secs(300), "the answer", || {
+        (env.request(&id)["status"] == "answered").then_some(())
+    });
+    // The sender resumed where the early upload stopped: still one copy, sent about once.
+    assert_uploaded_once(&env, &path);
+}
+
+#[test]
 fn a_gateway_killed_in_the_middle_of_an_upload_resumes_it_and_sends_once() {
     let mut env = Env::start(false, "");
     // A slow link: the upload is still running when the gateway is killed.

@@ -2,8 +2,13 @@
 //! chunks the spill writes to disk are also offered to an FTP upload into a UUID directory chosen
 //! now and kept with the request, so the upload overlaps the intake instead of following it.
 //!
-//! It is best-effort and never holds the intake back: when the FTP side falls behind (a full
-//! queue) or fails, it is abandoned, leaving whatever prefix arrived in the directory; the
+//! It is best-effort: when the FTP side is a little slower than the intake, the intake waits for
+//! it (the file has to reach the storage before the request can be sent anyway, and uploading the
+//! rest later costs more than keeping pace), but only so much — a storage much slower than the
+//! client (a remote SMEV over a thin link) must not stretch the POST towards
+//! `api.request_timeout_ms`. When it stalls for [`LAG_WAIT`], has held the intake back for more
+//! than [`LAG_WAIT`] plus a third of the upload's time, lags by more than [`MAX_QUEUED_BYTES`] or
+//! fails, it is abandoned, leaving whatever prefix arrived in the directory; the
 //! sender later finds that with `SIZE` and resumes with `REST`, or skips the upload when the
 //! whole file is there — the same path as after a crash. The intake waits (briefly) for the
 //! upload to end before the request is accepted; one that does not end in time is stopped and its
@@ -24,8 +29,12 @@ use crate::smev::MessageId;
 
 /// Bytes the upload may lag behind the intake before it is abandoned.
 const MAX_QUEUED_BYTES: usize = 8 * 1024 * 1024;
-/// Chunks queued at most (each at most a few hundred KiB; the byte bound usually comes first).
-const QUEUE_CHUNKS: usize = 256;
+/// Chunks queued at most (the spill hands on pieces of at most 256 KiB, so the intake waits
+/// here well before the byte bound is reached).
+const QUEUE_CHUNKS: usize = 16;
+/// How long the intake waits for room in the queue before it abandons the upload: a storage
+/// that takes no data for this long has stalled, and the request should not wait for it.
+const LAG_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// How long the intake waits, once the file has arrived, for the upload to write what it was
 /// offered; past it the upload is stopped and its directory given up (the sender uses a new one,
 /// so it never meets a server still writing the old).
@@ -38,6 +47,9 @@ pub(super) struct EarlyUpload {
     /// Bytes offered and not yet taken by the upload.
     queued: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
+    started: std::time::Instant,
+    /// How long the intake has waited for room in the queue.
+    waited: std::time::Duration,
 }
 
 impl EarlyUpload {
@@ -75,17 +87,33 @@ impl EarlyUpload {
             chunks: Some(chunks),
             queued,
             task,
+            started: std::time::Instant::now(),
+            waited: std::time::Duration::ZERO,
         })
     }
 
-    /// Offers the next chunk; a full queue or a finished upload abandons the rest.
-    pub(super) fn offer(&mut self, chunk: &Bytes) {
-        if let Some(tx) = &self.chunks {
-            let behind = self.queued.fetch_add(chunk.len(), Ordering::AcqRel) + chunk.len();
-            if behind > MAX_QUEUED_BYTES || tx.try_send(chunk.clone()).is_err() {
-                tracing::debug!(uuid = %self.uuid, "early upload fell behind; left to the sender");
-                self.chunks = None;
-            }
+    /// Offers the next chunk, waiting for room while the upload keeps (roughly) pace; the
+    /// rest is abandoned when it does not (see the module's doc), lags by more than
+    /// [`MAX_QUEUED_BYTES`] or has finished.
+    pub(super) async fn offer(&mut self, chunk: &Bytes) {
+        let Some(tx) = &self.chunks else {
+            return;
+        };
+        let behind = self.queued.fetch_add(chunk.len(), Ordering::AcqRel) + chunk.len();
+        let kept = behind <= MAX_QUEUED_BYTES
+            && match tx.try_send(chunk.clone()) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+                Err(mpsc::error::TrySendError::Full(chunk)) => {
+                    let since = std::time::Instant::now();
+                    let sent = tx.send_timeout(chunk, LAG_WAIT).await.is_ok();
+                    self.waited += since.elapsed();
+                    sent && self.waited <= LAG_WAIT + self.started.elapsed() / 3
+                }
+            };
+        if !kept {
+            tracing::debug!(uuid = %self.uuid, waited_ms = self.waited.as_millis() as u64, "early upload fell behind; left to the sender");
+            self.chunks = None;
         }
     }
 

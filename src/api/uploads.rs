@@ -28,65 +28,147 @@ fn local(e: impl std::fmt::Display) -> ApiError {
     ApiError::new("storage_error", format!("cannot keep the posted file: {e}"))
 }
 
-/// Chunks queued between the connection and a spill's writer (hyper's frames are at most a few
-/// hundred KiB, so this bounds the bytes in flight to a few MiB).
+/// Pieces queued between the connection and each of a spill's blocking tasks: with
+/// [`SPILL_PIECE_BYTES`], at most 4 MiB in flight per task (the same pieces, shared).
 const SPILL_QUEUE_CHUNKS: usize = 16;
 
+/// The size of the pieces a spill hands on — small chunks gathered, large ones (the in-memory
+/// prefix, big frames) cut without a copy, so each queue's bound in pieces bounds its bytes. A client that
+/// writes 8 KiB at a time (HTTP chunked encoding as many libraries send it) otherwise costs
+/// two channel hand-overs and a thread wake-up per 8 KiB, which starved the hasher.
+const SPILL_PIECE_BYTES: usize = 256 << 10;
+
+/// A blocking task fed chunk by chunk; its result once the chunks end.
+struct Stage<T> {
+    chunks: tokio::sync::mpsc::Sender<bytes::Bytes>,
+    task: tokio::task::JoinHandle<Result<T, String>>,
+}
+
+impl<T: Send + 'static> Stage<T> {
+    fn start(
+        work: impl FnOnce(&mut tokio::sync::mpsc::Receiver<bytes::Bytes>) -> Result<T, String>
+            + Send
+            + 'static,
+    ) -> Stage<T> {
+        let (chunks, mut queue) = tokio::sync::mpsc::channel(SPILL_QUEUE_CHUNKS);
+        let task = tokio::task::spawn_blocking(move || work(&mut queue));
+        Stage { chunks, task }
+    }
+
+    /// Ends the input and waits for the result.
+    async fn finish(self) -> Result<T, ApiError> {
+        drop(self.chunks);
+        self.task.await.map_err(local)?.map_err(local)
+    }
+}
+
+fn text(x: &dyn std::fmt::Display) -> String {
+    x.to_string()
+}
+
 /// A file being streamed to disk: the connection's task forwards each chunk to a blocking
-/// writer that hashes it and writes it, so the GOST hash (the slowest step) runs off the
-/// runtime and beside the receiving instead of after it — and, with a file storage, to the
-/// upload that starts as the file arrives.
+/// hasher and a blocking writer, so the GOST hash (the slowest step, the floor of a transfer)
+/// has a core of its own beside the receiving and the disk writes instead of after them —
+/// and, with a file storage, to the upload that starts as the file arrives.
 struct Spill {
     path: std::path::PathBuf,
-    chunks: tokio::sync::mpsc::Sender<bytes::Bytes>,
-    writer: tokio::task::JoinHandle<Result<String, String>>,
+    hasher: Stage<String>,
+    writer: Stage<()>,
     early: Option<EarlyUpload>,
+    /// Received bytes not yet handed on (less than [`SPILL_PIECE_BYTES`]).
+    pending: bytes::BytesMut,
 }
 
 impl Spill {
     fn start(path: std::path::PathBuf, early: Option<EarlyUpload>) -> Spill {
-        let (chunks, mut queue) = tokio::sync::mpsc::channel::<bytes::Bytes>(SPILL_QUEUE_CHUNKS);
-        let target = path.clone();
-        let writer = tokio::task::spawn_blocking(move || -> Result<String, String> {
-            use std::io::Write;
-            let text = |x: &dyn std::fmt::Display| x.to_string();
+        let hasher = Stage::start(|queue| {
             let mut hasher = DigestAlgorithm::Streebog256
                 .hasher()
                 .map_err(|x| text(&x))?;
+            while let Some(chunk) = queue.blocking_recv() {
+                hasher.update(&chunk).map_err(|x| text(&x))?;
+            }
+            Ok(hex::encode(hasher.finish().map_err(|x| text(&x))?))
+        });
+        let target = path.clone();
+        let writer = Stage::start(move |queue| {
+            use std::io::Write;
             let file = std::fs::File::create(&target).map_err(|x| text(&x))?;
             let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
             while let Some(chunk) = queue.blocking_recv() {
-                hasher.update(&chunk).map_err(|x| text(&x))?;
                 out.write_all(&chunk).map_err(|x| text(&x))?;
             }
             let file = out.into_inner().map_err(|x| text(&x.into_error()))?;
-            file.sync_all().map_err(|x| text(&x))?;
-            Ok(hex::encode(hasher.finish().map_err(|x| text(&x))?))
+            file.sync_all().map_err(|x| text(&x))
         });
         Spill {
             path,
-            chunks,
+            hasher,
             writer,
             early,
+            pending: bytes::BytesMut::new(),
         }
     }
 
-    /// Hands a chunk to the early upload and the writer; false when the writer has stopped
-    /// (its error is what [`Spill::finish`] returns).
-    async fn write(&mut self, chunk: bytes::Bytes) -> bool {
+    /// Takes a received chunk, handing on whole pieces; false when the hasher or the writer
+    /// has stopped (its error is what [`Spill::finish`] returns).
+    async fn write(&mut self, mut chunk: bytes::Bytes) -> bool {
+        use bytes::Buf;
+        while !chunk.is_empty() {
+            if self.pending.is_empty() && chunk.len() >= SPILL_PIECE_BYTES {
+                // Whole pieces of a large chunk go on without a copy.
+                let piece = chunk.split_to(SPILL_PIECE_BYTES);
+                if !self.hand_on(piece).await {
+                    return false;
+                }
+                continue;
+            }
+            if self.pending.capacity() < SPILL_PIECE_BYTES {
+                // Exactly one piece's room, so no piece is reallocated while it fills.
+                self.pending.reserve(SPILL_PIECE_BYTES - self.pending.len());
+            }
+            let n = (SPILL_PIECE_BYTES - self.pending.len()).min(chunk.len());
+            self.pending.extend_from_slice(&chunk[..n]);
+            chunk.advance(n);
+            if self.pending.len() == SPILL_PIECE_BYTES {
+                let piece = std::mem::take(&mut self.pending).freeze();
+                if !self.hand_on(piece).await {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Hands a piece to the early upload, the hasher and the writer.
+    async fn hand_on(&mut self, piece: bytes::Bytes) -> bool {
         if let Some(e) = &mut self.early {
-            e.offer(&chunk);
+            e.offer(&piece).await;
         }
-        self.chunks.send(chunk).await.is_ok()
+        self.hasher.chunks.send(piece.clone()).await.is_ok()
+            && self.writer.chunks.send(piece).await.is_ok()
     }
 
-    /// Waits for the writer to sync the file, then for the early upload to end (the request is
-    /// accepted only after it: the sender must not write the same file at the same time);
-    /// returns the file's GOST key and the storage directory its upload began in.
-    async fn finish(self) -> Result<(String, Option<String>), ApiError> {
-        drop(self.chunks);
-        let key = self.writer.await.map_err(local)?.map_err(local)?;
-        let storage_uuid = match self.early {
+    /// Waits for the file's hash and for the writer to sync the file, then for the early
+    /// upload to end (the request is accepted only after it: the sender must not write the
+    /// same file at the same time); returns the file's GOST key and the storage directory its
+    /// upload began in.
+    async fn finish(mut self) -> Result<(String, Option<String>), ApiError> {
+        if !self.pending.is_empty() {
+            let rest = self.pending.split().freeze();
+            // When this fails, the stage that stopped reports why below.
+            self.hand_on(rest).await;
+        }
+        let Spill {
+            hasher,
+            writer,
+            early,
+            ..
+        } = self;
+        let key = hasher.finish().await;
+        writer.finish().await?;
+        let key = key?;
+        let storage_uuid = match early {
             Some(e) => e.finish().await,
             None => None,
         };
@@ -155,4 +237,46 @@ pub(super) async fn receive(
             storage_uuid,
         }),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Spill, SPILL_PIECE_BYTES};
+
+    const P: usize = SPILL_PIECE_BYTES;
+
+    /// Chunk sizes that meet every path: small ones gathered, a chunk that fills a piece
+    /// exactly, one that straddles a boundary, large ones cut, an in-memory prefix of many
+    /// pieces, and a tail shorter than a piece.
+    const CASES: &[&[usize]] = &[
+        &[1],
+        &[P],
+        &[8192; 100],
+        &[P - 1, 2, P + 3],
+        &[5 * P + 17, 1, P, 3 * P - 1],
+        &[10, 3 * P, 8192, 8192, P / 2, 7],
+    ];
+
+    #[tokio::test]
+    async fn a_spilled_file_is_the_bytes_received_and_its_key_their_gost_hash() {
+        for sizes in CASES {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("spill");
+            let mut spill = Spill::start(path.clone(), None);
+            let mut sent = Vec::new();
+            for (n, size) in sizes.iter().enumerate() {
+                let chunk: Vec<u8> = (0..*size).map(|i| (i * 31 + n * 7) as u8).collect();
+                sent.extend_from_slice(&chunk);
+                assert!(spill.write(chunk.into()).await, "{sizes:?}");
+            }
+            let (key, storage) = spill.finish().await.unwrap();
+            assert_eq!(storage, None);
+            assert!(std::fs::read(&path).unwrap() == sent, "{sizes:?}");
+            assert_eq!(
+                key,
+                hex::encode(crate::openssl_cli::streebog_256(&sent)),
+                "{sizes:?}"
+            );
+        }
+    }
 }
