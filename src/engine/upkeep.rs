@@ -78,18 +78,23 @@ pub async fn run(ctx: Arc<Context>) {
 /// Requests past their deadline without an answer become `expired`.
 pub fn expire(ctx: &Context) -> Result<usize, StoreError> {
     let now = Utc::now();
-    let overdue = ctx.store.requests_where(&|r| {
-        r.state == RequestState::Sent && r.deadline.is_some_and(|d| d < now)
-    })?;
+    // From the store's tally of unanswered requests: a scan of every record each minute
+    // would grow with a year of them.
+    let overdue: Vec<_> = ctx
+        .store
+        .watched_requests()?
+        .into_iter()
+        .filter(|r| r.state == RequestState::Sent && r.deadline.is_some_and(|d| d < now))
+        .collect();
     for r in &overdue {
         match ctx
             .store
             .apply_request(&r.id, &Actor::Engine, &RequestEvent::Expire)
         {
-            Ok(_) => {
+            Ok(expired) => {
                 ctx.metrics
                     .transition(RequestState::Sent, RequestState::Expired);
-                tracing::warn!(request_id = %r.id, message_id = ?r.message_id, "request expired without an answer");
+                tracing::warn!(request_id = %r.id, message_id = ?expired.message_id, "request expired without an answer");
             }
             // Its answer arrived meanwhile.
             Err(StoreError::Lifecycle(_) | StoreError::NotFound) => {}
@@ -194,4 +199,63 @@ pub fn retain(ctx: &Context) -> Result<usize, StoreError> {
     }
     ctx.store.flush()?;
     Ok(old.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, Utc};
+
+    use crate::domain::RequestState;
+
+    fn context(dir: &std::path::Path) -> std::sync::Arc<super::Context> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(root.join("config/default.toml")).unwrap();
+        let mut cfg = crate::config::Config::from_toml(&text, &root.join("config")).unwrap();
+        cfg.storage.path = dir.join("db");
+        cfg.validate().unwrap();
+        super::Context::build(cfg).unwrap()
+    }
+
+    #[test]
+    fn only_sent_requests_past_their_deadline_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(dir.path());
+        let now = Utc::now();
+        let cases = [
+            (
+                RequestState::Sent,
+                Some(now - Duration::hours(1)),
+                RequestState::Expired,
+            ),
+            (
+                RequestState::Sent,
+                Some(now + Duration::hours(1)),
+                RequestState::Sent,
+            ),
+            (RequestState::Sent, None, RequestState::Sent),
+            (
+                RequestState::Queued,
+                Some(now - Duration::hours(1)),
+                RequestState::Queued,
+            ),
+            (
+                RequestState::Answered,
+                Some(now - Duration::hours(1)),
+                RequestState::Answered,
+            ),
+        ];
+        let mut ids = Vec::new();
+        for (state, deadline, _) in &cases {
+            let mut r = crate::store::contract_tests::request("is-main", None);
+            r.state = *state;
+            r.deadline = *deadline;
+            ctx.store.create_request(&r, b"<a/>", &[]).unwrap();
+            ids.push(r.id);
+        }
+        assert_eq!(super::expire(&ctx).unwrap(), 1);
+        for (id, (from, deadline, expected)) in ids.iter().zip(&cases) {
+            let r = ctx.store.get_request(id).unwrap();
+            assert_eq!(r.state, *expected, "{from:?} with deadline {deadline:?}");
+        }
+    }
 }

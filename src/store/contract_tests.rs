@@ -444,6 +444,7 @@ fn scanned_watched(store: &dyn Storage) -> Vec<super::WatchedRequest> {
         all.unwrap()
             .into_iter()
             .map(|r| super::WatchedRequest {
+                id: r.id,
                 state: r.state,
                 created_at: r.created_at,
                 sent_at: r.sent_at,
@@ -454,7 +455,7 @@ fn scanned_watched(store: &dyn Storage) -> Vec<super::WatchedRequest> {
 }
 
 fn sorted_watched(mut w: Vec<super::WatchedRequest>) -> Vec<super::WatchedRequest> {
-    w.sort_by_key(|r| (r.created_at, r.state));
+    w.sort_by(|a, b| a.id.cmp(&b.id));
     w
 }
 

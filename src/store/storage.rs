@@ -95,7 +95,8 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
         limit: usize,
     ) -> Result<PageOf<RequestRecord>, StoreError>;
     fn count_by_state(&self) -> Result<BTreeMap<RequestState, u64>, StoreError>;
-    /// The requests that wait for an answer or expired without one (metrics), without a scan.
+    /// The requests that wait for an answer or expired without one (expiry, metrics), from an
+    /// in-memory tally instead of a scan.
     fn watched_requests(&self) -> Result<Vec<WatchedRequest>, StoreError>;
     fn case_request_ids(&self, system: &str, reference: &str) -> Result<Vec<String>, StoreError>;
     /// Removes a closed request older than `cutoff` and its indexes (after archiving).

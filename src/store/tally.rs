@@ -14,10 +14,11 @@ use crate::domain::{unanswered, RequestRecord, RequestState};
 
 use super::StoreError;
 
-/// What the deadline and age gauges read of a request that waits for an answer (or expired
-/// without one).
+/// What the deadline control (expiry, the deadline and age gauges) reads of a request that
+/// waits for an answer or expired without one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WatchedRequest {
+    pub id: String,
     pub state: RequestState,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
@@ -27,7 +28,8 @@ pub struct WatchedRequest {
 impl WatchedRequest {
     /// The record's watched fields, if the deadline control watches it.
     fn of(r: &RequestRecord) -> Option<WatchedRequest> {
-        unanswered(r.state).then_some(WatchedRequest {
+        unanswered(r.state).then(|| WatchedRequest {
+            id: r.id.clone(),
             state: r.state,
             created_at: r.created_at,
             sent_at: r.sent_at,
