@@ -175,6 +175,15 @@ fn gateway_gost_operations(agent: &ureq::Agent, base: &str) -> (f64, f64) {
     (value("sign"), value("verify"))
 }
 
+/// sled's cache for the run: `LOAD_CACHE_MB` (MiB), else the default configuration's.
+fn cache_bytes() -> u64 {
+    std::env::var("LOAD_CACHE_MB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(|mb| mb << 20)
+        .unwrap_or_else(|| smev_gateway::config::StorageConfig::default().cache_bytes)
+}
+
 /// The mock's `/admin/stats` (null when it does not answer).
 fn mock_stats(agent: &ureq::Agent, mock_addr: &str) -> serde_json::Value {
     agent
@@ -252,6 +261,7 @@ fn main() {
         r#"
 [storage]
 path = "{db}"
+cache_bytes = {cache_bytes}
 [smev]
 endpoint = "http://{mock_addr}/ws"
 trust = "{certs}/ca.cert.pem"
@@ -281,6 +291,7 @@ sha256 = "{hash}"
 {kinds}
 "#,
         db = dir.path().join("db").display(),
+        cache_bytes = cache_bytes(),
         certs = certs.display(),
         hash = hash.trim(),
     );

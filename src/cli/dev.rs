@@ -247,6 +247,7 @@ pub fn run(a: DevArgs) -> CmdResult {
     write_assets(&dir.join("assets"))?;
     let creds = credentials(&dir)?;
     smev_gateway::daemon::init_logging(&smev_gateway::config::LogConfig::default());
+    smev_gateway::daemon::limit_malloc_arenas();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

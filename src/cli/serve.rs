@@ -11,6 +11,7 @@ use super::CmdResult;
 pub fn run(config: &Path) -> CmdResult {
     let cfg = Config::load(config).map_err(|e| e.to_string())?;
     daemon::init_logging(&cfg.log);
+    daemon::limit_malloc_arenas();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
