@@ -217,7 +217,7 @@ impl SledStore {
             },
         );
         if r.is_ok() {
-            self.tally.commit(&notes);
+            self.tally.commit(&notes, &self.requests);
         }
         self.noted(operation, r.map_err(StoreError::from))
     }

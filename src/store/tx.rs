@@ -134,8 +134,9 @@ impl Tx<'_> {
                 self.message_ids.insert(m.as_bytes(), owner.as_bytes())?;
             }
         }
-        Self::put(self.requests, new.id.as_bytes(), new)?;
-        self.notes.note(&new.id, old, Some(new));
+        let value = sled::IVec::from(codec::encode(new).map_err(abort)?);
+        self.requests.insert(new.id.as_bytes(), value.clone())?;
+        self.notes.note(&new.id, old, Some((new, value)));
         Ok(())
     }
 
