@@ -431,6 +431,12 @@ sha256 = "{hash}"
             None => break,
         }
     }
+    // The progress probe counted the mock's Acks; the records must agree.
+    assert_eq!(
+        to_answered.len(),
+        n,
+        "answered records when the mock had {n} Acks"
+    );
     let rss = peak_rss_kib(pid);
     let db = dir_size(&dir.path().join("db"));
     let achieved = n as f64 / total.as_secs_f64();

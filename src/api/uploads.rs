@@ -62,10 +62,6 @@ impl<T: Send + 'static> Stage<T> {
     }
 }
 
-fn text(x: &dyn std::fmt::Display) -> String {
-    x.to_string()
-}
-
 /// A file being streamed to disk: the connection's task forwards each chunk to a blocking
 /// hasher and a blocking writer, so the GOST hash (the slowest step, the floor of a transfer)
 /// has a core of its own beside the receiving and the disk writes instead of after them —
@@ -84,22 +80,22 @@ impl Spill {
         let hasher = Stage::start(|queue| {
             let mut hasher = DigestAlgorithm::Streebog256
                 .hasher()
-                .map_err(|x| text(&x))?;
+                .map_err(|x| x.to_string())?;
             while let Some(chunk) = queue.blocking_recv() {
-                hasher.update(&chunk).map_err(|x| text(&x))?;
+                hasher.update(&chunk).map_err(|x| x.to_string())?;
             }
-            Ok(hex::encode(hasher.finish().map_err(|x| text(&x))?))
+            Ok(hex::encode(hasher.finish().map_err(|x| x.to_string())?))
         });
         let target = path.clone();
         let writer = Stage::start(move |queue| {
             use std::io::Write;
-            let file = std::fs::File::create(&target).map_err(|x| text(&x))?;
+            let file = std::fs::File::create(&target).map_err(|x| x.to_string())?;
             let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
             while let Some(chunk) = queue.blocking_recv() {
-                out.write_all(&chunk).map_err(|x| text(&x))?;
+                out.write_all(&chunk).map_err(|x| x.to_string())?;
             }
-            let file = out.into_inner().map_err(|x| text(&x.into_error()))?;
-            file.sync_all().map_err(|x| text(&x))
+            let file = out.into_inner().map_err(|x| x.into_error().to_string())?;
+            file.sync_all().map_err(|x| x.to_string())
         });
         Spill {
             path,

@@ -67,6 +67,14 @@ impl Config {
         Self::from_toml(&text, &base)
     }
 
+    /// The example configuration the repository ships (`config/default.toml`), for tests.
+    #[cfg(test)]
+    pub(crate) fn example() -> Config {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(root.join("config/default.toml")).unwrap();
+        Config::from_toml(&text, &root.join("config")).unwrap()
+    }
+
     /// Parses TOML text with environment overrides; `base` resolves relative paths.
     pub fn from_toml(text: &str, base: &Path) -> Result<Config, ConfigError> {
         let built = config::Config::builder()

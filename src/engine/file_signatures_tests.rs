@@ -17,9 +17,7 @@ fn context_with(
     dir: &std::path::Path,
     edit: impl Fn(&mut crate::config::KindConfig),
 ) -> std::sync::Arc<Context> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(root.join("config/default.toml")).unwrap();
-    let mut cfg = Config::from_toml(&text, &root.join("config")).unwrap();
+    let mut cfg = Config::example();
     cfg.storage.path = dir.join("db");
     for k in cfg.kinds.iter_mut().filter(|k| k.id == "fns-tax-debt") {
         edit(k);
@@ -112,8 +110,6 @@ async fn with_a_configured_personal_key_the_files_carry_the_ep_sp_signature() {
 #[test]
 fn a_kind_cannot_ask_for_both_file_signatures_or_for_ep_sp_files_without_ep_sp() {
     use crate::config::PersonalSignatureMode;
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(root.join("config/default.toml")).unwrap();
     let cases: [(PersonalSignatureMode, bool, &str); 2] = [
         (
             PersonalSignatureMode::None,
@@ -123,7 +119,7 @@ fn a_kind_cannot_ask_for_both_file_signatures_or_for_ep_sp_files_without_ep_sp()
         (PersonalSignatureMode::TwoPhase, true, "not both"),
     ];
     for (mode, ov_too, error) in cases {
-        let mut cfg = Config::from_toml(&text, &root.join("config")).unwrap();
+        let mut cfg = Config::example();
         let k = cfg
             .kinds
             .iter_mut()

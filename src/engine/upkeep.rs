@@ -208,9 +208,7 @@ mod tests {
     use crate::domain::RequestState;
 
     fn context(dir: &std::path::Path) -> std::sync::Arc<super::Context> {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(root.join("config/default.toml")).unwrap();
-        let mut cfg = crate::config::Config::from_toml(&text, &root.join("config")).unwrap();
+        let mut cfg = crate::config::Config::example();
         cfg.storage.path = dir.join("db");
         cfg.validate().unwrap();
         super::Context::build(cfg).unwrap()

@@ -439,19 +439,8 @@ fn scanned_counts(store: &dyn Storage) -> std::collections::BTreeMap<RequestStat
 
 /// The unanswered requests' watched fields as a scan of every record finds them.
 fn scanned_watched(store: &dyn Storage) -> Vec<super::WatchedRequest> {
-    let all = store.requests_where(&|r| crate::domain::unanswered(r.state));
-    sorted_watched(
-        all.unwrap()
-            .into_iter()
-            .map(|r| super::WatchedRequest {
-                id: r.id,
-                state: r.state,
-                created_at: r.created_at,
-                sent_at: r.sent_at,
-                deadline: r.deadline,
-            })
-            .collect(),
-    )
+    let all = store.requests_where(&|_| true).unwrap();
+    sorted_watched(all.iter().filter_map(super::WatchedRequest::of).collect())
 }
 
 fn sorted_watched(mut w: Vec<super::WatchedRequest>) -> Vec<super::WatchedRequest> {

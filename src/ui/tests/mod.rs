@@ -48,9 +48,7 @@ pub(super) async fn start() -> Env {
 
 /// A UI on the example configuration as `change` leaves it.
 pub(super) async fn start_with(change: impl FnOnce(&mut Config)) -> Env {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(root.join("config/default.toml")).unwrap();
-    let mut cfg = Config::from_toml(&text, &root.join("config")).unwrap();
+    let mut cfg = Config::example();
     change(&mut cfg);
     let dir = tempfile::tempdir().unwrap();
     cfg.storage.path = dir.path().join("db");
