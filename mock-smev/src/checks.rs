@@ -334,7 +334,7 @@ pub fn caller_signature(
                 "SMEV-100:ЭП-ОВ должна подписывать элемент {} (#{}), а подписывает {}",
                 parse::signed_element(env)
                     .and_then(|n| env.doc.element(n))
-                    .map(|e| e.local.clone())
+                    .map(|e| e.local.to_string())
                     .unwrap_or_default(),
                 target_id.unwrap_or_default(),
                 referenced

@@ -111,7 +111,8 @@ fn node_value(doc: &Document, n: NodeId, flat: &mut BTreeMap<String, String>) ->
     if kids.is_empty() {
         let text = doc.text(n).trim().to_string();
         if let Some(e) = doc.element(n) {
-            flat.entry(e.local.clone()).or_insert_with(|| text.clone());
+            flat.entry(e.local.to_string())
+                .or_insert_with(|| text.clone());
         }
         return Value::from(text);
     }
@@ -119,7 +120,7 @@ fn node_value(doc: &Document, n: NodeId, flat: &mut BTreeMap<String, String>) ->
     for k in kids {
         let v = node_value(doc, k, flat);
         if let Some(e) = doc.element(k) {
-            map.entry(e.local.clone()).or_insert(v);
+            map.entry(e.local.to_string()).or_insert(v);
         }
     }
     Value::from(map)

@@ -98,8 +98,11 @@ fn root_of(xml: &str) -> (String, Option<(String, String)>) {
     match Document::parse_str(xml) {
         Ok(doc) => match doc.element(doc.root()) {
             Some(e) => (
-                format!("{{{}}}{}", e.ns.clone().unwrap_or_default(), e.local),
-                Some((e.ns.clone().unwrap_or_default(), e.local.clone())),
+                format!("{{{}}}{}", e.ns.as_deref().unwrap_or_default(), e.local),
+                Some((
+                    e.ns.as_deref().unwrap_or_default().to_string(),
+                    e.local.to_string(),
+                )),
             ),
             None => ("?".into(), None),
         },

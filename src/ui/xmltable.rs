@@ -174,7 +174,7 @@ fn walk(
                 labels
                     .get(plain)
                     .cloned()
-                    .unwrap_or_else(|| e.local.clone()),
+                    .unwrap_or_else(|| e.local.to_string()),
                 a.local
             ),
         };
@@ -193,7 +193,7 @@ fn walk(
             let label = labels
                 .get(plain)
                 .cloned()
-                .unwrap_or_else(|| e.local.clone());
+                .unwrap_or_else(|| e.local.to_string());
             let text = match currency {
                 Some(c) => value_text::amount(&leaf_text, Some(&c.value))
                     .unwrap_or_else(|| leaf_text.clone()),
@@ -253,19 +253,19 @@ fn walk(
         }
         let repeated = counts.get(c.local.as_str()).copied().unwrap_or(0) > 1;
         let idx = {
-            let i = seen.entry(c.local.clone()).or_insert(0);
+            let i = seen.entry(c.local.to_string()).or_insert(0);
             *i += 1;
             *i
         };
         let child_plain = if plain.is_empty() {
-            c.local.clone()
+            c.local.to_string()
         } else {
             format!("{plain}/{}", c.local)
         };
         let step = if repeated {
             format!("{}[{idx}]", c.local)
         } else {
-            c.local.clone()
+            c.local.to_string()
         };
         let child_shown = if shown.is_empty() {
             step
@@ -277,7 +277,7 @@ fn walk(
             let base = labels
                 .get(&child_plain)
                 .cloned()
-                .unwrap_or_else(|| c.local.clone());
+                .unwrap_or_else(|| c.local.to_string());
             group.push(if repeated {
                 format!("{base} № {idx}")
             } else {
@@ -315,8 +315,8 @@ pub fn flatten(xml: &str, legend: &Legend) -> Result<Vec<Row>, String> {
                     .labels
                     .get("")
                     .cloned()
-                    .unwrap_or_else(|| e.local.clone()),
-                e.local.clone(),
+                    .unwrap_or_else(|| e.local.to_string()),
+                e.local.to_string(),
                 value.clone(),
                 value_text::readable(&value, legend.shapes.get("")),
             );

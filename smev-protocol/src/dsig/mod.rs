@@ -8,6 +8,7 @@
 
 pub mod algorithm;
 pub mod certificate;
+mod certificate_cache;
 pub mod cms_parts;
 pub mod engine;
 mod file_bio;

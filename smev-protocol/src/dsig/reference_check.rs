@@ -236,10 +236,10 @@ pub(super) fn location(doc: &Document, n: NodeId) -> String {
         .ancestors(n)
         .into_iter()
         .rev()
-        .filter_map(|a| doc.element(a).map(|e| e.local.clone()))
+        .filter_map(|a| doc.element(a).map(|e| e.local.to_string()))
         .collect();
     if let Some(e) = doc.element(n) {
-        parts.push(e.local.clone());
+        parts.push(e.local.to_string());
     }
     format!("/{}", parts.join("/"))
 }

@@ -8,7 +8,6 @@
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use openssl::x509::X509;
 use serde::Serialize;
 
 use crate::xml::c14n::{self, Options, EXC_C14N, EXC_C14N_WITH_COMMENTS};
@@ -16,6 +15,7 @@ use crate::xml::{Document, NodeId};
 
 use super::algorithm::Algorithm;
 use super::certificate::{CertificateInfo, TrustStore, Validity};
+use super::certificate_cache::{self, ParsedCertificate};
 use super::reference_check::{
     check_reference, location, parse_references, strip_inter_element_whitespace,
 };
@@ -262,8 +262,9 @@ fn check(
             None
         }
     };
-    if let Some(cert) = &cert {
-        let info = CertificateInfo::of(cert);
+    if let Some(parsed) = &cert {
+        let cert = &parsed.cert;
+        let info = parsed.info.clone();
         let at = opts.at.unwrap_or_else(Utc::now);
         let validity = info.validity_at(at);
         report.certificate_validity = Some(validity);
@@ -318,12 +319,10 @@ fn check(
         }
     }
 
-    let Some(cert) = cert else {
+    let Some(parsed) = cert else {
         return Ok(());
     };
-    let public = cert
-        .public_key()
-        .map_err(|e| malformed(format!("unreadable public key: {e}")))?;
+    let public = &parsed.public;
     let key_alg = Algorithm::from_key_id(public.id().as_raw());
     if key_alg != Some(algorithm) {
         return Err(Cause::AlgorithmKeyMismatch {
@@ -344,7 +343,7 @@ fn check(
         .map_err(|e| malformed(e.to_string()))?;
     let verify = |data: &[u8], sig: &[u8]| -> bool {
         super::operations::verified();
-        openssl::sign::Verifier::new(md, &public)
+        openssl::sign::Verifier::new(md, public)
             .and_then(|mut v| {
                 v.update(data)?;
                 v.verify(sig)
@@ -388,7 +387,9 @@ pub(super) fn algorithm_attr(doc: &Document, n: NodeId) -> Result<String, Cause>
         .ok_or_else(|| {
             malformed(format!(
                 "{} has no Algorithm",
-                doc.element(n).map(|e| e.local.clone()).unwrap_or_default()
+                doc.element(n)
+                    .map(|e| e.local.to_string())
+                    .unwrap_or_default()
             ))
         })
 }
@@ -416,7 +417,10 @@ pub(super) fn inclusive_prefixes(doc: &Document, n: NodeId) -> Result<Vec<String
     Ok(list)
 }
 
-pub(super) fn certificate(doc: &Document, sig: NodeId) -> Result<X509, Cause> {
+pub(super) fn certificate(
+    doc: &Document,
+    sig: NodeId,
+) -> Result<std::sync::Arc<ParsedCertificate>, Cause> {
     let cert_node = ds_child(doc, sig, "KeyInfo")
         .and_then(|k| ds_child(doc, k, "X509Data"))
         .and_then(|x| ds_child(doc, x, "X509Certificate"))
@@ -427,6 +431,5 @@ pub(super) fn certificate(doc: &Document, sig: NodeId) -> Result<X509, Cause> {
     if let Err(e) = super::engine::ensure_gost_engine() {
         tracing::debug!(error = %e, "GOST engine unavailable");
     }
-    X509::from_der(&der)
-        .map_err(|e| malformed(format!("X509Certificate is not a certificate: {e}")))
+    certificate_cache::parse(&der).map_err(|e| malformed(format!("X509Certificate is {e}")))
 }

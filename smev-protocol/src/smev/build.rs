@@ -90,8 +90,8 @@ pub fn business_content(xml: &str) -> Result<(String, QualifiedName), SmevError>
     Ok((
         standalone,
         QualifiedName {
-            namespace,
-            local_name: e.local.clone(),
+            namespace: namespace.to_string(),
+            local_name: e.local.to_string(),
         },
     ))
 }

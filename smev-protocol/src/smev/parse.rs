@@ -143,7 +143,7 @@ pub fn fault(doc: &Document, n: NodeId) -> SmevFault {
     let Some(de) = doc.element(d) else { return f };
     f.kind = SmevFaultKind::from_element_name(&de.local);
     if f.kind.is_none() {
-        f.details.push(("detail".into(), de.local.clone()));
+        f.details.push(("detail".into(), de.local.to_string()));
     }
     for c in doc.child_elements(d) {
         let Some(ce) = doc.element(c) else { continue };
@@ -327,7 +327,7 @@ pub(super) fn async_status(doc: &Document, n: NodeId) -> Result<AsyncProcessingS
         for c in doc.child_elements(f) {
             if let Some(e) = doc.element(c) {
                 if e.local != "Code" && e.local != "Description" {
-                    details.push((e.local.clone(), doc.text(c).trim().to_string()));
+                    details.push((e.local.to_string(), doc.text(c).trim().to_string()));
                 }
             }
         }

@@ -2,6 +2,8 @@
 //! (W3C C14N §2.3) and the SMEV transform, whose reference implementation writes through the
 //! Woodstox StAX writer (documented by the MR 3.5 as "step 9").
 
+use super::text_rules::any_byte;
+
 /// Canonical XML text node escaping: `&`, `<`, `>` and CR.
 pub fn c14n_text(out: &mut Vec<u8>, s: &str) {
     escape_ascii(out, s, |b| match b {
@@ -52,56 +54,77 @@ const WOODSTOX_COPY_BUFFER: usize = 512;
 /// escapes it (start of the text or of a 512-unit chunk, after `]`, and in long texts right after
 /// any character written as an entity or a character reference).
 pub fn woodstox_text(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
     // Text with nothing Woodstox would escape is written as it is. 0xC2 leads U+0080–U+00BF
     // (the C1 controls among them), 0x7F is DEL; `>` needs the rules below.
-    if !s
-        .bytes()
-        .any(|b| matches!(b, b'&' | b'<' | b'>' | b'\r' | 0x7F | 0xC2))
-    {
-        out.extend_from_slice(s.as_bytes());
+    if !any_byte(bytes, |b| {
+        (b == b'&') | (b == b'<') | (b == b'>') | (b == b'\r') | (b == 0x7F) | (b == 0xC2)
+    }) {
+        out.extend_from_slice(bytes);
         return;
     }
-    let utf16_len: usize = s.chars().map(char::len_utf16).sum();
+    // Positions count UTF-16 units, as Java's do: one per character, two for a character
+    // outside the BMP (a four-byte UTF-8 sequence, lead byte 0xF0 and above).
+    let utf16_len = bytes.iter().fold(0usize, |n, &b| {
+        n + usize::from(!is_continuation(b)) + usize::from(b >= 0xF0)
+    });
     let chunked = utf16_len >= WOODSTOX_MIN_ARRAYCOPY;
-    let mut pos = 0usize; // UTF-16 offset of the current char
-    let mut prev: Option<char> = None;
+    let mut pos = 0usize; // UTF-16 offset of the current character
+    let mut prev_lead: Option<u8> = None; // first byte of the previous character
     let mut prev_was_entity = false;
-    // Start of the characters not yet written: copied as one run before each entity.
+    // Start of the bytes not yet written: copied as one run before each entity.
     let mut run = 0usize;
-    for (at, c) in s.char_indices() {
+    let mut reference = [0u8; 6];
+    for (at, &b) in bytes.iter().enumerate() {
+        if is_continuation(b) {
+            continue;
+        }
         let chunk_start = if chunked {
             pos.is_multiple_of(WOODSTOX_COPY_BUFFER)
         } else {
             pos == 0
         };
-        let reference;
-        let entity: Option<&[u8]> = match c {
-            '&' => Some(b"&amp;"),
-            '<' => Some(b"&lt;"),
-            '\r' => Some(b"&#xd;"),
-            '>' if chunk_start || prev == Some(']') || (chunked && prev_was_entity) => {
-                Some(b"&gt;")
+        let (entity, width): (Option<&[u8]>, usize) = match b {
+            b'&' => (Some(b"&amp;"), 1),
+            b'<' => (Some(b"&lt;"), 1),
+            b'\r' => (Some(b"&#xd;"), 1),
+            b'>' if chunk_start || prev_lead == Some(b']') || (chunked && prev_was_entity) => {
+                (Some(b"&gt;"), 1)
             }
             // Woodstox writes the C1 controls and DEL as character references (they are
-            // "discouraged" characters, and restricted in XML 1.1).
-            '\u{7f}'..='\u{9f}' => {
-                reference = format!("&#x{:x};", c as u32);
-                Some(reference.as_bytes())
+            // "discouraged" characters, and restricted in XML 1.1): U+0080–U+009F is 0xC2
+            // followed by 0x80–0x9F.
+            0x7F => (Some(b"&#x7f;"), 1),
+            0xC2 if bytes.get(at + 1).is_some_and(|n| (0x80..=0x9F).contains(n)) => {
+                // Below U+00C0 the continuation byte is the code point itself.
+                let code = bytes[at + 1];
+                reference[..3].copy_from_slice(b"&#x");
+                reference[3] = hex_digit(code >> 4);
+                reference[4] = hex_digit(code & 0xF);
+                reference[5] = b';';
+                (Some(&reference[..6]), 2)
             }
-            _ => None,
+            _ => (None, 0),
         };
         if let Some(e) = entity {
-            out.extend_from_slice(&s.as_bytes()[run..at]);
+            out.extend_from_slice(&bytes[run..at]);
             out.extend_from_slice(e);
-            run = at + c.len_utf8();
+            run = at + width;
         }
         prev_was_entity = entity.is_some();
-        prev = Some(c);
-        pos += c.len_utf16();
+        prev_lead = Some(b);
+        pos += 1 + usize::from(b >= 0xF0);
     }
-    out.extend_from_slice(&s.as_bytes()[run..]);
+    out.extend_from_slice(&bytes[run..]);
 }
 
+fn is_continuation(b: u8) -> bool {
+    b & 0xC0 == 0x80
+}
+
+fn hex_digit(n: u8) -> u8 {
+    b"0123456789abcdef"[usize::from(n & 0xF)]
+}
 /// Attribute value escaping as Woodstox writes it: `&`, `<`, `"`, TAB, LF, CR (lowercase hex).
 pub fn woodstox_attr(out: &mut Vec<u8>, s: &str) {
     escape_ascii(out, s, |b| match b {

@@ -8,7 +8,11 @@
 
 pub mod c14n;
 pub mod escape;
+mod intern;
+pub mod name;
 mod parser;
+mod seen_names;
+mod text_rules;
 pub mod transform;
 pub mod tree;
 

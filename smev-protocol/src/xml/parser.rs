@@ -6,14 +6,18 @@
 //! work is linear in the input and every later pass over the tree is bounded per element.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
+use super::intern::NameTable;
+use super::name::Name;
+use super::seen_names::SeenNames;
+use super::text_rules;
 use super::tree::{
-    assemble, is_name, is_ncname, is_xml_char, line_column, line_starts, normalize_line_ends,
-    split_qname, Attribute, Document, Element, Node, NodeId, NodeKind, NsDecl,
+    assemble, is_name, is_ncname, line_column, normalize_line_ends, Attribute, Document, Element,
+    Node, NodeId, NodeKind, NsDecl,
 };
 use super::{ns, XmlError};
 
@@ -30,51 +34,72 @@ pub const MAX_NS_DECLS_IN_SCOPE: usize = 512;
 
 /// Parses `input` into a [`Document`].
 pub(super) fn parse(input: &[u8]) -> Result<Document, XmlError> {
-    Parser::new(input).run()
+    let src = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+    match std::str::from_utf8(src) {
+        Ok(text) => Parser::new(src, text).run(),
+        Err(e) => {
+            let (line, column) = line_column(src, e.valid_up_to());
+            Err(XmlError::Malformed {
+                line,
+                column,
+                message: "invalid UTF-8 byte sequence".into(),
+            })
+        }
+    }
 }
 
-struct OpenElement {
+struct OpenElement<'a> {
     node: NodeId,
-    raw_name: Vec<u8>,
+    raw_name: Cow<'a, [u8]>,
 }
 
 struct Parser<'a> {
     src: &'a [u8],
-    line_starts: Vec<usize>,
+    /// Shared names, and `src` as text once its UTF-8 is checked.
+    table: NameTable<'a>,
     nodes: Vec<Node>,
     top: Vec<NodeId>,
     root: Option<NodeId>,
-    open: Vec<OpenElement>,
+    open: Vec<OpenElement<'a>>,
     /// Namespace scopes: one frame per open element, the prefixes it declares ("" for the
     /// default namespace, which no prefix can be).
-    scopes: Vec<Vec<String>>,
+    scopes: Vec<Vec<Name>>,
     /// The namespace bound to each prefix now ("": the default one), innermost last (O(1)
     /// lookups at any depth).
-    bindings: HashMap<String, Vec<String>>,
+    bindings: HashMap<Name, Vec<Name>>,
+    /// Namespaces looked up since the bindings last changed, by prefix (a handful: elements
+    /// rarely declare namespaces, and a document uses few prefixes).
+    recent_ns: Vec<(Option<Name>, Option<Name>)>,
+    /// The attribute names of the element being read (kept to reuse its memory).
+    seen_names: SeenNames<'a>,
     /// Declarations in the open scopes, for [`MAX_NS_DECLS_IN_SCOPE`].
     decls_in_scope: usize,
     pending_text: Option<(String, usize)>,
 }
 
 impl<'a> Parser<'a> {
-    fn new(input: &'a [u8]) -> Self {
-        let src = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+    fn new(src: &'a [u8], text: &'a str) -> Self {
+        // Every element and comment starts with its own '<': the tree holds about as many
+        // nodes, so it is allocated once (never more than one node per input byte).
+        let tags = memchr::memchr_iter(b'<', src).count();
         Parser {
             src,
-            line_starts: line_starts(src),
-            nodes: Vec::new(),
+            table: NameTable::new(text),
+            nodes: Vec::with_capacity(tags + 1),
             top: Vec::new(),
             root: None,
             open: Vec::new(),
             scopes: Vec::new(),
             bindings: HashMap::new(),
+            recent_ns: Vec::new(),
+            seen_names: SeenNames::default(),
             decls_in_scope: 0,
             pending_text: None,
         }
     }
 
     fn err(&self, offset: usize, message: impl Into<String>) -> XmlError {
-        let (line, column) = line_column(self.src, &self.line_starts, offset);
+        let (line, column) = line_column(self.src, offset);
         XmlError::Malformed {
             line,
             column,
@@ -84,9 +109,6 @@ impl<'a> Parser<'a> {
     }
 
     fn run(mut self) -> Result<Document, XmlError> {
-        if let Err(e) = std::str::from_utf8(self.src) {
-            return Err(self.err(e.valid_up_to(), "invalid UTF-8 byte sequence"));
-        }
         let mut reader = Reader::from_reader(self.src);
         {
             let cfg = reader.config_mut();
@@ -126,16 +148,17 @@ impl<'a> Parser<'a> {
                     }
                 }
                 Event::DocType(_) => {
-                    let (line, column) = line_column(self.src, &self.line_starts, start);
+                    let (line, column) = line_column(self.src, start);
                     return Err(XmlError::DoctypeRefused { line, column });
                 }
                 Event::Start(e) => {
                     self.flush_text()?;
                     let id = self.start_element(&e, start, end, false)?;
-                    self.open.push(OpenElement {
-                        node: id,
-                        raw_name: e.name().as_ref().to_vec(),
-                    });
+                    let raw_name = match self.table.source_str(e.name().as_ref()) {
+                        Some(name) => Cow::Borrowed(name.as_bytes()),
+                        None => Cow::Owned(e.name().as_ref().to_vec()),
+                    };
+                    self.open.push(OpenElement { node: id, raw_name });
                     if self.open.len() > MAX_DEPTH {
                         return Err(XmlError::TooDeep(MAX_DEPTH));
                     }
@@ -155,7 +178,7 @@ impl<'a> Parser<'a> {
                     let Some(open) = self.open.pop() else {
                         return Err(self.err(start, "end tag without a start tag"));
                     };
-                    if open.raw_name != e.name().as_ref() {
+                    if *open.raw_name != *e.name().as_ref() {
                         return Err(self.err(start, "end tag does not match the start tag"));
                     }
                     self.pop_scope();
@@ -177,8 +200,8 @@ impl<'a> Parser<'a> {
                         }
                         continue;
                     }
-                    let raw = String::from_utf8_lossy(&raw);
-                    let text = self.normalize_text(&raw, start)?;
+                    let raw = self.text_of(&raw, start)?;
+                    let text = text_rules::normalize_text(&raw).map_err(|m| self.err(start, m))?;
                     self.push_text(&text, start);
                 }
                 Event::GeneralRef(r) => {
@@ -186,7 +209,8 @@ impl<'a> Parser<'a> {
                         return Err(self.err(start, "entity reference outside the root element"));
                     }
                     let name = r.into_inner();
-                    let ch = self.resolve_reference(&String::from_utf8_lossy(&name), start)?;
+                    let ch = text_rules::resolve_reference(&String::from_utf8_lossy(&name))
+                        .map_err(|m| self.err(start, m))?;
                     self.push_text(ch.encode_utf8(&mut [0u8; 4]), start);
                 }
                 Event::CData(c) => {
@@ -196,9 +220,9 @@ impl<'a> Parser<'a> {
                         );
                     }
                     let raw = c.into_inner();
-                    let raw = String::from_utf8_lossy(&raw);
+                    let raw = self.text_of(&raw, start)?;
                     let text = normalize_line_ends(&raw);
-                    self.check_chars(&text, start)?;
+                    text_rules::check_chars(&text).map_err(|m| self.err(start, m))?;
                     self.push_text(&text, start);
                 }
                 Event::Comment(c) => {
@@ -206,7 +230,7 @@ impl<'a> Parser<'a> {
                     let raw = c.into_inner();
                     let raw = String::from_utf8_lossy(&raw);
                     let text = normalize_line_ends(&raw);
-                    self.check_chars(&text, start)?;
+                    text_rules::check_chars(&text).map_err(|m| self.err(start, m))?;
                     self.push_node(NodeKind::Comment(text.into_owned()));
                 }
                 Event::PI(p) => {
@@ -238,13 +262,17 @@ impl<'a> Parser<'a> {
         let Some(root) = self.root else {
             return Err(self.err(self.src.len(), "no root element"));
         };
-        Ok(assemble(
-            self.src.to_vec(),
-            self.nodes,
-            self.top,
-            root,
-            self.line_starts,
-        ))
+        Ok(assemble(self.src.to_vec(), self.nodes, self.top, root))
+    }
+
+    /// Bytes of the source as text (checked as UTF-8 already, with the whole input).
+    fn text_of<'b>(&self, bytes: &'b [u8], at: usize) -> Result<Cow<'b, str>, XmlError>
+    where
+        'a: 'b,
+    {
+        self.table
+            .str_of(bytes)
+            .ok_or_else(|| self.err(at, "invalid UTF-8 byte sequence"))
     }
 
     fn push_node(&mut self, kind: NodeKind) -> NodeId {
@@ -278,73 +306,6 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn check_chars(&self, s: &str, at: usize) -> Result<(), XmlError> {
-        // Most text has no control character and no U+FFFE/U+FFFF (whose UTF-8 starts with
-        // 0xEF): one pass over the bytes settles it.
-        if s.bytes()
-            .all(|b| (b >= 0x20 && b != 0xEF) || matches!(b, b'\t' | b'\n' | b'\r'))
-        {
-            return Ok(());
-        }
-        if let Some(c) = s.chars().find(|c| !is_xml_char(*c)) {
-            return Err(self.err(
-                at,
-                format!("character U+{:04X} is not allowed in XML", c as u32),
-            ));
-        }
-        Ok(())
-    }
-
-    fn normalize_text<'s>(&self, s: &'s str, at: usize) -> Result<Cow<'s, str>, XmlError> {
-        if s.contains('&') {
-            // quick-xml reports references as separate events; a bare '&' here is malformed.
-            return Err(self.err(at, "unescaped '&' in text"));
-        }
-        if s.contains("]]>") {
-            return Err(self.err(at, "\"]]>\" is not allowed in text"));
-        }
-        let text = normalize_line_ends(s);
-        self.check_chars(&text, at)?;
-        Ok(text)
-    }
-
-    fn resolve_reference(&self, name: &str, at: usize) -> Result<char, XmlError> {
-        let c = match name {
-            "lt" => '<',
-            "gt" => '>',
-            "amp" => '&',
-            "apos" => '\'',
-            "quot" => '"',
-            _ if name.starts_with('#') => {
-                let num = if let Some(hex) = name.strip_prefix("#x") {
-                    if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                        None
-                    } else {
-                        u32::from_str_radix(hex, 16).ok()
-                    }
-                } else {
-                    let dec = &name[1..];
-                    if dec.is_empty() || !dec.bytes().all(|b| b.is_ascii_digit()) {
-                        None
-                    } else {
-                        dec.parse::<u32>().ok()
-                    }
-                };
-                match num.and_then(char::from_u32) {
-                    Some(c) if is_xml_char(c) => c,
-                    _ => return Err(self.err(at, format!("invalid character reference &{name};"))),
-                }
-            }
-            _ => {
-                return Err(self.err(
-                    at,
-                    format!("undefined entity &{name}; (only the predefined entities are allowed)"),
-                ))
-            }
-        };
-        Ok(c)
-    }
-
     fn start_element(
         &mut self,
         e: &quick_xml::events::BytesStart<'_>,
@@ -355,14 +316,19 @@ impl<'a> Parser<'a> {
         if self.open.is_empty() && self.root.is_some() {
             return Err(self.err(start, "only one root element is allowed"));
         }
-        let raw_name = String::from_utf8_lossy(e.name().as_ref()).to_string();
-        let (prefix, local) = split_qname(&raw_name)
+        let qname = e.name();
+        let raw_name = self.text_of(qname.as_ref(), start)?;
+        let (prefix, local) = self
+            .table
+            .split(&raw_name)
             .ok_or_else(|| self.err(start, format!("invalid element name <{raw_name}>")))?;
         let mut decls: Vec<NsDecl> = Vec::new();
-        let mut raw_attrs: Vec<(Option<String>, String, String)> = Vec::new();
+        // Attributes get their namespace once this element's own declarations are in scope.
+        let mut attrs: Vec<Attribute> = Vec::new();
         // quick-xml's own duplicate check compares every pair (quadratic on hostile input):
         // uniqueness is checked here by hashing instead, with the count capped.
-        let mut seen_names = SeenNames::default();
+        let mut seen_names = std::mem::take(&mut self.seen_names);
+        seen_names.clear();
         for attr in e.attributes().with_checks(false) {
             let attr = attr.map_err(|err| self.err(start, err.to_string()))?;
             if seen_names.len() >= MAX_ATTRIBUTES {
@@ -372,11 +338,17 @@ impl<'a> Parser<'a> {
                 });
             }
             let key_bytes = attr.key.into_inner();
-            let key = String::from_utf8_lossy(key_bytes);
-            if !seen_names.insert(Cow::Borrowed(key_bytes)) {
+            let key = self.text_of(key_bytes, start)?;
+            let seen_key = match self.table.source_str(key_bytes) {
+                Some(k) => Cow::Borrowed(k.as_bytes()),
+                None => Cow::Owned(key_bytes.to_vec()),
+            };
+            if !seen_names.insert(seen_key) {
                 return Err(self.err(start, format!("duplicate attribute {key}")));
             }
-            let value = self.normalize_attr_value(&attr.value, start)?;
+            let raw_value = self.text_of(&attr.value, start)?;
+            let value =
+                text_rules::normalize_attr_value(&raw_value).map_err(|m| self.err(start, m))?;
             if key == "xmlns" {
                 if value == ns::XML || value == ns::XMLNS {
                     return Err(
@@ -413,10 +385,18 @@ impl<'a> Parser<'a> {
                 }
                 continue;
             }
-            let (ap, al) = split_qname(&key)
+            let (ap, al) = self
+                .table
+                .split(&key)
                 .ok_or_else(|| self.err(start, format!("invalid attribute name {key}")))?;
-            raw_attrs.push((ap, al, value));
+            attrs.push(Attribute {
+                prefix: ap,
+                local: al,
+                ns: None,
+                value,
+            });
         }
+        self.seen_names = seen_names;
         self.push_scope(&decls)?;
         let element_ns =
             match &prefix {
@@ -425,30 +405,19 @@ impl<'a> Parser<'a> {
                 })?),
                 None => self.lookup(None).filter(|u| !u.is_empty()),
             };
-        let mut attrs = Vec::with_capacity(raw_attrs.len());
         let mut expanded = SeenNames::default();
-        for (ap, al, value) in raw_attrs {
-            let ns = match &ap {
-                Some(p) => Some(self.lookup(Some(p)).ok_or_else(|| {
-                    self.err(start, format!("namespace prefix {p} is not declared"))
-                })?),
-                None => None,
-            };
-            if ns
-                .as_ref()
-                .is_some_and(|u| !expanded.insert(Cow::Owned(format!("{{{u}}}{al}").into_bytes())))
-            {
+        for a in attrs.iter_mut() {
+            let Some(p) = &a.prefix else { continue };
+            let uri = self
+                .lookup(Some(p))
+                .ok_or_else(|| self.err(start, format!("namespace prefix {p} is not declared")))?;
+            if !expanded.insert(Cow::Owned(format!("{{{uri}}}{}", a.local).into_bytes())) {
                 return Err(self.err(
                     start,
-                    format!("attribute {{{}}}{al} appears twice", ns.unwrap_or_default()),
+                    format!("attribute {{{uri}}}{} appears twice", a.local),
                 ));
             }
-            attrs.push(Attribute {
-                prefix: ap,
-                local: al,
-                ns,
-                value,
-            });
+            a.ns = Some(uri);
         }
         let element = Element {
             prefix,
@@ -469,14 +438,22 @@ impl<'a> Parser<'a> {
         Ok(id)
     }
 
-    fn lookup(&self, prefix: Option<&str>) -> Option<String> {
-        if prefix == Some("xml") {
-            return Some(ns::XML.to_string());
+    fn lookup(&mut self, prefix: Option<&Name>) -> Option<Name> {
+        if let Some((_, uri)) = self.recent_ns.iter().find(|(p, _)| p.as_ref() == prefix) {
+            return uri.clone();
         }
-        self.bindings
-            .get(prefix.unwrap_or(""))
-            .and_then(|uris| uris.last())
-            .cloned()
+        let uri = if prefix.is_some_and(|p| p == "xml") {
+            Some(self.table.name(ns::XML))
+        } else {
+            self.bindings
+                .get(prefix.map_or("", |p| p.as_str()))
+                .and_then(|uris| uris.last())
+                .cloned()
+        };
+        if self.recent_ns.len() < 8 {
+            self.recent_ns.push((prefix.cloned(), uri.clone()));
+        }
+        uri
     }
 
     /// Opens the namespace scope of an element with its declarations.
@@ -494,13 +471,14 @@ impl<'a> Parser<'a> {
                 limit: MAX_NS_DECLS_IN_SCOPE,
             });
         }
+        if !decls.is_empty() {
+            self.recent_ns.clear();
+        }
         let mut frame = Vec::with_capacity(decls.len());
         for d in decls {
-            let key = d.prefix.clone().unwrap_or_default();
-            self.bindings
-                .entry(key.clone())
-                .or_default()
-                .push(d.uri.clone());
+            let key = self.table.name(d.prefix.as_deref().unwrap_or(""));
+            let uri = self.table.name(&d.uri);
+            self.bindings.entry(key.clone()).or_default().push(uri);
             frame.push(key);
         }
         self.scopes.push(frame);
@@ -510,6 +488,9 @@ impl<'a> Parser<'a> {
     /// Closes the innermost namespace scope.
     fn pop_scope(&mut self) {
         let frame = self.scopes.pop().unwrap_or_default();
+        if !frame.is_empty() {
+            self.recent_ns.clear();
+        }
         self.decls_in_scope = self.decls_in_scope.saturating_sub(frame.len());
         for prefix in frame {
             if let Some(uris) = self.bindings.get_mut(&prefix) {
@@ -520,83 +501,8 @@ impl<'a> Parser<'a> {
             }
         }
     }
-
-    fn normalize_attr_value(&self, raw: &[u8], at: usize) -> Result<String, XmlError> {
-        let s = String::from_utf8_lossy(raw);
-        // Nothing to replace or refuse: the usual value, copied as it is.
-        if !s
-            .bytes()
-            .any(|b| b < 0x20 || matches!(b, b'<' | b'&' | 0xEF))
-        {
-            return Ok(s.into_owned());
-        }
-        let mut out = String::with_capacity(s.len());
-        let mut chars = s.char_indices().peekable();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '<' => return Err(self.err(at, "'<' is not allowed in an attribute value")),
-                '\r' => {
-                    if let Some((_, '\n')) = chars.peek() {
-                        chars.next();
-                    }
-                    out.push(' ');
-                }
-                '\n' | '\t' => out.push(' '),
-                '&' => {
-                    let rest = &s[i + 1..];
-                    let Some(semi) = rest.find(';') else {
-                        return Err(self.err(at, "unterminated reference in an attribute value"));
-                    };
-                    let name = &rest[..semi];
-                    out.push(self.resolve_reference(name, at)?);
-                    for _ in 0..=semi {
-                        chars.next();
-                    }
-                }
-                c if !is_xml_char(c) => {
-                    return Err(self.err(
-                        at,
-                        format!("character U+{:04X} is not allowed in XML", c as u32),
-                    ))
-                }
-                c => out.push(c),
-            }
-        }
-        Ok(out)
-    }
 }
 
 fn pos(reader: &Reader<&[u8]>) -> usize {
     reader.buffer_position() as usize
-}
-
-/// Names met on one element, to refuse a repeated one: compared one by one while there are few
-/// (the usual element), hashed beyond that, so a hostile element with hundreds of attributes
-/// costs linear work too.
-#[derive(Default)]
-struct SeenNames<'a> {
-    few: Vec<Cow<'a, [u8]>>,
-    many: HashSet<Cow<'a, [u8]>>,
-}
-
-impl<'a> SeenNames<'a> {
-    /// Names compared one by one before hashing.
-    const FEW: usize = 16;
-
-    fn len(&self) -> usize {
-        self.few.len() + self.many.len()
-    }
-
-    /// Adds `name`; false when it was already there.
-    fn insert(&mut self, name: Cow<'a, [u8]>) -> bool {
-        if self.few.contains(&name) || self.many.contains(&name) {
-            return false;
-        }
-        if self.few.len() < Self::FEW {
-            self.few.push(name);
-        } else {
-            self.many.insert(name);
-        }
-        true
-    }
 }

@@ -85,15 +85,16 @@ impl<'d> Transformer<'d> {
 
     /// Writes one text node made of `pieces` (rule 2: dropped when whitespace only), escaped
     /// as a whole — Woodstox's escaping depends on the characters before — and empties it.
-    fn flush_text(&mut self, pieces: &mut Vec<&'d str>) {
-        // Java's String.trim() treats every char <= U+0020 as whitespace.
-        let blank = pieces.iter().all(|t| t.chars().all(|c| c <= '\u{20}'));
-        match pieces.as_slice() {
-            _ if blank => {}
-            [one] => escape::woodstox_text(&mut self.out, one),
-            many => escape::woodstox_text(&mut self.out, &many.concat()),
+    fn flush_text(&mut self, pieces: &mut Pieces<'d>) {
+        // Java's String.trim() treats every char <= U+0020 as whitespace (all ASCII bytes).
+        let blank = |t: &str| t.bytes().all(|b| b <= 0x20);
+        match std::mem::take(pieces) {
+            Pieces::None => {}
+            Pieces::One(one) if blank(one) => {}
+            Pieces::One(one) => escape::woodstox_text(&mut self.out, one),
+            Pieces::Many(many) if many.iter().all(|t| blank(t)) => {}
+            Pieces::Many(many) => escape::woodstox_text(&mut self.out, &many.concat()),
         }
-        pieces.clear();
     }
 
     /// The prefix already mapped to `uri`, searching from the outermost element inwards, as the
@@ -136,7 +137,7 @@ impl<'d> Transformer<'d> {
             .iter()
             .find(|a| a.ns.as_deref() == Some(super::ns::XML))
         {
-            return Err(XmlError::XmlNamespaceAttribute(a.local.clone()));
+            return Err(XmlError::XmlNamespaceAttribute(a.local.to_string()));
         }
         self.stack.push(Vec::new());
         let prefix = match self.find(uri) {
@@ -179,7 +180,7 @@ impl<'d> Transformer<'d> {
         self.out.push(b'>');
 
         let doc = self.doc;
-        let mut text: Vec<&'d str> = Vec::new();
+        let mut text = Pieces::None;
         for c in &e.children {
             if Some(*c) == self.exclude {
                 continue;
@@ -210,6 +211,29 @@ impl<'d> Transformer<'d> {
         self.out.push(b'>');
         self.pop_frame();
         Ok(())
+    }
+}
+
+/// The text nodes met since the last child element: one text node to write (usually a single
+/// piece; several when comments or the excluded element split it).
+#[derive(Default)]
+enum Pieces<'d> {
+    #[default]
+    None,
+    One(&'d str),
+    Many(Vec<&'d str>),
+}
+
+impl<'d> Pieces<'d> {
+    fn push(&mut self, piece: &'d str) {
+        *self = match std::mem::take(self) {
+            Pieces::None => Pieces::One(piece),
+            Pieces::One(first) => Pieces::Many(vec![first, piece]),
+            Pieces::Many(mut all) => {
+                all.push(piece);
+                Pieces::Many(all)
+            }
+        };
     }
 }
 

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
+pub use super::name::Name;
 use super::XmlError;
 
 /// Index of a node inside its [`Document`].
@@ -24,7 +25,6 @@ pub struct Document {
     top: Vec<NodeId>,
     root: NodeId,
     ids: HashMap<String, IdEntry>,
-    line_starts: Vec<usize>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -66,10 +66,10 @@ pub struct NsDecl {
 /// An attribute (not a namespace declaration) with its resolved namespace and normalized value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attribute {
-    pub prefix: Option<String>,
-    pub local: String,
+    pub prefix: Option<Name>,
+    pub local: Name,
     /// Namespace URI; `None` for unprefixed attributes.
-    pub ns: Option<String>,
+    pub ns: Option<Name>,
     pub value: String,
 }
 
@@ -83,10 +83,10 @@ impl Attribute {
 /// An element.
 #[derive(Debug, Clone)]
 pub struct Element {
-    pub prefix: Option<String>,
-    pub local: String,
+    pub prefix: Option<Name>,
+    pub local: Name,
     /// Namespace URI; `None` when the element is in no namespace.
-    pub ns: Option<String>,
+    pub ns: Option<Name>,
     pub ns_decls: Vec<NsDecl>,
     pub attrs: Vec<Attribute>,
     pub children: Vec<NodeId>,
@@ -285,10 +285,10 @@ impl Document {
         };
         for n in std::iter::once(id).chain(self.descendants(id)) {
             let Some(e) = self.element(n) else { continue };
-            add(e.prefix.clone());
+            add(e.prefix.as_deref().map(str::to_string));
             for a in &e.attrs {
-                if a.prefix.is_some() {
-                    add(a.prefix.clone());
+                if let Some(p) = &a.prefix {
+                    add(Some(p.to_string()));
                 }
                 if let Some((p, local)) = a.value.split_once(':') {
                     if is_ncname(p) && is_ncname(local) {
@@ -342,7 +342,7 @@ impl Document {
 
     /// 1-based line and column (in characters) of a source offset.
     pub fn line_column(&self, offset: usize) -> (usize, usize) {
-        line_column(&self.source, &self.line_starts, offset)
+        line_column(&self.source, offset)
     }
 }
 
@@ -352,7 +352,6 @@ pub(super) fn assemble(
     nodes: Vec<Node>,
     top: Vec<NodeId>,
     root: NodeId,
-    line_starts: Vec<usize>,
 ) -> Document {
     let ids = build_id_index(&nodes);
     Document {
@@ -361,28 +360,16 @@ pub(super) fn assemble(
         top,
         root,
         ids,
-        line_starts,
     }
 }
 
-pub(super) fn line_starts(src: &[u8]) -> Vec<usize> {
-    let mut v = vec![0];
-    for (i, b) in src.iter().enumerate() {
-        if *b == b'\n' {
-            v.push(i + 1);
-        }
-    }
-    v
-}
-
-pub(super) fn line_column(src: &[u8], starts: &[usize], offset: usize) -> (usize, usize) {
-    let offset = offset.min(src.len());
-    let line = match starts.binary_search(&offset) {
-        Ok(i) => i,
-        Err(i) => i.saturating_sub(1),
-    };
-    let start = starts.get(line).copied().unwrap_or(0);
-    let col = String::from_utf8_lossy(&src[start..offset]).chars().count();
+/// 1-based line and column (in characters) of `offset` in `src`. Found by counting, on the
+/// error path only: a parse keeps no table of line starts.
+pub(super) fn line_column(src: &[u8], offset: usize) -> (usize, usize) {
+    let before = &src[..offset.min(src.len())];
+    let line = memchr::memchr_iter(b'\n', before).count();
+    let start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
+    let col = String::from_utf8_lossy(&before[start..]).chars().count();
     (line + 1, col + 1)
 }
 
@@ -460,15 +447,6 @@ pub fn is_ncname(s: &str) -> bool {
     !s.contains(':') && is_name(s)
 }
 
-pub(super) fn split_qname(name: &str) -> Option<(Option<String>, String)> {
-    match name.split_once(':') {
-        Some((p, l)) if is_ncname(p) && is_ncname(l) => Some((Some(p.to_string()), l.to_string())),
-        Some(_) => None,
-        None if is_ncname(name) => Some((None, name.to_string())),
-        None => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -515,6 +493,33 @@ mod tests {
                 "{bad:?} should be refused"
             );
         }
+    }
+
+    #[test]
+    fn namespace_bindings_follow_their_scopes() {
+        let doc = Document::parse_str(
+            r#"<a:r xmlns:a="urn:1" xmlns="urn:d"><a:x xmlns:a="urn:2"><a:y/><y2 xmlns=""/></a:x><a:z/><d/></a:r>"#,
+        )
+        .unwrap();
+        let root = doc.root();
+        let names: Vec<(String, Option<String>)> = std::iter::once(root)
+            .chain(doc.descendants(root))
+            .filter_map(|n| doc.element(n))
+            .map(|e| (e.qname(), e.ns.as_deref().map(str::to_string)))
+            .collect();
+        let expected = [
+            ("a:r", Some("urn:1")),
+            ("a:x", Some("urn:2")),
+            ("a:y", Some("urn:2")),
+            ("y2", None),
+            ("a:z", Some("urn:1")),
+            ("d", Some("urn:d")),
+        ];
+        let expected: Vec<(String, Option<String>)> = expected
+            .iter()
+            .map(|(q, u)| (q.to_string(), u.map(str::to_string)))
+            .collect();
+        assert_eq!(names, expected);
     }
 
     #[test]
