@@ -40,9 +40,9 @@ fn elements(doc: &Document) -> Vec<NodeId> {
     let mut out = Vec::new();
     let mut stack = vec![doc.root()];
     while let Some(n) = stack.pop() {
-        if let Some(e) = doc.element(n) {
+        if doc.element(n).is_some() {
             out.push(n);
-            stack.extend(e.children.iter().rev().copied());
+            stack.extend(doc.children(n).iter().rev().copied());
         }
     }
     out

@@ -256,7 +256,7 @@ impl<'d> Canonicalizer<'d> {
         for (p, uri) in &decls {
             push(&mut self.rendered, p, uri);
         }
-        for c in &e.children {
+        for c in doc.children(n) {
             if doc.element(*c).is_some() {
                 self.element(*c);
             } else {

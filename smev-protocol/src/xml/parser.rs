@@ -279,13 +279,9 @@ impl<'a> Parser<'a> {
         let id = self.nodes.len();
         let parent = self.open.last().map(|o| o.node);
         self.nodes.push(Node { parent, kind });
-        match parent {
-            Some(p) => {
-                if let NodeKind::Element(e) = &mut self.nodes[p].kind {
-                    e.children.push(id);
-                }
-            }
-            None => self.top.push(id),
+        // Children are listed once the whole tree is read (`tree::assemble`).
+        if parent.is_none() {
+            self.top.push(id);
         }
         id
     }
@@ -425,7 +421,7 @@ impl<'a> Parser<'a> {
             ns: element_ns,
             ns_decls: decls,
             attrs,
-            children: Vec::new(),
+            children: 0..0,
             span: start..end,
             content_start: end,
             content_end: end,

@@ -181,7 +181,7 @@ impl<'d> Transformer<'d> {
 
         let doc = self.doc;
         let mut text = Pieces::None;
-        for c in &e.children {
+        for c in doc.children(n) {
             if Some(*c) == self.exclude {
                 continue;
             }

@@ -25,6 +25,8 @@ pub struct Document {
     top: Vec<NodeId>,
     root: NodeId,
     ids: HashMap<String, IdEntry>,
+    /// The children of every element, element after element ([`Element::children`] ranges).
+    child_ids: Vec<NodeId>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -89,7 +91,9 @@ pub struct Element {
     pub ns: Option<Name>,
     pub ns_decls: Vec<NsDecl>,
     pub attrs: Vec<Attribute>,
-    pub children: Vec<NodeId>,
+    /// Where the element's children sit in the document's list of children (all of them in one
+    /// array, in document order): read them with [`Document::children`].
+    pub(super) children: Range<usize>,
     /// Source bytes from the `<` of the start tag to the `>` of the end tag.
     pub span: Range<usize>,
     /// Source offset just after the start tag's `>` (where content begins).
@@ -169,7 +173,7 @@ impl Document {
     /// Children of `id` (empty for non-elements).
     pub fn children(&self, id: NodeId) -> &[NodeId] {
         self.element(id)
-            .map(|e| e.children.as_slice())
+            .and_then(|e| self.child_ids.get(e.children.clone()))
             .unwrap_or(&[])
     }
 
@@ -217,7 +221,7 @@ impl Document {
         match &self.nodes[id].kind {
             NodeKind::Text(t) => out.push_str(t),
             NodeKind::Element(e) => {
-                for c in &e.children {
+                for c in &self.child_ids[e.children.clone()] {
                     self.collect_text(*c, out);
                 }
             }
@@ -349,18 +353,49 @@ impl Document {
 /// Assembles a parsed document (the parser's result) and indexes its `Id`s.
 pub(super) fn assemble(
     source: Vec<u8>,
-    nodes: Vec<Node>,
+    mut nodes: Vec<Node>,
     top: Vec<NodeId>,
     root: NodeId,
 ) -> Document {
     let ids = build_id_index(&nodes);
+    let child_ids = index_children(&mut nodes);
     Document {
         source,
         nodes,
         top,
         root,
         ids,
+        child_ids,
     }
+}
+
+/// Lists the children of every element in one array and sets each element's range in it: a
+/// counting sort by parent, which keeps document order (node ids are in document order) and
+/// costs two passes instead of a growing vector per element.
+fn index_children(nodes: &mut [Node]) -> Vec<NodeId> {
+    let mut count = vec![0usize; nodes.len()];
+    for n in nodes.iter() {
+        if let Some(p) = n.parent {
+            count[p] += 1;
+        }
+    }
+    let mut next = vec![0usize; nodes.len()];
+    let mut start = 0;
+    for (i, n) in nodes.iter_mut().enumerate() {
+        next[i] = start;
+        if let NodeKind::Element(e) = &mut n.kind {
+            e.children = start..start + count[i];
+        }
+        start += count[i];
+    }
+    let mut child_ids = vec![0; start];
+    for (i, n) in nodes.iter().enumerate() {
+        if let Some(p) = n.parent {
+            child_ids[next[p]] = i;
+            next[p] += 1;
+        }
+    }
+    child_ids
 }
 
 /// 1-based line and column (in characters) of `offset` in `src`. Found by counting, on the
