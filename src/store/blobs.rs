@@ -4,6 +4,7 @@
 
 use crate::dsig::DigestAlgorithm;
 
+use super::blob_codec::{pack, packed_key, unpack};
 use super::{SledStore, StoreError};
 
 /// Blob key: GOST R 34.11-2012-256 of the content, hex.
@@ -19,8 +20,14 @@ impl SledStore {
     pub(super) fn put_blob(&self, bytes: &[u8]) -> Result<String, StoreError> {
         let r = (|| {
             let key = blob_key(bytes)?;
-            if !self.blobs.contains_key(key.as_bytes())? {
-                self.blobs.insert(key.as_bytes(), bytes)?;
+            let packed = packed_key(&key);
+            if !self.blobs.contains_key(key.as_bytes())?
+                && !self.blobs.contains_key(packed.as_bytes())?
+            {
+                match pack(bytes) {
+                    Some(z) => self.blobs.insert(packed.as_bytes(), z)?,
+                    None => self.blobs.insert(key.as_bytes(), bytes)?,
+                };
             }
             Ok(key)
         })();
@@ -28,11 +35,73 @@ impl SledStore {
     }
 
     pub(super) fn blob(&self, key: &str) -> Result<Vec<u8>, StoreError> {
-        let r = self
-            .blobs
-            .get(key.as_bytes())
-            .map_err(StoreError::from)
-            .and_then(|v| v.map(|v| v.to_vec()).ok_or(StoreError::NotFound));
+        let r = (|| {
+            if let Some(raw) = self.blobs.get(key.as_bytes())? {
+                return Ok(raw.to_vec());
+            }
+            match self.blobs.get(packed_key(key).as_bytes())? {
+                Some(packed) => unpack(&packed),
+                None => Err(StoreError::NotFound),
+            }
+        })();
         self.noted("blob", r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn large_xml() -> Vec<u8> {
+        (0..300)
+            .map(|i| format!("<Debt Code=\"{i}\">Задолженность {i}</Debt>"))
+            .collect::<String>()
+            .into_bytes()
+    }
+
+    #[test]
+    fn a_packed_blob_reads_back_after_a_restart_and_takes_less_room() {
+        let dir = tempfile::tempdir().unwrap();
+        let xml = large_xml();
+        let key = {
+            let store = SledStore::open(dir.path(), 8 << 20).unwrap();
+            let key = store.put_blob(&xml).unwrap();
+            assert_eq!(store.put_blob(&xml).unwrap(), key, "stored once");
+            store.flush().unwrap();
+            key
+        };
+        let store = SledStore::open(dir.path(), 8 << 20).unwrap();
+        assert_eq!(store.blob(&key).unwrap(), xml);
+        let kept = store
+            .blobs
+            .get(packed_key(&key).as_bytes())
+            .unwrap()
+            .unwrap();
+        assert!(
+            kept.len() < xml.len() / 2,
+            "{} of {}",
+            kept.len(),
+            xml.len()
+        );
+        assert!(store.blobs.get(key.as_bytes()).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_blob_stored_before_packing_existed_is_read_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path(), 8 << 20).unwrap();
+        let xml = large_xml();
+        let key = blob_key(&xml).unwrap();
+        store.blobs.insert(key.as_bytes(), xml.as_slice()).unwrap();
+        assert_eq!(store.blob(&key).unwrap(), xml);
+        assert_eq!(store.put_blob(&xml).unwrap(), key);
+        assert!(
+            store
+                .blobs
+                .get(packed_key(&key).as_bytes())
+                .unwrap()
+                .is_none(),
+            "not stored a second time"
+        );
     }
 }

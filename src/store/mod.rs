@@ -11,6 +11,7 @@
 //! ([`due`]), durability ([`durability`]: group commit) and failure accounting ([`failures`]).
 
 mod audit;
+mod blob_codec;
 mod blobs;
 pub mod codec;
 #[cfg(test)]

@@ -76,8 +76,13 @@ impl Tx<'_> {
     /// Stores a blob (content-addressed) and returns its key.
     pub(super) fn blob(&self, bytes: &[u8]) -> TxResult<String> {
         let key = super::blob_key(bytes).map_err(abort)?;
-        if self.blobs.get(key.as_bytes())?.is_none() {
-            self.blobs.insert(key.as_bytes(), bytes)?;
+        let packed = super::blob_codec::packed_key(&key);
+        if self.blobs.get(key.as_bytes())?.is_none() && self.blobs.get(packed.as_bytes())?.is_none()
+        {
+            match super::blob_codec::pack(bytes) {
+                Some(z) => self.blobs.insert(packed.as_bytes(), z)?,
+                None => self.blobs.insert(key.as_bytes(), bytes)?,
+            };
         }
         Ok(key)
     }
