@@ -42,8 +42,10 @@ impl<'a> NameTable<'a> {
     pub(super) fn new(text: &'a str) -> Self {
         NameTable {
             text,
-            names: HashSet::new(),
-            qnames: HashMap::new(),
+            // A SOAP envelope uses a few dozen names: room for them from the start, so the
+            // tables do not grow (and rehash) on every parse.
+            names: HashSet::with_capacity(64),
+            qnames: HashMap::with_capacity(64),
             recent: vec![None; RECENT],
         }
     }

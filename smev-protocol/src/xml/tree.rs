@@ -564,6 +564,24 @@ mod tests {
     }
 
     #[test]
+    fn invalid_utf8_is_reported_where_it_is() {
+        let mut input = "<a>\n  <b>Задолженность ".as_bytes().to_vec();
+        input.extend_from_slice(b"\xFF</b></a>");
+        let err = Document::parse(&input).unwrap_err();
+        match err {
+            XmlError::Malformed {
+                line,
+                column,
+                message,
+            } => {
+                assert_eq!((line, column), (2, 20));
+                assert_eq!(message, "invalid UTF-8 byte sequence");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
     fn line_and_column_of_errors() {
         let err = Document::parse_str("<a>\n  <b>\n</a>").unwrap_err();
         match err {
