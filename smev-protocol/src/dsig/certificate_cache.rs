@@ -15,7 +15,8 @@ use super::certificate::CertificateInfo;
 pub(super) struct ParsedCertificate {
     pub(super) cert: X509,
     pub(super) info: CertificateInfo,
-    pub(super) public: PKey<Public>,
+    /// The public key, or why OpenSSL could not read it (the report still names the signer).
+    pub(super) public: Result<PKey<Public>, String>,
 }
 
 /// Certificates kept, most recently used first.
@@ -29,9 +30,7 @@ pub(super) fn parse(der: &[u8]) -> Result<Arc<ParsedCertificate>, String> {
         return Ok(found);
     }
     let cert = X509::from_der(der).map_err(|e| format!("not a certificate: {e}"))?;
-    let public = cert
-        .public_key()
-        .map_err(|e| format!("a certificate without a readable public key: {e}"))?;
+    let public = cert.public_key().map_err(|e| e.to_string());
     let parsed = Arc::new(ParsedCertificate {
         info: CertificateInfo::of(&cert),
         cert,

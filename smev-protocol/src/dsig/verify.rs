@@ -322,7 +322,10 @@ fn check(
     let Some(parsed) = cert else {
         return Ok(());
     };
-    let public = &parsed.public;
+    let public = parsed
+        .public
+        .as_ref()
+        .map_err(|e| malformed(format!("unreadable public key: {e}")))?;
     let key_alg = Algorithm::from_key_id(public.id().as_raw());
     if key_alg != Some(algorithm) {
         return Err(Cause::AlgorithmKeyMismatch {

@@ -32,6 +32,9 @@ pub const MAX_NS_DECLS_PER_ELEMENT: usize = 64;
 /// work of canonicalization's namespace rendering per element.
 pub const MAX_NS_DECLS_IN_SCOPE: usize = 512;
 
+/// Most nodes reserved before parsing; a larger tree grows as it is read.
+const MAX_RESERVED_NODES: usize = 1 << 16;
+
 /// Parses `input` into a [`Document`].
 pub(super) fn parse(input: &[u8]) -> Result<Document, XmlError> {
     let src = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
@@ -86,8 +89,11 @@ struct Parser<'a> {
 impl<'a> Parser<'a> {
     fn new(src: &'a [u8], text: &'a str) -> Self {
         // Every element and comment starts with its own '<': the tree holds about as many
-        // nodes, so it is allocated once (never more than one node per input byte).
-        let tags = memchr::memchr_iter(b'<', src).count();
+        // nodes, so a usual document's is allocated once. Capped, because '<' inside CDATA or a
+        // comment counts too: a hostile document must not reserve gigabytes for one node.
+        let tags = memchr::memchr_iter(b'<', src)
+            .count()
+            .min(MAX_RESERVED_NODES);
         Parser {
             src,
             table: NameTable::new(text),
