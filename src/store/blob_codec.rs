@@ -6,6 +6,7 @@
 //! either way, so content addressing and de-duplication are unchanged, and blobs written before
 //! packing existed are read as they are.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
@@ -37,6 +38,15 @@ thread_local! {
 /// The sled key of the packed form of the blob `key`.
 pub(super) fn packed_key(key: &str) -> String {
     format!("{key}.z")
+}
+
+/// The sled key and value a new blob `bytes` (whose key is `key`) is written as: packed under
+/// [`packed_key`] when that pays, as it is under `key` otherwise.
+pub(super) fn stored_form<'b>(key: &str, bytes: &'b [u8]) -> (String, Cow<'b, [u8]>) {
+    match pack(bytes) {
+        Some(z) => (packed_key(key), Cow::Owned(z)),
+        None => (key.to_string(), Cow::Borrowed(bytes)),
+    }
 }
 
 /// The packed form of `bytes`, when it saves at least a tenth.

@@ -4,7 +4,7 @@
 
 use crate::dsig::DigestAlgorithm;
 
-use super::blob_codec::{pack, packed_key, unpack};
+use super::blob_codec::{packed_key, stored_form, unpack};
 use super::{SledStore, StoreError};
 
 /// Blob key: GOST R 34.11-2012-256 of the content, hex.
@@ -20,14 +20,11 @@ impl SledStore {
     pub(super) fn put_blob(&self, bytes: &[u8]) -> Result<String, StoreError> {
         let r = (|| {
             let key = blob_key(bytes)?;
-            let packed = packed_key(&key);
             if !self.blobs.contains_key(key.as_bytes())?
-                && !self.blobs.contains_key(packed.as_bytes())?
+                && !self.blobs.contains_key(packed_key(&key).as_bytes())?
             {
-                match pack(bytes) {
-                    Some(z) => self.blobs.insert(packed.as_bytes(), z)?,
-                    None => self.blobs.insert(key.as_bytes(), bytes)?,
-                };
+                let (at, value) = stored_form(&key, bytes);
+                self.blobs.insert(at.as_bytes(), value.as_ref())?;
             }
             Ok(key)
         })();

@@ -79,10 +79,8 @@ impl Tx<'_> {
         let packed = super::blob_codec::packed_key(&key);
         if self.blobs.get(key.as_bytes())?.is_none() && self.blobs.get(packed.as_bytes())?.is_none()
         {
-            match super::blob_codec::pack(bytes) {
-                Some(z) => self.blobs.insert(packed.as_bytes(), z)?,
-                None => self.blobs.insert(key.as_bytes(), bytes)?,
-            };
+            let (at, value) = super::blob_codec::stored_form(&key, bytes);
+            self.blobs.insert(at.as_bytes(), value.as_ref())?;
         }
         Ok(key)
     }

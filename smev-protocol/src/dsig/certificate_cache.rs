@@ -38,6 +38,8 @@ pub(super) fn parse(der: &[u8]) -> Result<Arc<ParsedCertificate>, String> {
     });
     // A poisoned lock only means another thread panicked mid-update; the list is still whole.
     let mut recent = RECENT.lock().unwrap_or_else(|p| p.into_inner());
+    // Another thread may have parsed the same certificate meanwhile: one entry per certificate.
+    recent.retain(|(d, _)| d.as_slice() != der);
     recent.insert(0, (der.to_vec(), parsed.clone()));
     recent.truncate(KEPT);
     Ok(parsed)

@@ -27,6 +27,8 @@ pub struct Document {
     ids: HashMap<String, IdEntry>,
     /// The children of every element, element after element ([`Element::children`] ranges).
     child_ids: Vec<NodeId>,
+    /// Offsets where lines start, for [`Document::line_column`].
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -346,7 +348,20 @@ impl Document {
 
     /// 1-based line and column (in characters) of a source offset.
     pub fn line_column(&self, offset: usize) -> (usize, usize) {
-        line_column(&self.source, offset)
+        // Counted on first use (a schema check reports up to a hundred positions), not by
+        // every parse.
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(memchr::memchr_iter(b'\n', &self.source).map(|i| i + 1))
+                .collect()
+        });
+        let offset = offset.min(self.source.len());
+        let line = starts.partition_point(|&s| s <= offset).max(1);
+        let start = starts[line - 1];
+        let col = String::from_utf8_lossy(&self.source[start..offset])
+            .chars()
+            .count();
+        (line, col + 1)
     }
 }
 
@@ -366,6 +381,7 @@ pub(super) fn assemble(
         root,
         ids,
         child_ids,
+        line_starts: std::sync::OnceLock::new(),
     }
 }
 
@@ -578,6 +594,29 @@ mod tests {
                 assert_eq!(message, "invalid UTF-8 byte sequence");
             }
             other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn line_and_column_of_offsets_in_a_document() {
+        let source = "<a>\n  <б>x</б>\n<c/></a>";
+        let doc = Document::parse_str(source).unwrap();
+        let at = |needle: &str| source.find(needle).unwrap();
+        let cases = [
+            (0, (1, 1)),
+            (at("\n  <б>"), (1, 4)),
+            (at("  <б>"), (2, 1)),
+            (at("x"), (2, 6)),
+            (at("<c/>"), (3, 1)),
+            (source.len() + 10, (3, 9)),
+        ];
+        for (offset, expected) in cases {
+            assert_eq!(doc.line_column(offset), expected, "offset {offset}");
+            assert_eq!(
+                line_column(doc.source(), offset),
+                expected,
+                "offset {offset}"
+            );
         }
     }
 
